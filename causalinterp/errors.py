@@ -1,0 +1,38 @@
+"""Errors raised for bad input.
+
+Every error a user can trigger carries one line that names the input at fault and
+how to fix it. The CLI prints that line and exits with status 2; nothing else.
+"""
+
+from __future__ import annotations
+
+
+class CausalInterpError(ValueError):
+    """Base class: a problem with what the user passed in.
+
+    The message is always a single line of the form ``<input>: <problem>; <fix>``.
+    """
+
+    def __init__(self, message: str) -> None:
+        # One line, always: a multi-line message would break the CLI's contract.
+        super().__init__(" ".join(str(message).split()))
+
+
+class GraphError(CausalInterpError):
+    """The causal graph cannot be parsed or is not a valid DAG for the request."""
+
+
+class DataError(CausalInterpError):
+    """The data cannot be analysed as given (missing columns, bad values, ...)."""
+
+
+class ModelError(CausalInterpError):
+    """The model cannot be explained (unfitted, wrong columns, no predict_proba, ...)."""
+
+
+class OptionError(CausalInterpError):
+    """An option has an invalid value."""
+
+
+class EstimationError(RuntimeError):
+    """Estimation of one feature's effect failed; the report keeps the row as ``error``."""
