@@ -1,0 +1,98 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of either."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def _default_mode() -> int:
+    # mkstemp creates 0o600 files; a report should get the permissions a plain open() would give.
+    # Reading the umask means setting it; do it once, at import, before any threads exist.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_DEFAULT_MODE = _default_mode()
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically.
+
+    The bytes go to a temporary file in the same folder, which is flushed, fsynced and then
+    renamed over ``path`` with :func:`os.replace`. On any exception the temporary file is
+    removed and an existing ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file. Its folder must exist.
+    data : bytes
+        The full new content.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+    """
+    target = Path(path)
+    folder = target.parent
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = _DEFAULT_MODE
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_folder(folder)
+    return target
+
+
+def write_text_atomic(
+    path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8"
+) -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`write_bytes_atomic`).
+
+    The text is encoded as-is: no newline translation, so the bytes on disk are the same on
+    every platform.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file. Its folder must exist.
+    text : str
+        The full new content.
+    encoding : str, default "utf-8"
+        Text encoding.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+    """
+    return write_bytes_atomic(path, text.encode(encoding))
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable on POSIX; folders cannot be opened this way on Windows.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,197 @@
+"""The analysis, top to bottom: graph, data, effects, refutations, attributions, verdicts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .attributions import compute_attributions, default_model
+from .data import CheckedData, check_data
+from .effects import estimate_effects
+from .errors import OptionError
+from .graph import CausalGraph
+from .graph_test import check_graph
+from .refutation import DEPTHS, refute_effects
+from .report import Report
+from .verdicts import ATTRIBUTION_FACTOR, MATERIAL_SHARE, judge
+
+_VERSIONED = ("causalinterp", "dowhy", "econml", "shap", "scikit-learn", "numpy", "pandas")
+
+
+def analyze(
+    data: pd.DataFrame,
+    graph: Any,
+    outcome: str,
+    *,
+    model: Any = None,
+    features: Iterable[str] | None = None,
+    seed: int = 0,
+    n_jobs: int | None = None,
+    refute: str = "standard",
+    test_graph: bool = True,
+    missing: str = "error",
+    backend: str | None = None,
+    max_shap_rows: int = 2000,
+    material_share: float = MATERIAL_SHARE,
+    attribution_factor: float = ATTRIBUTION_FACTOR,
+) -> Report:
+    """Judge, feature by feature, whether a model's attributions can be read as causes.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit; columns named as the graph's nodes. Graph nodes absent from the data
+        are latent (unobserved).
+    graph : CausalGraph, str, path, networkx.DiGraph or list of edges
+        The causal DAG: an edge string such as ``"A -> B; B -> Y"``, DOT or GML text, a path to
+        a ``.dot``/``.gml``/``.txt`` file, a networkx DiGraph or ``[("A", "B"), ...]``.
+    outcome : str
+        The column the model predicts.
+    model : fitted estimator, optional
+        Any fitted scikit-learn-compatible regressor or binary classifier (XGBoost, LightGBM
+        included). Default: a histogram gradient-boosting model fitted here on ``features``.
+    features : iterable of str, optional
+        The model's features. Default: the model's ``feature_names_in_`` if it has them, else
+        every observed graph node except the outcome.
+    seed : int, default 0
+        Seeds every random component; the same seed gives the same report whatever ``n_jobs``.
+    n_jobs : int, optional
+        Parallel workers for per-feature and per-simulation tasks (joblib semantics).
+    refute : {"none", "quick", "standard", "thorough"}, default "standard"
+        Depth of the refutations.
+    test_graph : bool, default True
+        Test the DAG's implied conditional independences against the data.
+    missing : {"error", "drop"}, default "error"
+        Refuse missing values, or drop incomplete rows (counted in the report).
+    backend : str, optional
+        A joblib backend (e.g. ``"dask"`` inside a ``dask.distributed.Client`` context).
+    max_shap_rows : int, default 2000
+        Rows explained with SHAP (a seeded sample when there are more).
+    material_share, attribution_factor : float
+        Verdict thresholds; see ``docs/verdicts.md``.
+
+    Returns
+    -------
+    Report
+        ``.table``, ``.to_json()``, ``.to_markdown()``, ``.to_html()``, ``.write(folder)``.
+
+    Examples
+    --------
+    >>> from causalinterp import analyze
+    >>> from causalinterp.simulators import retention_model
+    >>> sim = retention_model()
+    >>> data = sim.sample(3000, seed=0)
+    >>> report = analyze(data, sim.graph, "churned", refute="none")  # doctest: +SKIP
+    >>> report.table[["feature", "verdict", "flagged"]]  # doctest: +SKIP
+    """
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    _check_options(seed=seed, n_jobs=n_jobs, refute=refute, max_shap_rows=max_shap_rows)
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(5)]
+
+    graph = CausalGraph.parse(graph)
+    if features is None and hasattr(model, "feature_names_in_"):
+        features = [str(f) for f in model.feature_names_in_]
+    checked = check_data(data, graph, outcome, features=features, missing=missing)
+    seconds["checks"] = _lap(clock)
+
+    clock = time.perf_counter()
+    effects = estimate_effects(checked, graph, seed=seeds[0], n_jobs=n_jobs, backend=backend)
+    seconds["effects"] = _lap(clock)
+
+    clock = time.perf_counter()
+    refutations = refute_effects(
+        checked, effects, depth=refute, seed=seeds[1], n_jobs=n_jobs, backend=backend
+    )
+    seconds["refutations"] = _lap(clock)
+
+    clock = time.perf_counter()
+    graph_test = (
+        check_graph(graph, checked, seed=seeds[2], n_jobs=n_jobs) if test_graph else None
+    )
+    seconds["graph_test"] = _lap(clock)
+
+    clock = time.perf_counter()
+    model, model_rows = _model_and_rows(model, data, checked, seed=seeds[3])
+    attributions = compute_attributions(model, model_rows, seed=seeds[4], max_rows=max_shap_rows)
+    seconds["attributions"] = _lap(clock)
+
+    verdicts = judge(
+        effects,
+        attributions,
+        graph,
+        checked,
+        refutations,
+        material_share=material_share,
+        attribution_factor=attribution_factor,
+    )
+    return Report(
+        checked=checked,
+        graph=graph,
+        effects=effects,
+        attributions=attributions,
+        verdicts=verdicts,
+        refutations=refutations,
+        graph_test=graph_test,
+        settings={
+            "seed": seed,
+            "refute": refute,
+            "material_share": material_share,
+            "attribution_factor": attribution_factor,
+            "model": "default" if model is None else type(model).__name__,
+        },
+        run={"started_at": started_at, "seconds": seconds, "versions": _versions()},
+    )
+
+
+def _model_and_rows(
+    model: Any, data: pd.DataFrame, checked: CheckedData, *, seed: int
+) -> tuple[Any, pd.DataFrame]:
+    """The model to explain and the rows to explain it on, as the model expects them."""
+    features = list(checked.features)
+    if model is None:
+        rows = checked.frame[features]
+        model = default_model(checked.outcome_kind, seed=seed)
+        model.fit(rows, checked.frame[checked.outcome])
+        return model, rows
+    rows = data.loc[checked.rows, features] if checked.rows is not None else data[features]
+    return model, rows.reset_index(drop=True)
+
+
+def _check_options(*, seed: Any, n_jobs: Any, refute: str, max_shap_rows: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise OptionError(f"seed: expected a non-negative integer, got {seed!r}; pass e.g. seed=0")
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0
+    ):
+        raise OptionError(
+            f"n_jobs: expected a non-zero integer or None, got {n_jobs!r}; "
+            "use 1 for serial, -1 for all cores"
+        )
+    if refute not in DEPTHS:
+        raise OptionError(
+            f"refute: unknown depth {refute!r}; use one of {', '.join(map(repr, DEPTHS))}"
+        )
+    if isinstance(max_shap_rows, bool) or not isinstance(max_shap_rows, int) or max_shap_rows < 10:
+        raise OptionError(f"max_shap_rows: expected an integer >= 10, got {max_shap_rows!r}")
+
+
+def _lap(start: float) -> float:
+    return round(time.perf_counter() - start, 3)
+
+
+def _versions() -> dict[str, str]:
+    versions = {}
+    for name in _VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "unknown"
+    return versions
