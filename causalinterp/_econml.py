@@ -1,8 +1,77 @@
-"""Estimation adapter: the only module that imports EconML."""
+"""Estimation adapter: the only module that imports EconML.
+
+Every estimator returns an average effect on the outcome's scale (a probability for a
+binary outcome) with a normal-theory 95% interval and a two-sided p-value.
+
+Estimator choices
+-----------------
+Continuous treatment, back-door
+    ``LinearDML`` (partially linear model, cross-fitted). Reports the average change in the
+    outcome per unit of treatment. Under effect heterogeneity this is a variance-weighted
+    average of the unit-level slopes (units whose treatment is hard to predict from the
+    controls weigh more), not the plain average.
+Binary treatment (0/1), back-door
+    ``LinearDRLearner`` (doubly robust / AIPW). Its final stage averages the doubly robust
+    pseudo-outcomes, so it targets the plain average effect of 1 versus 0 even when the
+    effect varies between units; ``LinearDML`` with a discrete treatment would instead
+    return an overlap-weighted average. Propensities are clipped to [0.01, 0.99] to keep
+    the inverse weights bounded.
+Binary outcome
+    The outcome nuisance is a classifier and its ``predict_proba`` is used
+    (``discrete_outcome=True``): a valid probability model for a 0/1 variable, while the
+    final stage stays linear in the residualised 0/1 outcome, so the effect is a
+    difference of probabilities.
+Front-door
+    Two cross-fitted DML stages — treatment on mediators, then mediators on the outcome
+    adjusting for the treatment — multiplied (sum over mediators of ``a_j * b_j``). Assumes
+    one front-door mediator set and effects linear in treatment and mediators; the
+    standard error is the delta method over the joint influence functions of both stages.
+Instrumental variables
+    ``OrthoIV`` (projected instrument when there are several). Identifies the average
+    effect under a constant (or linear, homogeneous) effect; with heterogeneous effects it
+    is a local average effect among units moved by the instrument.
+
+Nuisance learners
+-----------------
+``nuisance="auto"``: an ordinary least-squares (or logistic) fit plus histogram gradient
+boosting on its residuals. Boosted trees alone approximate smooth linear confounding by
+steps, and in double ML the treatment and outcome nuisance errors then share a sign and
+bias the final estimate; starting from the linear fit removes that part, the trees add
+non-linearity. Settings are conservative and deterministic (100 iterations, 15 leaves,
+no early stopping, seeded). ``nuisance="linear"`` keeps the linear part only (fast).
+All estimators cross-fit with ``n_folds`` seeded folds. Model fitting runs with one
+OpenMP/BLAS thread so results do not depend on how many features run in parallel.
+"""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.multioutput import MultiOutputRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .errors import EstimationError, OptionError
+
+_KINDS = ("binary", "continuous")
+_NUISANCES = ("auto", "linear")
+_Z975 = float(stats.norm.ppf(0.975))
+_MIN_PROPENSITY = 0.01
+_BOOST = {
+    "max_iter": 100,
+    "learning_rate": 0.1,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 20,
+    "early_stopping": False,
+}
 
 
 @dataclass(frozen=True)
@@ -16,3 +85,494 @@ class EffectEstimate:
     p_value: float
     method: str
     n_rows: int
+
+
+# --------------------------------------------------------------------------- learners
+
+
+class _LinearBoostRegressor(RegressorMixin, BaseEstimator):
+    """Least squares, then (optionally) gradient boosting on its residuals."""
+
+    def __init__(self, boost: bool = True, random_state: int | None = None) -> None:
+        self.boost = boost
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y, dtype=float).ravel()
+        self.linear_ = LinearRegression().fit(X, y, sample_weight=sample_weight)
+        self.boost_ = None
+        if self.boost:
+            resid = y - self.linear_.predict(X)
+            self.boost_ = HistGradientBoostingRegressor(
+                **_BOOST, random_state=self.random_state
+            ).fit(X, resid, sample_weight=sample_weight)
+        return self
+
+    def predict(self, X):
+        X = np.asarray(X, dtype=float)
+        pred = self.linear_.predict(X)
+        if self.boost_ is not None:
+            pred = pred + self.boost_.predict(X)
+        return pred
+
+
+class _LinearBoostClassifier(ClassifierMixin, BaseEstimator):
+    """Logistic regression, then (optionally) boosting on its probability residuals.
+
+    Binary 0/1 targets only. Probabilities are clipped to [0, 1].
+    """
+
+    def __init__(self, boost: bool = True, random_state: int | None = None) -> None:
+        self.boost = boost
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y, dtype=float).ravel()
+        self.classes_ = np.unique(y)
+        if self.classes_.size != 2:
+            raise ValueError("a training fold holds only one class of a binary variable")
+        y = (y == self.classes_[1]).astype(float)
+        self.linear_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        self.linear_.fit(X, y, logisticregression__sample_weight=sample_weight)
+        self.boost_ = None
+        if self.boost:
+            resid = y - self.linear_.predict_proba(X)[:, 1]
+            self.boost_ = HistGradientBoostingRegressor(
+                **_BOOST, random_state=self.random_state
+            ).fit(X, resid, sample_weight=sample_weight)
+        return self
+
+    def predict_proba(self, X):
+        X = np.asarray(X, dtype=float)
+        p = self.linear_.predict_proba(X)[:, 1]
+        if self.boost_ is not None:
+            p = np.clip(p + self.boost_.predict(X), 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
+
+
+def _regressor(nuisance: str, seed: int) -> _LinearBoostRegressor:
+    return _LinearBoostRegressor(boost=nuisance == "auto", random_state=seed)
+
+
+def _classifier(nuisance: str, seed: int) -> _LinearBoostClassifier:
+    return _LinearBoostClassifier(boost=nuisance == "auto", random_state=seed)
+
+
+def _learner(kind: str, nuisance: str, seed: int) -> BaseEstimator:
+    return _classifier(nuisance, seed) if kind == "binary" else _regressor(nuisance, seed)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_2d(a: np.ndarray | None, n: int, name: str) -> np.ndarray | None:
+    if a is None:
+        return None
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2 or a.shape[0] != n:
+        raise OptionError(f"{name}: expected {n} rows, got shape {a.shape}; pass one row per unit")
+    if a.shape[1] == 0:
+        return None
+    return a
+
+
+def _vector(a: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        raise OptionError(f"{name}: expected one column, got shape {a.shape}; pass a 1-d array")
+    return a
+
+
+def _check_options(treatment_kind: str, outcome_kind: str, n_folds: int, nuisance: str) -> None:
+    if treatment_kind not in _KINDS:
+        raise OptionError(
+            f"treatment_kind: {treatment_kind!r} is not supported; use 'binary' or 'continuous'"
+        )
+    if outcome_kind not in _KINDS:
+        raise OptionError(
+            f"outcome_kind: {outcome_kind!r} is not supported; use 'binary' or 'continuous'"
+        )
+    if nuisance not in _NUISANCES:
+        raise OptionError(f"nuisance: {nuisance!r} is not supported; use 'auto' or 'linear'")
+    if not isinstance(n_folds, int | np.integer) or n_folds < 2:
+        raise OptionError(f"n_folds: {n_folds!r} is invalid; use an integer of at least 2")
+
+
+def _check_inputs(y: np.ndarray, t: np.ndarray, treatment_kind: str, outcome_kind: str) -> None:
+    if y.shape[0] != t.shape[0]:
+        raise OptionError(f"t: {t.shape[0]} rows but y has {y.shape[0]}; pass aligned arrays")
+    for name, a, kind in (("treatment", t, treatment_kind), ("outcome", y, outcome_kind)):
+        if not np.all(np.isfinite(a)):
+            raise EstimationError(f"{name} has missing or infinite values")
+        if kind == "binary" and not np.all((a == 0) | (a == 1)):
+            raise EstimationError(f"{name} is declared binary but is not coded 0/1")
+        if np.ptp(a) == 0:
+            raise EstimationError(f"{name} is constant; its effect cannot be estimated")
+
+
+def _controls(w: np.ndarray | None, n: int) -> tuple[np.ndarray, bool]:
+    """Controls for EconML; a constant column when there are none.
+
+    Some EconML estimators refuse ``W=None``; a constant column gives intercept-only
+    nuisances, i.e. plain means, which is the right model without controls.
+    """
+    if w is None:
+        return np.ones((n, 1)), False
+    if not np.all(np.isfinite(w)):
+        raise EstimationError("controls have missing or infinite values")
+    return w, True
+
+
+def _nuisance_for(has_controls: bool, nuisance: str) -> str:
+    # Boosting a constant column learns nothing; skip it.
+    return nuisance if has_controls else "linear"
+
+
+def _result(estimate: float, stderr: float, method: str, n: int) -> EffectEstimate:
+    estimate, stderr = float(estimate), float(stderr)
+    if not (np.isfinite(estimate) and np.isfinite(stderr)) or stderr < 0:
+        raise EstimationError(f"{method} returned a non-finite estimate or standard error")
+    if stderr > 0:
+        p_value = float(2.0 * stats.norm.sf(abs(estimate) / stderr))
+    else:
+        p_value = 0.0 if estimate != 0 else 1.0
+    return EffectEstimate(
+        estimate=estimate,
+        stderr=stderr,
+        ci_low=estimate - _Z975 * stderr,
+        ci_high=estimate + _Z975 * stderr,
+        p_value=p_value,
+        method=method,
+        n_rows=int(n),
+    )
+
+
+def _quiet_fit(method: str, fit: Callable[[], Any]) -> Any:
+    """Run ``fit`` with EconML/sklearn warnings silenced and single-threaded native code.
+
+    Numerical failures become :class:`EstimationError` with a one-line message.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
+            try:
+                return fit()
+            except (EstimationError, OptionError):
+                raise
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+                message = " ".join(str(exc).split())[:200] or type(exc).__name__
+                raise EstimationError(f"{method} failed: {message}") from exc
+
+
+def _point_and_se(inference) -> tuple[float, float]:
+    point = float(np.ravel(inference.point_estimate)[0])
+    stderr = float(np.ravel(inference.stderr)[0])
+    return point, stderr
+
+
+def _multi(learner: BaseEstimator, k: int) -> BaseEstimator:
+    # Our learners are single-output; several mediators need one model per column.
+    return learner if k == 1 else MultiOutputRegressor(learner)
+
+
+def _dml(
+    y: np.ndarray,
+    t: np.ndarray,
+    w: np.ndarray,
+    *,
+    treatment_kind: str,
+    outcome_kind: str,
+    nuisance: str,
+    seed: int,
+    n_folds: int,
+):
+    """A fitted, cross-fitted LinearDML with residuals cached (y, t may be 2-d)."""
+    from econml.dml import LinearDML
+
+    rng = np.random.SeedSequence(seed).generate_state(3)
+    y_cols = 1 if y.ndim == 1 else y.shape[1]
+    t_cols = 1 if t.ndim == 1 else t.shape[1]
+    discrete_t = treatment_kind == "binary"
+    discrete_y = outcome_kind == "binary"
+    model_y = _learner(outcome_kind, nuisance, int(rng[0]))
+    model_t = _learner(treatment_kind, nuisance, int(rng[1]))
+    est = LinearDML(
+        model_y=_multi(model_y, y_cols) if not discrete_y else model_y,
+        model_t=_multi(model_t, t_cols) if not discrete_t else model_t,
+        discrete_treatment=discrete_t,
+        discrete_outcome=discrete_y,
+        cv=n_folds,
+        random_state=int(rng[2]),
+    )
+    est.fit(y, t, X=None, W=w, cache_values=True)
+    return est
+
+
+# --------------------------------------------------------------------------- estimators
+
+
+def estimate_backdoor(
+    y: np.ndarray,
+    t: np.ndarray,
+    w: np.ndarray | None,
+    *,
+    treatment_kind: str,
+    outcome_kind: str,
+    seed: int,
+    n_folds: int = 3,
+    nuisance: str = "auto",
+) -> EffectEstimate:
+    """Average effect of ``t`` on ``y`` adjusting for the back-door set ``w``.
+
+    Parameters
+    ----------
+    y, t : numpy.ndarray
+        Outcome and treatment, one value per row.
+    w : numpy.ndarray or None
+        Adjustment set (rows x columns), or None when no adjustment is needed.
+    treatment_kind, outcome_kind : {"continuous", "binary"}
+        Binary variables must be coded 0/1.
+    seed : int
+        Seeds the cross-fitting folds and the nuisance learners.
+    n_folds : int, default 3
+        Cross-fitting folds.
+    nuisance : {"auto", "linear"}, default "auto"
+        ``"auto"``: linear fit plus gradient boosting on its residuals; ``"linear"``:
+        (logistic) linear regression only.
+
+    Returns
+    -------
+    EffectEstimate
+        Per unit of ``t`` (continuous, ``LinearDML``) or 1 versus 0 (binary,
+        ``LinearDRLearner``), on the outcome's scale (probability for binary ``y``).
+
+    Raises
+    ------
+    EstimationError
+        When the data cannot support a fit (constant columns, a fold with one class, ...).
+    """
+    _check_options(treatment_kind, outcome_kind, n_folds, nuisance)
+    y, t = _vector(y, "y"), _vector(t, "t")
+    n = y.shape[0]
+    _check_inputs(y, t, treatment_kind, outcome_kind)
+    w, has_w = _controls(_as_2d(w, n, "w"), n)
+    nuisance = _nuisance_for(has_w, nuisance)
+    seed = int(seed)
+
+    if treatment_kind == "continuous":
+
+        def fit_dml():
+            est = _dml(
+                y,
+                t,
+                w,
+                treatment_kind=treatment_kind,
+                outcome_kind=outcome_kind,
+                nuisance=nuisance,
+                seed=seed,
+                n_folds=n_folds,
+            )
+            return _point_and_se(est.effect_inference(X=None, T0=0.0, T1=1.0))
+
+        point, se = _quiet_fit("LinearDML", fit_dml)
+        return _result(point, se, "LinearDML", n)
+
+    def fit_dr():
+        from econml.dr import LinearDRLearner
+
+        rng = np.random.SeedSequence(seed).generate_state(3)
+        est = LinearDRLearner(
+            model_propensity=_classifier(nuisance, int(rng[0])),
+            model_regression=_learner(outcome_kind, nuisance, int(rng[1])),
+            discrete_outcome=outcome_kind == "binary",
+            min_propensity=_MIN_PROPENSITY,
+            cv=n_folds,
+            random_state=int(rng[2]),
+        )
+        est.fit(y, t, X=None, W=w)
+        return _point_and_se(est.effect_inference(X=None, T0=0.0, T1=1.0))
+
+    point, se = _quiet_fit("LinearDRLearner", fit_dr)
+    return _result(point, se, "LinearDRLearner", n)
+
+
+def estimate_frontdoor(
+    y: np.ndarray,
+    t: np.ndarray,
+    m: np.ndarray,
+    w: np.ndarray | None,
+    *,
+    treatment_kind: str,
+    outcome_kind: str,
+    seed: int,
+    n_folds: int = 3,
+    nuisance: str = "auto",
+) -> EffectEstimate:
+    """Average effect of ``t`` on ``y`` through the front-door mediators ``m``.
+
+    Stage 1 estimates ``a_j``, the effect of ``t`` on each mediator (DML, adjusting for
+    ``w``); stage 2 estimates ``b``, the effects of the mediators on ``y`` (DML, adjusting
+    for ``t`` and ``w``). The effect is ``sum_j a_j * b_j``; its standard error is the
+    delta method applied to the stacked influence functions of both stages, so the
+    correlation between the stages and between mediators is accounted for.
+
+    Assumes ``m`` is a single front-door set and that effects are linear (constant) in
+    ``t`` and in the mediators; mediators are modelled as continuous.
+
+    Parameters and return value as in :func:`estimate_backdoor`; ``m`` holds the
+    mediators (rows x columns). ``w`` is usually None for a front-door set.
+    """
+    _check_options(treatment_kind, outcome_kind, n_folds, nuisance)
+    y, t = _vector(y, "y"), _vector(t, "t")
+    n = y.shape[0]
+    _check_inputs(y, t, treatment_kind, outcome_kind)
+    m = _as_2d(m, n, "m")
+    if m is None:
+        raise OptionError("m: no mediator columns; pass the front-door set")
+    if not np.all(np.isfinite(m)):
+        raise EstimationError("mediators have missing or infinite values")
+    if np.any(np.ptp(m, axis=0) == 0):
+        raise EstimationError("a mediator is constant; the front-door effect cannot be estimated")
+    w, has_w = _controls(_as_2d(w, n, "w"), n)
+    k = m.shape[1]
+    seeds = np.random.SeedSequence(int(seed)).generate_state(2)
+    method = "front-door DML"
+
+    def fit():
+        # Stage 1: t -> mediators, adjusting for w.
+        first = _dml(
+            m if k > 1 else m[:, 0],
+            t,
+            w,
+            treatment_kind=treatment_kind,
+            outcome_kind="continuous",
+            nuisance=_nuisance_for(has_w, nuisance),
+            seed=int(seeds[0]),
+            n_folds=n_folds,
+        )
+        m_res, t_res = first.residuals_[0], first.residuals_[1]
+        m_res = np.asarray(m_res, dtype=float).reshape(n, k)
+        t_res = np.asarray(t_res, dtype=float).reshape(n)
+        # Stage 2: mediators -> y, adjusting for t (blocks the back door M <- T <- U -> Y).
+        second = _dml(
+            y,
+            m if k > 1 else m[:, 0],
+            np.column_stack([t, w]) if has_w else t[:, None],
+            treatment_kind="continuous",
+            outcome_kind=outcome_kind,
+            nuisance=nuisance,
+            seed=int(seeds[1]),
+            n_folds=n_folds,
+        )
+        y_res2 = np.asarray(second.residuals_[0], dtype=float).reshape(n)
+        m_res2 = np.asarray(second.residuals_[1], dtype=float).reshape(n, k)
+        return _frontdoor_delta(t_res, m_res, y_res2, m_res2)
+
+    point, se = _quiet_fit(method, fit)
+    return _result(point, se, method, n)
+
+
+def _frontdoor_delta(
+    t_res: np.ndarray, m_res: np.ndarray, y_res: np.ndarray, m_res2: np.ndarray
+) -> tuple[float, float]:
+    """Product of the two DML stages and its delta-method standard error.
+
+    The DML final stages are least squares on the cross-fitted residuals; their influence
+    functions are ``J^-1 x_i e_i``. The product's influence function is
+    ``sum_j b_j IF(a_j) + a_j IF(b_j)``.
+    """
+    n = t_res.shape[0]
+    jt = np.mean(t_res**2)
+    if jt <= 0:
+        raise EstimationError("treatment residuals vanish: the treatment is predictable")
+    a = (t_res @ m_res) / (n * jt)  # (k,)
+    if_a = t_res[:, None] * (m_res - t_res[:, None] * a) / jt  # (n, k)
+    jm = m_res2.T @ m_res2 / n
+    try:
+        jm_inv = np.linalg.inv(jm)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError("mediator residuals are collinear") from exc
+    b = jm_inv @ (m_res2.T @ y_res) / n  # (k,)
+    eps = y_res - m_res2 @ b
+    if_b = (m_res2 * eps[:, None]) @ jm_inv.T  # (n, k)
+    effect = float(a @ b)
+    infl = if_a @ b + if_b @ a
+    stderr = float(np.sqrt(np.mean(infl**2) / n))
+    return effect, stderr
+
+
+def estimate_iv(
+    y: np.ndarray,
+    t: np.ndarray,
+    z: np.ndarray,
+    w: np.ndarray | None,
+    *,
+    treatment_kind: str,
+    outcome_kind: str,
+    seed: int,
+    n_folds: int = 3,
+    nuisance: str = "auto",
+) -> EffectEstimate:
+    """Average effect of ``t`` on ``y`` with instruments ``z`` (EconML ``OrthoIV``).
+
+    Assumes a constant effect (or reports a local average effect under heterogeneity).
+    With several instruments they are projected onto the treatment first. Parameters and
+    return value as in :func:`estimate_backdoor`; ``z`` holds the instruments.
+    """
+    _check_options(treatment_kind, outcome_kind, n_folds, nuisance)
+    y, t = _vector(y, "y"), _vector(t, "t")
+    n = y.shape[0]
+    _check_inputs(y, t, treatment_kind, outcome_kind)
+    z = _as_2d(z, n, "z")
+    if z is None:
+        raise OptionError("z: no instrument columns; pass the instruments")
+    if not np.all(np.isfinite(z)):
+        raise EstimationError("instruments have missing or infinite values")
+    if np.any(np.ptp(z, axis=0) == 0):
+        raise EstimationError("an instrument is constant; it cannot move the treatment")
+    w, has_w = _controls(_as_2d(w, n, "w"), n)
+    nuisance = _nuisance_for(has_w, nuisance)
+    projection = z.shape[1] > 1
+    discrete_z = (not projection) and bool(np.all((z == 0) | (z == 1)))
+    rng = np.random.SeedSequence(int(seed)).generate_state(5)
+    method = "OrthoIV"
+
+    def fit():
+        from econml.iv.dml import OrthoIV
+
+        kwargs: dict[str, Any] = {
+            "model_y_xw": _learner(outcome_kind, nuisance, int(rng[0])),
+            "model_t_xw": _learner(treatment_kind, nuisance, int(rng[1])),
+        }
+        if projection:
+            # Stage models see [X, W, Z]; Z carries the signal, so keep them flexible.
+            kwargs["model_t_xwz"] = _learner(treatment_kind, nuisance, int(rng[2]))
+        else:
+            kwargs["model_z_xw"] = _learner(
+                "binary" if discrete_z else "continuous", nuisance, int(rng[3])
+            )
+        est = OrthoIV(
+            **kwargs,
+            projection=projection,
+            discrete_treatment=treatment_kind == "binary",
+            discrete_instrument=discrete_z,
+            discrete_outcome=outcome_kind == "binary",
+            cv=n_folds,
+            random_state=int(rng[4]),
+        )
+        est.fit(y, t, Z=z if projection else z[:, 0], X=None, W=w)
+        return _point_and_se(est.effect_inference(X=None, T0=0.0, T1=1.0))
+
+    point, se = _quiet_fit(method, fit)
+    return _result(point, se, method, n)

@@ -20,8 +20,18 @@ from .errors import CausalInterpError, DataError, OptionError
 from .refutation import DEPTHS
 
 _CASE_FILE = "case.toml"
-_CASE_KEYS = {"title", "description", "data", "graph", "outcome", "features", "seed", "refute",
-              "missing", "truth"}
+_CASE_KEYS = {
+    "title",
+    "description",
+    "data",
+    "graph",
+    "outcome",
+    "features",
+    "seed",
+    "refute",
+    "missing",
+    "truth",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,42 +53,82 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser(
         "analyze", help="analyse a data file against a causal graph and write the reports"
     )
-    analyze.add_argument("--data", required=True, type=Path,
-                         help="the data: a .csv or .parquet file, one column per variable")
-    analyze.add_argument("--graph", required=True,
-                         help="the causal DAG: a .dot/.gml/.txt file, or text such as "
-                         "'A -> B; B -> Y' (nodes missing from the data are latent)")
+    analyze.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        help="the data: a .csv or .parquet file, one column per variable",
+    )
+    analyze.add_argument(
+        "--graph",
+        required=True,
+        help="the causal DAG: a .dot/.gml/.txt file, or text such as "
+        "'A -> B; B -> Y' (nodes missing from the data are latent)",
+    )
     analyze.add_argument("--outcome", required=True, help="the outcome column")
-    analyze.add_argument("--out", required=True, type=Path,
-                         help="folder for report.json, report.md and report.html (created)")
-    analyze.add_argument("--features", type=_comma_list, default=None,
-                         help="the model's features, comma-separated (default: every observed "
-                         "graph node except the outcome)")
+    analyze.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="folder for report.json, report.md and report.html (created)",
+    )
+    analyze.add_argument(
+        "--features",
+        type=_comma_list,
+        default=None,
+        help="the model's features, comma-separated (default: every observed "
+        "graph node except the outcome)",
+    )
     _add_common(analyze)
 
     run = commands.add_parser("run", help=f"run a case study from its {_CASE_FILE}")
     run.add_argument("case_dir", type=Path, help=f"a folder holding {_CASE_FILE}")
-    run.add_argument("--out", type=Path, default=None,
-                     help="folder for the reports (default: CASE_DIR/report)")
+    run.add_argument(
+        "--out", type=Path, default=None, help="folder for the reports (default: CASE_DIR/report)"
+    )
     _add_common(run, from_config=True)
     return parser
 
 
 def _add_common(parser: argparse.ArgumentParser, from_config: bool = False) -> None:
     default = None if from_config else 0
-    parser.add_argument("--seed", type=_non_negative_int, default=default,
-                        help="seed for every random component (default: 0"
-                        + (", or the case file's" if from_config else "") + ")")
-    parser.add_argument("--n-jobs", type=_n_jobs, default=None, dest="n_jobs",
-                        help="parallel workers; -1 for all cores (default: 1)")
-    parser.add_argument("--refute", choices=DEPTHS, default=None if from_config else "standard",
-                        help="refutation depth (default: standard); see docs/refutation.md")
-    parser.add_argument("--missing", choices=("error", "drop"), default=None if from_config
-                        else "error", help="refuse missing values, or drop incomplete rows")
-    parser.add_argument("--no-graph-test", action="store_true",
-                        help="skip testing the DAG's implied independences against the data")
-    parser.add_argument("--strict", action="store_true",
-                        help="exit with status 1 if any feature's estimation failed")
+    parser.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=default,
+        help="seed for every random component (default: 0"
+        + (", or the case file's" if from_config else "")
+        + ")",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        dest="n_jobs",
+        help="parallel workers; -1 for all cores (default: 1)",
+    )
+    parser.add_argument(
+        "--refute",
+        choices=DEPTHS,
+        default=None if from_config else "standard",
+        help="refutation depth (default: standard); see docs/refutation.md",
+    )
+    parser.add_argument(
+        "--missing",
+        choices=("error", "drop"),
+        default=None if from_config else "error",
+        help="refuse missing values, or drop incomplete rows",
+    )
+    parser.add_argument(
+        "--no-graph-test",
+        action="store_true",
+        help="skip testing the DAG's implied independences against the data",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 1 if any feature's estimation failed",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -176,7 +226,9 @@ def read_table(path: Path) -> pd.DataFrame:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
     except pd.errors.EmptyDataError:
-        raise DataError(f"data: {str(path)!r} is empty; export the data with a header row") from None
+        raise DataError(
+            f"data: {str(path)!r} is empty; export the data with a header row"
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"data: cannot read {str(path)!r} ({first}); check the file") from None
@@ -217,7 +269,9 @@ def _n_jobs(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value == 0:
-        raise argparse.ArgumentTypeError("0 workers cannot run anything; use 1, or -1 for all cores")
+        raise argparse.ArgumentTypeError(
+            "0 workers cannot run anything; use 1, or -1 for all cores"
+        )
     return value
 
 

@@ -113,9 +113,7 @@ def analyze(
     seconds["refutations"] = _lap(clock)
 
     clock = time.perf_counter()
-    graph_test = (
-        check_graph(graph, checked, seed=seeds[2], n_jobs=n_jobs) if test_graph else None
-    )
+    graph_test = check_graph(graph, checked, seed=seeds[2], n_jobs=n_jobs) if test_graph else None
     seconds["graph_test"] = _lap(clock)
 
     clock = time.perf_counter()

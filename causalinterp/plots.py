@@ -10,6 +10,7 @@ anywhere (nothing leaks when plotting hundreds of features).
 from __future__ import annotations
 
 import io
+import re
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
     from .refutation import RefutationResult
@@ -47,6 +49,7 @@ INK = "#263238"
 POINTS = "#78909c"
 
 # Fixed salt and no date: the same figure gives the same SVG bytes on every run.
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _SVG_RC = {"svg.fonttype": "path", "svg.hashsalt": "causalinterp", "text.usetex": False}
 
 
@@ -59,8 +62,12 @@ def _label(name: object, width: int = 28) -> str:
     return text.replace("$", r"\$")
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
+def _new_figure(width: float, height: float, *, margins: Mapping[str, float] | None = None) -> Figure:
+    # Fixed margins for the many small per-feature plots: constrained layout costs a third of
+    # the rendering time and their labels have a known size.
+    fig = Figure(figsize=(width, height), layout=None if margins else "constrained")
+    if margins:
+        fig.subplots_adjust(**margins)
     fig.patch.set_facecolor("white")
     return fig
 
@@ -92,7 +99,9 @@ def to_svg(fig: Figure, *, close: bool = True) -> str:
             _release(fig)
     text = buffer.getvalue()
     start = text.find("<svg")
-    return text[start:] if start >= 0 else text
+    text = text[start:] if start >= 0 else text
+    # matplotlib annotates each drawn string in a comment; names stay in the picture only.
+    return _COMMENT.sub("", text)
 
 
 def _release(fig: Figure) -> None:
@@ -154,6 +163,51 @@ def dag_layout(graph: nx.DiGraph, *, sweeps: int = 6) -> dict[str, tuple[float, 
     return {node: (float(x), -position[node]) for x, layer in enumerate(layers) for node in layer}
 
 
+def _pick_rad(
+    u: str,
+    v: str,
+    pos: Mapping[str, tuple[float, float]],
+    half_sizes: Mapping[str, tuple[float, float]],
+    x_inch: float,
+    y_inch: float,
+    choices: Sequence[float],
+    y_range: tuple[float, float] = (-np.inf, np.inf),
+) -> float:
+    """The arc curvature (matplotlib ``arc3`` rad) whose curve passes farthest from other boxes.
+
+    Works in inches, samples the quadratic Bezier arc3 draws and scores each choice by its
+    smallest clearance to the other nodes' boxes; the first choice wins ties, so list the
+    preferred (flattest) curvatures first.
+    """
+    (ux, uy), (vx, vy) = pos[u], pos[v]
+    p0 = np.array([ux * x_inch, uy * y_inch])
+    p2 = np.array([vx * x_inch, vy * y_inch])
+    others = [
+        (np.array([x * x_inch, y * y_inch]), half_sizes[n])
+        for n, (x, y) in pos.items()
+        if n not in (u, v)
+    ]
+    if not others:
+        return float(choices[0])
+    t = np.linspace(0.1, 0.9, 17)[:, None]
+    best, best_score = float(choices[0]), -np.inf
+    for rad in choices:
+        d = p2 - p0
+        control = (p0 + p2) / 2 + rad * np.array([d[1], -d[0]])
+        curve = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * control + t**2 * p2
+        clearance = min(
+            float(np.min(np.maximum(np.abs(curve - c)[:, 0] - hw, np.abs(curve - c)[:, 1] - hh)))
+            for c, (hw, hh) in others
+        )
+        score = min(clearance, 0.12)  # beyond a small gap, prefer the flatter curve
+        peak, trough = float(curve[:, 1].max()), float(curve[:, 1].min())
+        if peak > y_range[1] * y_inch or trough < y_range[0] * y_inch:
+            score -= 10.0  # would leave the drawing area
+        if score > best_score + 1e-9:
+            best, best_score = float(rad), score
+    return best
+
+
 def plot_dag(report: Report, *, label_width: int = 22) -> Figure:
     """Draw the report's causal DAG.
 
@@ -192,7 +246,8 @@ def plot_dag(report: Report, *, label_width: int = 22) -> Figure:
     ax.set_axis_off()
     ax.set_xlim(-0.7, n_layers - 0.3)
     ys = [y for _, y in pos.values()]
-    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    y_low, y_high = min(ys) - 0.85, max(ys) + 0.85
+    ax.set_ylim(y_low, y_high)
 
     boxes = {}
     for node, (x, y) in sorted(pos.items()):
@@ -221,8 +276,20 @@ def plot_dag(report: Report, *, label_width: int = 22) -> Figure:
             **text_kw,
         )
 
+    # Inches per data unit: curvature is chosen in inches, where arc3 bends.
+    x_inch = width * 0.98 / (n_layers + 0.4)
+    y_inch = height * 0.85 / (max(ys) - min(ys) + 1.7)
+    half_sizes = {
+        node: (0.045 * len(_label(node, label_width)) + 0.12, 0.16) for node in pos
+    }
+
+    def bend(u: str, v: str, choices: Sequence[float]) -> float:
+        return _pick_rad(u, v, pos, half_sizes, x_inch, y_inch, choices, (y_low, y_high))
+
     for u, v in sorted(g.edges):
         from_latent = u in latent
+        adjacent = abs(pos[v][0] - pos[u][0]) <= 1
+        rad = bend(u, v, (0.08, -0.08) if adjacent else (0.12, -0.12, 0.25, -0.25, 0.4, -0.4))
         ax.annotate(
             "",
             xy=pos[v],
@@ -238,7 +305,7 @@ def plot_dag(report: Report, *, label_width: int = 22) -> Figure:
                 "shrinkB": 2,
                 "patchA": boxes[u].get_bbox_patch(),
                 "patchB": boxes[v].get_bbox_patch(),
-                "connectionstyle": "arc3,rad=0.08",
+                "connectionstyle": f"arc3,rad={rad:.3f}",
             },
         )
 
@@ -248,11 +315,17 @@ def plot_dag(report: Report, *, label_width: int = 22) -> Figure:
         if item.x not in boxes or item.y not in boxes:
             continue
         drawn += 1
+        (x0, y0), (x1, y1) = pos[item.x], pos[item.y]
+        span = float(np.hypot((x1 - x0) * x_inch, (y1 - y0) * y_inch))
+        # Bulge at most ~0.45 inch, so the arc stays inside the figure.
+        limit = min(0.35, 0.9 / span) if span > 0 else 0.35
+        rad = bend(item.x, item.y, (-limit, limit, -limit / 2, limit / 2))
         ax.annotate(
             "",
             xy=pos[item.y],
             xytext=pos[item.x],
             zorder=1,
+            annotation_clip=False,
             arrowprops={
                 "arrowstyle": "-",
                 "color": RED,
@@ -262,7 +335,7 @@ def plot_dag(report: Report, *, label_width: int = 22) -> Figure:
                 "shrinkB": 2,
                 "patchA": boxes[item.x].get_bbox_patch(),
                 "patchB": boxes[item.y].get_bbox_patch(),
-                "connectionstyle": "arc3,rad=-0.35",
+                "connectionstyle": f"arc3,rad={rad:.3f}",
             },
         )
 
@@ -336,7 +409,7 @@ def plot_dependence(report: Report, feature: str, *, max_points: int = 2000) -> 
         spread = 0.03 * max(float(np.ptp(x)), 1.0)
         shown_x = shown_x + np.random.default_rng(1).uniform(-spread, spread, shown_x.size)
 
-    fig = _new_figure(5.6, 3.6)
+    fig = _new_figure(5.6, 4.2, margins={"left": 0.15, "right": 0.97, "bottom": 0.26, "top": 0.92})
     ax = fig.add_subplot()
     ax.axhline(0.0, color="#cfd8dc", lw=0.8, zorder=0)
     ax.scatter(
@@ -400,8 +473,9 @@ def plot_dependence(report: Report, feature: str, *, max_points: int = 2000) -> 
     )
     ax.set_xlabel(f"{_label(feature, 40)} (value)", fontsize=9)
     ax.set_ylabel(f"SHAP value ({_label(report.attributions.scale, 20)})", fontsize=9)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
     ax.tick_params(labelsize=8)
-    ax.legend(fontsize=7, loc="best", framealpha=0.85)
+    fig.legend(loc="lower center", ncols=2, fontsize=7, frameon=False)
     return fig
 
 
@@ -409,17 +483,17 @@ def plot_dependence(report: Report, feature: str, *, max_points: int = 2000) -> 
 
 
 def expected_value(result: RefutationResult) -> float | None:
-    """The value a refuter's simulated estimates should centre on if the effect is sound.
+    """The value a refuter's simulated estimates centre on when the effect is sound.
 
-    Placebo-type refuters (placebo treatment, dummy outcome, permutations) should give zero;
-    the others (random common cause, data subsets, bootstrap, unobserved confounder) should
-    reproduce the original estimate. A result carrying an ``expected`` attribute wins.
+    The result's own ``expected`` (0 for placebo-type refuters, the original estimate for
+    the others). Results without that attribute fall back on the refuter's name: placebo,
+    dummy-outcome and permutation refuters expect zero, the rest the original estimate.
     """
     explicit = getattr(result, "expected", None)
     if explicit is not None:
         return float(explicit)
     name = str(result.name).lower()
-    if any(word in name for word in ("placebo", "dummy", "permut", "null")):
+    if any(word in name for word in ("placebo", "dummy", "permut")):
         return 0.0
     return float(result.original)
 
@@ -447,7 +521,7 @@ def plot_refutation(result: RefutationResult, *, expected: float | None = None) 
         raise ValueError("no simulated estimates to plot")
     target = expected_value(result) if expected is None else float(expected)
 
-    fig = _new_figure(4.2, 2.6)
+    fig = _new_figure(4.4, 3.0, margins={"left": 0.13, "right": 0.97, "bottom": 0.27, "top": 0.89})
     ax = fig.add_subplot()
     bins = int(min(30, max(6, np.sqrt(values.size) * 1.5)))
     ax.hist(values, bins=bins, color="#b0bec5", edgecolor="white", lw=0.5)
@@ -469,8 +543,10 @@ def plot_refutation(result: RefutationResult, *, expected: float | None = None) 
     )
     ax.set_xlabel("simulated estimate", fontsize=8)
     ax.set_ylabel("count", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="best", framealpha=0.85)
+    fig.legend(loc="lower center", ncols=2, fontsize=7, frameon=False)
     return fig
 
 

@@ -1,11 +1,52 @@
-"""Stage: try hard to break every estimated effect."""
+"""Stage: try hard to break every estimated effect.
+
+Five refuters re-run the estimation adapter on perturbed copies of the data, each keeping its
+full simulated distribution, a p-value for the null "the claim survives this challenge", and a
+Benjamini-Hochberg adjusted p-value over the whole report (every feature and refuter at once).
+A sensitivity analysis (Cinelli & Hazlett 2020 robustness values; VanderWeele & Ding 2017
+E-values for binary outcomes) says how strong a hidden confounder would have to be.
+The definitions and formulas are in ``docs/refutation.md``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from scipy import stats
+from threadpoolctl import threadpool_limits
+
+from . import _econml
+from ._dowhy import Identification
+from ._econml import EffectEstimate
+from .errors import DataError, EstimationError, OptionError
+
+if TYPE_CHECKING:  # effects.py may come to import this module's dispatch
+    from .data import CheckedData
+    from .effects import Effects, FeatureEffect
+
+#: Simulations per simulation-based refuter at each depth ("none" skips the refuters).
+DEPTHS: Mapping[str, int] = {"none": 0, "quick": 10, "standard": 20, "thorough": 100}
+#: Refuters, in the fixed order that also fixes their random seeds.
+REFUTERS: tuple[str, ...] = (
+    "placebo_treatment",
+    "random_common_cause",
+    "data_subset",
+    "bootstrap",
+    "dummy_outcome",
+)
+#: Share of the rows kept by each ``data_subset`` simulation.
+SUBSET_FRACTION = 0.8
+#: Spreads below this share of the standard error count as zero (deterministic estimators).
+_SPREAD_FLOOR = 0.01
+#: A refuter with fewer usable simulations than this share of those planned fails.
+_MIN_USABLE = 0.5
 
 
 @dataclass(frozen=True)
@@ -24,10 +65,12 @@ class RefutationResult:
     p_adjusted: float
     passed: bool
     detail: str = ""
+    #: The value the simulated estimates centre on when the claim holds (0 or the original).
+    expected: float = 0.0
 
     @property
     def simulations(self) -> int:
-        return int(len(self.distribution))
+        return len(self.distribution)
 
 
 @dataclass(frozen=True)
@@ -46,6 +89,9 @@ class Sensitivity:
     robustness_value_alpha: float
     e_value: float | None
     sentence: str
+    #: t-statistic and residual degrees of freedom the values were computed from.
+    t_statistic: float = math.nan
+    dof: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,3 +101,689 @@ class Refutations:
     by_feature: Mapping[str, tuple[RefutationResult, ...]]
     sensitivity: Mapping[str, Sensitivity]
     depth: str
+    #: Level of the report-wide false discovery rate control.
+    alpha: float = 0.05
+    #: Simulations per refuter (0 for depth "none").
+    simulations: int = 0
+
+    def failed(self, feature: str) -> tuple[str, ...]:
+        """Names of the refuters whose challenge ``feature``'s effect did not survive."""
+        return tuple(r.name for r in self.by_feature.get(feature, ()) if not r.passed)
+
+
+# ------------------------------------------------------------------------------ estimation
+
+
+def _reestimate(
+    frame: pd.DataFrame,
+    kinds: Mapping[str, str],
+    treatment: str,
+    outcome: str,
+    identification: Identification,
+    *,
+    seed: int,
+    n_folds: int = 3,
+    nuisance: str = "auto",
+) -> EffectEstimate:
+    """Estimate ``treatment``'s effect on ``outcome`` the way ``identification`` says."""
+    y = frame[outcome].to_numpy(dtype=float)
+    t = frame[treatment].to_numpy(dtype=float)
+    w = _columns(frame, identification.adjustment_set)
+    options = {
+        "treatment_kind": kinds[treatment],
+        "outcome_kind": kinds[outcome],
+        "seed": int(seed),
+        "n_folds": n_folds,
+        "nuisance": nuisance,
+    }
+    strategy = identification.strategy
+    if strategy == "backdoor":
+        return _econml.estimate_backdoor(y, t, w, **options)
+    if strategy == "frontdoor":
+        m = _columns(frame, identification.mediators)
+        return _econml.estimate_frontdoor(y, t, m, w, **options)
+    if strategy == "iv":
+        z = _columns(frame, identification.instruments)
+        return _econml.estimate_iv(y, t, z, w, **options)
+    raise EstimationError(f"{treatment}: no estimator for identification strategy {strategy!r}")
+
+
+def _columns(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray | None:
+    return frame[list(names)].to_numpy(dtype=float) if names else None
+
+
+# ------------------------------------------------------------------------------ simulation
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One simulation: a perturbation of one feature's data and a re-estimation.
+
+    Self-contained and picklable, so any joblib backend (loky, dask) can run it.
+    """
+
+    feature: str
+    refuter: str
+    frame: pd.DataFrame  # only the columns this feature's estimator uses
+    kinds: Mapping[str, str]
+    outcome: str
+    identification: Identification
+    seed: np.random.SeedSequence
+    n_folds: int
+    nuisance: str
+    fitted_outcome: np.ndarray | None = None  # dummy outcome: cross-fitted E[y | controls]
+
+
+def _run_task(task: _Task) -> tuple[float, float, str]:
+    """The re-estimated effect and its standard error, or NaNs and the reason it failed."""
+    data_seed, estimator_seed = task.seed.spawn(2)
+    rng = np.random.default_rng(data_seed)
+    frame, kinds, identification = _perturb(task, rng)
+    try:
+        # Parallelism is across simulations: inner OpenMP/BLAS threads would only oversubscribe.
+        with threadpool_limits(limits=1):
+            estimate = _reestimate(
+                frame,
+                kinds,
+                task.feature,
+                task.outcome,
+                identification,
+                seed=int(estimator_seed.generate_state(1)[0] >> 1),
+                n_folds=task.n_folds,
+                nuisance=task.nuisance,
+            )
+    except Exception as exc:  # a failed simulation is data, not a crash
+        return math.nan, math.nan, f"{type(exc).__name__}: {exc}".strip()
+    return float(estimate.estimate), float(estimate.stderr), ""
+
+
+def _perturb(
+    task: _Task, rng: np.random.Generator
+) -> tuple[pd.DataFrame, Mapping[str, str], Identification]:
+    frame, kinds, identification = task.frame, task.kinds, task.identification
+    n = len(frame)
+    if task.refuter == "placebo_treatment":
+        frame = frame.copy()
+        # Instruments move with the treatment: permuting the treatment alone would remove the
+        # first stage and leave an IV ratio without a finite mean.
+        block = [task.feature, *identification.instruments]
+        frame[block] = frame[block].to_numpy()[rng.permutation(n)]
+    elif task.refuter == "random_common_cause":
+        name = _fresh_name(frame.columns)
+        frame = frame.assign(**{name: rng.standard_normal(n)})
+        kinds = {**kinds, name: "continuous"}
+        identification = replace(
+            identification, adjustment_set=(*identification.adjustment_set, name)
+        )
+    elif task.refuter == "data_subset":
+        keep = np.sort(rng.choice(n, size=max(2, round(SUBSET_FRACTION * n)), replace=False))
+        frame = frame.iloc[keep].reset_index(drop=True)
+    elif task.refuter == "bootstrap":
+        frame = frame.iloc[rng.integers(0, n, size=n)].reset_index(drop=True)
+    elif task.refuter == "dummy_outcome":
+        fitted = task.fitted_outcome
+        assert fitted is not None
+        y = frame[task.outcome].to_numpy(dtype=float)
+        if kinds[task.outcome] == "binary":
+            dummy = (rng.random(n) < fitted).astype(float)
+        else:
+            dummy = fitted + rng.permutation(y - fitted)
+        frame = frame.assign(**{task.outcome: dummy})
+    else:  # pragma: no cover - REFUTERS is closed
+        raise AssertionError(task.refuter)
+    return frame, kinds, identification
+
+
+def _fresh_name(columns: Sequence[str]) -> str:
+    name = "random common cause"
+    while name in columns:
+        name += "_"
+    return name
+
+
+def _fit_outcome(
+    frame: pd.DataFrame, outcome: str, controls: tuple[str, ...], kind: str, seed: int
+) -> np.ndarray:
+    """Cross-fitted E[y | controls], the systematic part kept by the dummy outcome.
+
+    Least squares (logistic for a binary outcome) plus gradient boosting on its residuals:
+    the dummy outcome then carries the linear and the non-linear dependence on the controls
+    that the real outcome has, and an estimator that cannot adjust for it shows a non-zero
+    dummy effect.
+    """
+    y = frame[outcome].to_numpy(dtype=float)
+    fitted = np.full(len(y), y.mean())
+    if not controls or len(y) < 20:
+        return fitted
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.model_selection import KFold
+
+    x = frame[list(controls)].to_numpy(dtype=float)
+    x = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+    binary = kind == "binary"
+    folds = KFold(n_splits=3, shuffle=True, random_state=seed)
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        warnings.simplefilter("ignore")
+        for train, test in folds.split(x):
+            try:
+                if binary:
+                    linear = LogisticRegression(max_iter=1000).fit(x[train], y[train])
+                    base_train = linear.predict_proba(x[train])[:, 1]
+                    base_test = linear.predict_proba(x[test])[:, 1]
+                else:
+                    linear = LinearRegression().fit(x[train], y[train])
+                    base_train, base_test = linear.predict(x[train]), linear.predict(x[test])
+                boost = HistGradientBoostingRegressor(
+                    max_iter=100, max_leaf_nodes=15, early_stopping=False, random_state=seed
+                ).fit(x[train], y[train] - base_train)
+                fitted[test] = base_test + boost.predict(x[test])
+            except ValueError:  # e.g. a fold with one outcome class: keep the mean there
+                continue
+    return np.clip(fitted, 0.0, 1.0) if binary else fitted
+
+
+def _fit_outcome_task(args: tuple) -> np.ndarray:
+    return _fit_outcome(*args)
+
+
+# ------------------------------------------------------------------------------ statistics
+
+
+@dataclass(frozen=True)
+class _Test:
+    p_value: float
+    detail: str
+    expected: float
+
+
+def _spread(values: np.ndarray) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def _t_p(statistic: float, dof: float) -> float:
+    if not math.isfinite(statistic):
+        return 0.0 if math.isinf(statistic) else math.nan
+    return float(2.0 * stats.t.sf(abs(statistic), max(dof, 1.0)))
+
+
+def _centred_at_zero(
+    values: np.ndarray, fixed_variance: float, stderr: float
+) -> tuple[float, float, float]:
+    """Test of E[mean(values)] = 0: (p-value, mean, standard error of the mean).
+
+    ``fixed_variance`` is the sampling variance of the part of the simulated estimates that
+    does not change between simulations (zero for the placebo treatment).
+    """
+    b = len(values)
+    mean = float(values.mean())
+    spread = max(_spread(values), _SPREAD_FLOOR * stderr)
+    sem = math.sqrt(spread**2 / b + fixed_variance)
+    statistic = mean / sem if sem > 0 else (0.0 if mean == 0 else math.inf)
+    return _t_p(statistic, b - 1), mean, sem
+
+
+def _shift_test(
+    values: np.ndarray, original: float, stderr: float, noise: float, noise_sims: int
+) -> tuple[float, float]:
+    """Welch-type test of mean(values) = original when the original has re-estimation noise.
+
+    ``noise`` is the standard deviation of a re-estimate of the original on the same data
+    (from the random-common-cause refits), estimated from ``noise_sims`` simulations.
+    Returns (p-value, t-statistic).
+    """
+    b = len(values)
+    s = max(_spread(values), _SPREAD_FLOOR * stderr)
+    a, c = s**2 / b, noise**2
+    total = a + c
+    if total <= 0:
+        return (1.0 if values.mean() == original else 0.0), math.nan
+    statistic = (float(values.mean()) - original) / math.sqrt(total)
+    denominator = a**2 / max(b - 1, 1) + (c**2 / (noise_sims - 1) if noise_sims > 1 else 0.0)
+    dof = total**2 / denominator if denominator > 0 else math.inf
+    return _t_p(statistic, dof), statistic
+
+
+def _test(
+    refuter: str,
+    values: np.ndarray,
+    stderrs: np.ndarray,
+    original: float,
+    stderr: float,
+    noise: float,
+    noise_sims: int,
+) -> _Test:
+    """The p-value and a plain-language detail of one refuter's simulated estimates."""
+    b = len(values)
+    se = stderr if math.isfinite(stderr) and stderr > 0 else math.nan
+    if refuter in ("placebo_treatment", "dummy_outcome"):
+        fixed = 0.0
+        if refuter == "dummy_outcome":
+            # Every dummy outcome shares E[y | controls]; its contribution to the dummy estimate
+            # is one draw of sampling noise that averaging over simulations cannot remove. Its
+            # variance is what the fits' own standard errors hold beyond the simulation spread.
+            finite = stderrs[np.isfinite(stderrs)]
+            if len(finite):
+                fixed = max(0.0, float(np.mean(finite**2)) - _spread(values) ** 2)
+        p, mean, sem = _centred_at_zero(values, fixed, se if math.isfinite(se) else 0.0)
+        what = "placebo treatment" if refuter == "placebo_treatment" else "dummy outcome"
+        detail = (
+            f"mean {what} effect {mean:.4g} (s.e. {sem:.3g}, {b} simulations) against the "
+            f"original {original:.4g}; expected 0"
+        )
+        return _Test(p, detail, 0.0)
+
+    floor = _SPREAD_FLOOR * (se if math.isfinite(se) else 0.0)
+    mean = float(values.mean())
+    s = _spread(values)
+    shift = f"{(mean - original) / se:+.2f} standard errors" if math.isfinite(se) else "n/a"
+    if refuter == "random_common_cause":
+        s_eff = max(s, floor)
+        scale = s_eff * math.sqrt(1.0 + 1.0 / b)
+        if scale > 0:
+            p = _t_p((mean - original) / scale, b - 1)
+        else:
+            p = 1.0 if mean == original else 0.0
+        detail = (
+            f"mean estimate with a random common cause {mean:.4g} against the original "
+            f"{original:.4g} (shift {shift}; re-estimation spread {s:.3g}); expected unchanged"
+        )
+        return _Test(p, detail, original)
+
+    p_centre, _ = _shift_test(values, original, se if math.isfinite(se) else 0.0, noise, noise_sims)
+    if refuter == "data_subset":
+        expected_spread = se * math.sqrt((1.0 - SUBSET_FRACTION) / SUBSET_FRACTION)
+        detail = (
+            f"mean estimate on {SUBSET_FRACTION:.0%} subsets {mean:.4g} against the original "
+            f"{original:.4g} (shift {shift}); subset spread {s:.3g} against "
+            f"{expected_spread:.3g} expected from the standard error "
+            f"(ratio {s / expected_spread:.2f}); expected unchanged"
+        )
+        return _Test(p_centre, detail, original)
+
+    # bootstrap: centred on the original, and no wider than the analytic standard error allows
+    reference = math.sqrt(se**2 + noise**2) if math.isfinite(se) else math.nan
+    if b > 1 and math.isfinite(reference) and reference > 0:
+        p_spread = float(stats.chi2.sf((b - 1) * s**2 / reference**2, b - 1))
+    else:
+        p_spread = math.nan
+    p = min(1.0, 2.0 * min(p_centre, p_spread)) if math.isfinite(p_spread) else p_centre
+    detail = (
+        f"mean bootstrap estimate {mean:.4g} against the original {original:.4g} "
+        f"(shift {shift}, p = {p_centre:.3g}); bootstrap standard error {s:.3g} against the "
+        f"analytic {se:.3g} (ratio {s / se:.2f}, p = {p_spread:.3g}); expected unchanged"
+    )
+    return _Test(p, detail, original)
+
+
+# ------------------------------------------------------------------------------ sensitivity
+
+
+def _partial_r2(t_statistic: float, dof: float) -> float:
+    """Partial R² of the treatment with the outcome: t² / (t² + dof)."""
+    return t_statistic**2 / (t_statistic**2 + dof)
+
+
+def _robustness_value(
+    t_statistic: float, dof: float, *, q: float = 1.0, alpha: float | None = None
+) -> float:
+    """Cinelli & Hazlett's robustness value RV_q, or RV_{q,alpha} when ``alpha`` is given."""
+    fq = q * abs(t_statistic) / math.sqrt(dof)
+    if alpha is None:
+        return 0.5 * (math.sqrt(fq**4 + 4.0 * fq**2) - fq**2)
+    f_crit = abs(float(stats.t.ppf(alpha / 2.0, dof - 1))) / math.sqrt(dof - 1)
+    fqa = fq - f_crit
+    if fqa <= 0:
+        return 0.0
+    if fq > 1.0 / f_crit:
+        # The bound on the treatment's partial R² binds (Cinelli & Hazlett 2020, appendix).
+        return (fq**2 - f_crit**2) / (1.0 + fq**2)
+    return 0.5 * (math.sqrt(fqa**4 + 4.0 * fqa**2) - fqa**2)
+
+
+def _e_value(risk_ratio: float) -> float:
+    """VanderWeele & Ding's E-value of a risk ratio: RR + sqrt(RR (RR - 1)), RR taken >= 1."""
+    if not math.isfinite(risk_ratio) or risk_ratio <= 0:
+        return math.nan
+    rr = max(risk_ratio, 1.0 / risk_ratio)
+    return rr + math.sqrt(rr * (rr - 1.0))
+
+
+def _risk_ratio(effect: float, y: np.ndarray, t: np.ndarray, treatment_kind: str) -> float:
+    """The risk ratio matching a risk difference ``effect`` (see docs/refutation.md)."""
+    if treatment_kind == "binary" and np.any(t == 0):
+        baseline = float(y[t == 0].mean())
+        treated = baseline + effect
+    else:  # one unit of a continuous treatment, centred at the mean risk
+        mean = float(y.mean())
+        baseline, treated = mean - effect / 2.0, mean + effect / 2.0
+    eps = 1e-6
+    baseline = min(max(baseline, eps), 1.0 - eps)
+    treated = min(max(treated, eps), 1.0 - eps)
+    return treated / baseline
+
+
+def _sensitivity(effect: FeatureEffect, checked: CheckedData, alpha: float) -> Sensitivity | None:
+    estimate = effect.estimate
+    if estimate is None:
+        return None
+    identification = effect.identification
+    n = estimate.n_rows or checked.n_rows
+    regressors = (
+        1
+        + len(identification.adjustment_set)
+        + len(identification.instruments)
+        + len(identification.mediators)
+    )
+    dof = max(int(n) - regressors - 1, 2)
+    if not (math.isfinite(estimate.stderr) and estimate.stderr > 0):
+        t_stat = math.inf if estimate.estimate != 0 else 0.0
+    else:
+        t_stat = estimate.estimate / estimate.stderr
+    if math.isinf(t_stat):
+        r2, rv, rva = 1.0, 1.0, 1.0
+    else:
+        r2 = _partial_r2(t_stat, dof)
+        rv = _robustness_value(t_stat, dof)
+        rva = _robustness_value(t_stat, dof, alpha=alpha)
+    outcome = checked.outcome
+    e_value = None
+    if checked.kinds.get(outcome) == "binary":
+        rr = _risk_ratio(
+            estimate.estimate,
+            checked.frame[outcome].to_numpy(dtype=float),
+            checked.frame[effect.feature].to_numpy(dtype=float),
+            checked.kinds.get(effect.feature, "continuous"),
+        )
+        e_value = _e_value(rr)
+    level = f"{100 * alpha:g}%"
+    if rva > 0:
+        insignificant = f"{_percent(rva)} to make it insignificant at {level}"
+    else:
+        insignificant = f"it is already not significant at {level}"
+    sentence = (
+        f"A hidden confounder would need to explain at least {_percent(rv)} of the residual "
+        f"variance of both {effect.feature} and {outcome} to erase this effect "
+        f"({insignificant})."
+    )
+    if e_value is not None and math.isfinite(e_value):
+        sentence += (
+            f" On the risk-ratio scale it would need a risk ratio of at least {e_value:.3g} "
+            f"with both (E-value)."
+        )
+    return Sensitivity(
+        feature=effect.feature,
+        partial_r2=float(r2),
+        robustness_value=float(rv),
+        robustness_value_alpha=float(rva),
+        e_value=e_value,
+        sentence=sentence,
+        t_statistic=float(t_stat),
+        dof=dof,
+    )
+
+
+def _percent(share: float) -> str:
+    value = 100.0 * share
+    return f"{value:.2g}%" if value < 1 else f"{value:.1f}%"
+
+
+# ------------------------------------------------------------------------------ the stage
+
+
+@dataclass(frozen=True)
+class _Plan:
+    feature: str
+    effect: FeatureEffect
+    frame: pd.DataFrame
+    seeds: tuple[np.random.SeedSequence, ...]  # one per refuter, in REFUTERS order
+    controls: tuple[str, ...] = field(default=())
+
+
+def refute_effects(
+    checked: CheckedData,
+    effects: Effects,
+    *,
+    depth: str = "standard",
+    seed: int | np.random.SeedSequence = 0,
+    n_jobs: int | None = None,
+    alpha: float = 0.05,
+    backend: str | None = None,
+    nuisance: str = "auto",
+    n_folds: int = 3,
+    progress: bool = False,
+) -> Refutations:
+    """Challenge every estimated effect with five refuters and a sensitivity analysis.
+
+    Parameters
+    ----------
+    checked : CheckedData
+        The data the effects were estimated from.
+    effects : Effects
+        The estimated effects; only features with status ``"estimated"`` are refuted.
+    depth : {"none", "quick", "standard", "thorough"}, default "standard"
+        Simulations per refuter, see :data:`DEPTHS`. ``"none"`` runs no refuter (the
+        sensitivity analysis, which needs no simulation, is still reported).
+    seed : int or numpy.random.SeedSequence, default 0
+        Root of every simulation's seed; results do not depend on ``n_jobs`` or ``backend``.
+    n_jobs : int, optional
+        Parallel jobs (joblib semantics; None means joblib's default).
+    alpha : float, default 0.05
+        Report-wide false discovery rate: a refuter passes when its Benjamini-Hochberg adjusted
+        p-value is at least ``alpha``. Also the level of the robustness value RV_alpha.
+    backend : str, optional
+        joblib backend (e.g. ``"loky"``, ``"threading"``, ``"dask"``).
+    nuisance : str, default "auto"
+        Nuisance learners of the estimation adapter; must match how ``effects`` were estimated.
+    n_folds : int, default 3
+        Cross-fitting folds of the estimation adapter; must match ``effects`` too.
+    progress : bool, default False
+        Show a progress bar over the simulations.
+
+    Returns
+    -------
+    Refutations
+        Per feature, one :class:`RefutationResult` per refuter (in :data:`REFUTERS` order) and
+        a :class:`Sensitivity`.
+
+    Raises
+    ------
+    OptionError
+        Unknown ``depth`` or ``alpha`` outside (0, 1).
+    DataError
+        A feature of ``effects`` is missing from ``checked``.
+    """
+    if not isinstance(depth, str) or depth not in DEPTHS:
+        raise OptionError(
+            f"depth: unknown value {depth!r}; use one of {', '.join(map(repr, DEPTHS))}"
+        )
+    if not (isinstance(alpha, int | float) and 0.0 < float(alpha) < 1.0):
+        raise OptionError(f"alpha: {alpha!r} is not a level in (0, 1); pass e.g. alpha=0.05")
+    alpha = float(alpha)
+    root = _seed_sequence(seed)
+    simulations = DEPTHS[depth]
+
+    order = [f for f in checked.features if f in effects.by_feature]
+    order += [f for f in effects.by_feature if f not in order]
+    feature_seeds = dict(zip(order, root.spawn(len(order)), strict=True))
+
+    plans: list[_Plan] = []
+    sensitivity: dict[str, Sensitivity] = {}
+    for feature in order:
+        effect = effects.by_feature[feature]
+        if effect.status != "estimated" or effect.estimate is None:
+            continue
+        columns = _used_columns(effect, checked.outcome)
+        missing = [c for c in columns if c not in checked.frame.columns]
+        if missing:
+            raise DataError(
+                f"effects: column {missing[0]!r} of feature {feature!r} is not in the checked "
+                f"data; pass the CheckedData the effects were estimated from"
+            )
+        result = _sensitivity(effect, checked, alpha)
+        if result is not None:
+            sensitivity[feature] = result
+        plans.append(
+            _Plan(
+                feature=feature,
+                effect=effect,
+                frame=checked.frame[columns].reset_index(drop=True),
+                seeds=tuple(feature_seeds[feature].spawn(len(REFUTERS))),
+                controls=tuple(effect.identification.adjustment_set),
+            )
+        )
+
+    if simulations == 0 or not plans:
+        return Refutations(
+            by_feature={p.feature: () for p in plans},
+            sensitivity=sensitivity,
+            depth=depth,
+            alpha=alpha,
+            simulations=simulations,
+        )
+
+    kinds = dict(checked.kinds)
+    parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
+
+    # Stage 1: E[y | controls] for the dummy outcome, once per distinct control set.
+    dummy_index = REFUTERS.index("dummy_outcome")
+    fits: dict[tuple[str, ...], int] = {}
+    fit_args = []
+    for plan in plans:
+        if plan.controls not in fits:
+            fits[plan.controls] = len(fit_args)
+            fit_seed = int(plan.seeds[dummy_index].generate_state(1)[0] >> 1)
+            fit_args.append(
+                (
+                    checked.frame[[checked.outcome, *plan.controls]].reset_index(drop=True),
+                    checked.outcome,
+                    plan.controls,
+                    kinds[checked.outcome],
+                    fit_seed,
+                )
+            )
+    fitted = list(parallel(delayed(_fit_outcome_task)(args) for args in fit_args))
+
+    # Stage 2: every simulation of every refuter of every feature, seeds fixed in that order.
+    tasks: list[_Task] = []
+    for plan in plans:
+        for refuter, refuter_seed in zip(REFUTERS, plan.seeds, strict=True):
+            for sim_seed in refuter_seed.spawn(simulations):
+                tasks.append(
+                    _Task(
+                        feature=plan.feature,
+                        refuter=refuter,
+                        frame=plan.frame,
+                        kinds=kinds,
+                        outcome=checked.outcome,
+                        identification=plan.effect.identification,
+                        seed=sim_seed,
+                        n_folds=n_folds,
+                        nuisance=nuisance,
+                        fitted_outcome=(
+                            fitted[fits[plan.controls]] if refuter == "dummy_outcome" else None
+                        ),
+                    )
+                )
+    outputs = parallel(delayed(_run_task)(task) for task in tasks)
+    if progress:
+        from tqdm.auto import tqdm
+
+        outputs = tqdm(outputs, total=len(tasks), desc="refutations", unit="fit")
+    results = list(outputs)
+
+    # Statistics per refuter, then one Benjamini-Hochberg step over the whole report.
+    raw: list[tuple[str, str, np.ndarray, _Test | None, str]] = []
+    position = 0
+    for plan in plans:
+        estimate = plan.effect.estimate
+        assert estimate is not None
+        block = results[position : position + simulations * len(REFUTERS)]
+        position += simulations * len(REFUTERS)
+        by_refuter = {
+            refuter: block[i * simulations : (i + 1) * simulations]
+            for i, refuter in enumerate(REFUTERS)
+        }
+        rcc = np.array([v for v, _, _ in by_refuter["random_common_cause"]], dtype=float)
+        rcc = rcc[np.isfinite(rcc)]
+        noise = _spread(rcc)
+        for refuter in REFUTERS:
+            values = np.array([v for v, _, _ in by_refuter[refuter]], dtype=float)
+            stderrs = np.array([se for _, se, _ in by_refuter[refuter]], dtype=float)
+            usable = values[np.isfinite(values)]
+            errors = [e for _, _, e in by_refuter[refuter] if e]
+            if len(usable) < max(2, math.ceil(_MIN_USABLE * simulations)):
+                reason = errors[0] if errors else "too few finite estimates"
+                note = (
+                    f"could not be run: {len(values) - len(usable)} of {len(values)} "
+                    f"re-estimations failed ({reason})"
+                )
+                raw.append((plan.feature, refuter, values, None, note))
+                continue
+            test = _test(
+                refuter,
+                usable,
+                stderrs[np.isfinite(values)],
+                estimate.estimate,
+                estimate.stderr,
+                noise,
+                len(rcc),
+            )
+            note = ""
+            if errors:
+                note = f"; {len(errors)} of {len(values)} re-estimations failed ({errors[0]})"
+            raw.append((plan.feature, refuter, values, test, note))
+
+    p_values = np.array([t.p_value if t is not None else math.nan for *_, t, _ in raw])
+    adjusted = np.full(len(raw), math.nan)
+    finite = np.isfinite(p_values)
+    if finite.any():
+        from statsmodels.stats.multitest import multipletests
+
+        adjusted[finite] = multipletests(p_values[finite], alpha=alpha, method="fdr_bh")[1]
+
+    by_feature: dict[str, list[RefutationResult]] = {p.feature: [] for p in plans}
+    originals = {p.feature: p.effect.estimate.estimate for p in plans}  # type: ignore[union-attr]
+    for (feature, refuter, values, test, note), p, p_adj in zip(
+        raw, p_values, adjusted, strict=True
+    ):
+        original = float(originals[feature])
+        by_feature[feature].append(
+            RefutationResult(
+                name=refuter,
+                feature=feature,
+                original=original,
+                distribution=values,
+                p_value=float(p),
+                p_adjusted=float(p_adj),
+                passed=bool(np.isfinite(p_adj) and p_adj >= alpha),
+                detail=(test.detail if test is not None else "") + note,
+                expected=(
+                    test.expected
+                    if test is not None
+                    else (0.0 if refuter in ("placebo_treatment", "dummy_outcome") else original)
+                ),
+            )
+        )
+    return Refutations(
+        by_feature={k: tuple(v) for k, v in by_feature.items()},
+        sensitivity=sensitivity,
+        depth=depth,
+        alpha=alpha,
+        simulations=simulations,
+    )
+
+
+def _used_columns(effect: FeatureEffect, outcome: str) -> list[str]:
+    ident = effect.identification
+    columns = [outcome, effect.feature, *ident.adjustment_set, *ident.instruments, *ident.mediators]
+    return list(dict.fromkeys(columns))
+
+
+def _seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        # A fresh copy: spawning must not advance the caller's sequence between calls.
+        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise OptionError(f"seed: {seed!r} is not a non-negative integer; pass e.g. seed=0")
+    return np.random.SeedSequence(int(seed))

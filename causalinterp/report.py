@@ -156,11 +156,16 @@ def escape_markdown(text: object) -> str:
             out.append("&lt;")
         elif char == ">":
             out.append("&gt;")
-        elif char in "\\`*_{}[]()#+-.!|~":
+        elif char in "\\`*_[]()#|~@:":
             out.append("\\" + char)
         else:
             out.append(char)
     return "".join(out)
+
+
+def _entities(text: str) -> str:
+    """Only the HTML-significant characters, for text this module generated itself."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -249,8 +254,10 @@ def _environment():
     return env
 
 
-def _render_plot(make: Callable[[], Any], alt: str) -> dict[str, str | None]:
+def _render_plot(make: Callable[[], Any], alt: str, enabled: bool = True) -> dict[str, Any]:
     """Render one plot to a data URI; a failure becomes a short reason instead."""
+    if not enabled:
+        return {"uri": None, "error": None, "alt": alt}
     try:
         svg = plots.to_svg(make())
     except Exception as error:  # one bad plot must not take the report down
@@ -333,6 +340,11 @@ class Report:
     def graph_fits(self) -> bool | None:
         """Whether the DAG fits the data; None when it was not tested."""
         return None if self.graph_test is None else bool(self.graph_test.fits)
+
+    @property
+    def _refuted(self) -> bool:
+        """Whether refuters ran (depth "none" keeps only the sensitivity analysis)."""
+        return self.refutations is not None and self.refutations.depth != "none"
 
     def _verdict(self, feature: str) -> FeatureVerdict:
         verdict = self.verdicts.get(feature)
@@ -607,9 +619,9 @@ class Report:
             cells = [
                 name,
                 esc(_verdict_label(row["verdict"])),
-                esc(_fmt_effect(row["effect"])),
-                esc(_fmt(row["attribution"]["slope"])),
-                esc(_fmt(row["attribution"]["mean_abs_shap"])),
+                _entities(_fmt_effect(row["effect"])),
+                _entities(_fmt(row["attribution"]["slope"])),
+                _entities(_fmt(row["attribution"]["mean_abs_shap"])),
                 _identification_text(row["identification"], esc),
             ]
             lines.append("| " + " | ".join(cells) + " |")
@@ -620,7 +632,7 @@ class Report:
             )
         lines.append("")
 
-        if self.refutations is None:
+        if not self._refuted:
             lines.append("Refutation was not run.")
         else:
             failing = [
@@ -630,13 +642,15 @@ class Report:
                 if not ref["passed"]
             ]
             total = sum(len(row["refutations"]) for row in features)
-            if failing:
+            if total == 0:
+                lines.append("No effect was estimated, so no refuter ran.")
+            elif failing:
                 lines.append(f"**Failing refuters** ({len(failing)} of {total}):")
                 lines.append("")
                 for name, ref in failing:
                     lines.append(
                         f"- {esc(name)}: {esc(str(ref['name']).replace('_', ' '))} "
-                        f"(adjusted p {esc(_fmt_p(ref['p_adjusted']))})"
+                        f"(adjusted p {_entities(_fmt_p(ref['p_adjusted']))})"
                     )
             else:
                 lines.append(f"All {total} refuter checks passed.")
@@ -644,7 +658,7 @@ class Report:
 
     # ----------------------------------------------------------------------------- HTML
 
-    def _html_context(self, *, fragment: bool = False) -> dict[str, Any]:
+    def _html_context(self, *, fragment: bool = False, include_plots: bool = True) -> dict[str, Any]:
         data = self.to_dict()
         features = []
         for index, row in enumerate(data["features"], start=1):
@@ -661,8 +675,11 @@ class Report:
             "data": data,
             "outcome": self.outcome,
             "features": features,
-            "counts": _ordered_counts(data["summary"]["verdict_counts"]),
-            "refuted": self.refutations is not None,
+            "counts": [
+                (verdict, verdict if verdict in VERDICT_LABELS else "other", n)
+                for verdict, n in _ordered_counts(data["summary"]["verdict_counts"])
+            ],
+            "refuted": self._refuted,
         }
         if fragment:
             return ctx
@@ -675,23 +692,29 @@ class Report:
             view["dependence_plot"] = _render_plot(
                 lambda name=name: plots.plot_dependence(self, name),
                 f"SHAP dependence plot of {name} with its causal effect",
+                include_plots,
             )
             view["refutation_plots"] = [
                 _render_plot(
                     lambda ref=ref: plots.plot_refutation(ref),
                     f"distribution of the {ref.name} refuter for {name}",
+                    include_plots,
                 )
                 for ref in refs
             ]
             failing.extend((view, ref) for ref in view["refutations"] if not ref["passed"])
         ctx.update(
+            include_plots=include_plots,
             failing_refuters=failing,
             total_refuters=total_refuters,
             refute_depth=self.refutations.depth if self.refutations is not None else None,
-            dag_plot=_render_plot(lambda: plots.plot_dag(self), "the causal DAG"),
+            refute_alpha=getattr(self.refutations, "alpha", None),
+            settings_shown=_clean({**self.settings, **data["settings"]}),
+            dag_plot=_render_plot(lambda: plots.plot_dag(self), "the causal DAG", include_plots),
             forest_plot=_render_plot(
                 lambda: plots.plot_effects_vs_attributions(self),
                 "causal effects beside attribution slopes, per feature",
+                include_plots,
             ),
             seconds_total=sum(
                 v for v in data["run"]["seconds"].values() if isinstance(v, int | float)
@@ -699,7 +722,9 @@ class Report:
         )
         return ctx
 
-    def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
+    def to_html(
+        self, path: str | os.PathLike[str] | None = None, *, include_plots: bool = True
+    ) -> str:
         """The full report as one self-contained HTML file.
 
         No network access is needed or made: CSS is inline, plots are embedded SVG images,
@@ -710,13 +735,17 @@ class Report:
         ----------
         path : str or os.PathLike, optional
             File to write atomically. Its folder must exist.
+        include_plots : bool, default True
+            Draw the plots. Without them the file is small and renders in a fraction of the
+            time (each plot takes a few tenths of a second); every table and text is kept.
 
         Returns
         -------
         str
             The HTML text.
         """
-        text = _environment().get_template("report.html").render(self._html_context())
+        context = self._html_context(include_plots=include_plots)
+        text = _environment().get_template("report.html").render(context)
         if path is not None:
             write_text_atomic(path, text)
         return text
@@ -726,7 +755,9 @@ class Report:
             self._html_context(fragment=True)
         )
 
-    def write(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    def write(
+        self, out_dir: str | os.PathLike[str], *, include_plots: bool = True
+    ) -> dict[str, Path]:
         """Write ``report.json``, ``report.md`` and ``report.html`` into ``out_dir``.
 
         The folder is created if needed. All three texts are rendered before anything is
@@ -737,6 +768,8 @@ class Report:
         ----------
         out_dir : str or os.PathLike
             Destination folder.
+        include_plots : bool, default True
+            Passed to :meth:`to_html`.
 
         Returns
         -------
@@ -747,7 +780,7 @@ class Report:
         texts = {
             "json": ("report.json", self.to_json()),
             "markdown": ("report.md", self.to_markdown()),
-            "html": ("report.html", self.to_html()),
+            "html": ("report.html", self.to_html(include_plots=include_plots)),
         }
         folder.mkdir(parents=True, exist_ok=True)
         return {
@@ -797,7 +830,7 @@ def _markdown_graph_line(test: Mapping[str, Any] | None, esc: Callable[[str], st
     for item in violations[:3]:
         given = ", ".join(esc(g) for g in item["given"])
         pair = f"{esc(item['x'])} ⟂ {esc(item['y'])}" + (f" \\| {given}" if given else "")
-        shown.append(f"{pair} (adjusted p {esc(_fmt_p(item['p_adjusted']))})")
+        shown.append(f"{pair} (adjusted p {_entities(_fmt_p(item['p_adjusted']))})")
     more = f" and {len(violations) - 3} more" if len(violations) > 3 else ""
     return (
         f"⚠️ **The DAG does not fit the data**: {len(violations)} of {tested} implied "

@@ -145,7 +145,9 @@ class StructuralModel:
         }
         return pd.DataFrame(columns)
 
-    def true_effect(self, treatment: str, outcome: str, *, n: int = 400_000, seed: int = 1) -> float:
+    def true_effect(
+        self, treatment: str, outcome: str, *, n: int = 400_000, seed: int = 1
+    ) -> float:
         """The average per-unit effect of ``treatment`` on ``outcome`` by simulated intervention.
 
         Binary treatments: ``E[Y|do(T=1)] - E[Y|do(T=0)]``; otherwise the average effect of a

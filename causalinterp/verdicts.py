@@ -23,7 +23,6 @@ effect's; a smaller slope is treated as zero (``under_attributed`` for a signifi
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .attributions import Attributions
@@ -147,7 +146,11 @@ def _decide(
     if effect.status == "error":
         return "error", None, f"estimation failed: {effect.message}"
     if effect.status == "no_path":
-        return "no_causal_path", False, f"the graph has no directed path from {name!r} to the outcome"
+        return (
+            "no_causal_path",
+            False,
+            f"the graph has no directed path from {name!r} to the outcome",
+        )
     if effect.status == "not_identifiable":
         latents = effect.identification.blocking_latents
         because = f": latent confounder(s) {_list(latents)} block it" if latents else ""

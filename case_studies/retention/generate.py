@@ -12,8 +12,15 @@ from pathlib import Path
 from causalinterp.simulators import retention_model
 
 ROWS, SEED = 10_000, 20261124
-FEATURES = ("tenure_years", "loyalty_discount", "monthly_bill", "outage_hours",
-            "premium_device", "support_calls", "cancel_page_visits")
+FEATURES = (
+    "tenure_years",
+    "loyalty_discount",
+    "monthly_bill",
+    "outage_hours",
+    "premium_device",
+    "support_calls",
+    "cancel_page_visits",
+)
 
 
 def main() -> None:

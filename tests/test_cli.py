@@ -1,0 +1,156 @@
+"""The command line: reports written, options honoured, one-line errors with exit status 2."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causalinterp.cli import main
+
+GRAPH = "z -> x; z -> y; x -> y; y -> after"
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    rng = np.random.default_rng(5)
+    n = 600
+    z = rng.normal(size=n)
+    x = 0.8 * z + rng.normal(size=n)
+    y = 1.5 * x + z + rng.normal(size=n)
+    after = y + rng.normal(size=n)
+    path = tmp_path_factory.mktemp("cli") / "data.csv"
+    pd.DataFrame({"z": z, "x": x, "y": y, "after": after}).to_csv(path, index=False)
+    return path
+
+
+def run(*argv):
+    """main() as the console script runs it: argparse's own exits become the return code."""
+    try:
+        return main([str(a) for a in argv])
+    except SystemExit as stop:
+        return stop.code
+
+
+def test_analyze_writes_three_reports_and_exits_zero(data_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = run(
+        "analyze",
+        "--data",
+        data_file,
+        "--graph",
+        GRAPH,
+        "--outcome",
+        "y",
+        "--out",
+        out,
+        "--refute",
+        "none",
+        "--features",
+        "x,after",
+        "--seed",
+        "3",
+    )
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {"report.json", "report.md", "report.html"}
+    report = json.loads((out / "report.json").read_text())
+    features = {f["name"]: f for f in report["features"]}
+    assert list(features) == ["x", "after"]
+    assert features["x"]["effect"]["ci_low"] < 1.5 < features["x"]["effect"]["ci_high"]
+    assert features["after"]["verdict"] == "no_causal_path"
+    assert report["settings"]["seed"] == 3
+    assert "after" in capsys.readouterr().out
+
+
+def test_quiet_prints_nothing(data_file, tmp_path, capsys):
+    code = run(
+        "analyze",
+        "--data",
+        data_file,
+        "--graph",
+        GRAPH,
+        "--outcome",
+        "y",
+        "--out",
+        tmp_path,
+        "--refute",
+        "none",
+        "--no-graph-test",
+        "--quiet",
+    )
+    assert code == 0
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--graph", "z -> x; x -> z"], "cycle"),
+        (["--outcome", "nope"], "'nope'"),
+        (["--features", "x,q"], "'q'"),
+        (["--graph", "z -> -> x"], "graph"),
+        (["--seed", "1.5"], "--seed"),
+        (["--n-jobs", "0"], "--n-jobs"),
+        (["--refute", "standrad"], "--refute"),
+        (["--bogus", "1"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(data_file, tmp_path, capsys, argv, message):
+    base = {"--data": data_file, "--graph": GRAPH, "--outcome": "y", "--out": tmp_path}
+    defaults = [item for key, value in base.items() if key not in argv for item in (key, value)]
+    code = run("analyze", *defaults, *argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1 and err.startswith("causalinterp: error: ")
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_missing_data_file(tmp_path, capsys):
+    code = run(
+        "analyze",
+        "--data",
+        tmp_path / "none.csv",
+        "--graph",
+        GRAPH,
+        "--outcome",
+        "y",
+        "--out",
+        tmp_path,
+    )
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_header_only_file(tmp_path, capsys):
+    path = tmp_path / "empty.csv"
+    path.write_text("z,x,y\n")
+    code = run("analyze", "--data", path, "--graph", GRAPH, "--outcome", "y", "--out", tmp_path)
+    assert code == 2
+    assert "0 usable rows" in capsys.readouterr().err
+
+
+def test_console_script_help_documents_every_option():
+    result = subprocess.run(
+        [sys.executable, "-m", "causalinterp.cli", "analyze", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for option in (
+        "--data",
+        "--graph",
+        "--outcome",
+        "--out",
+        "--features",
+        "--seed",
+        "--n-jobs",
+        "--refute",
+        "--missing",
+        "--no-graph-test",
+        "--strict",
+        "--quiet",
+    ):
+        assert option in result.stdout

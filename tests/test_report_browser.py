@@ -1,0 +1,173 @@
+"""The HTML report in a real browser: headless Debian Chromium driven by Playwright.
+
+Checks that the file is self-contained (no request leaves file:// and data:), that it renders
+without console errors, that every section and plot is there and visible, and that hostile
+names stay text: no element is injected and no dialog opens. Saves a full-page screenshot
+to ``docs/report-screenshot.png``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+try:
+    from test_report import HOSTILE, HOSTILE_NAMES, SECTIONS, build_report
+except ImportError:  # collected as a package
+    from tests.test_report import HOSTILE, HOSTILE_NAMES, SECTIONS, build_report
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "report-screenshot.png"
+N_FEATURES = 7
+N_PLOTS = 2 + N_FEATURES + 5 * 3  # forest, DAG, one dependence plot each, 15 refuter plots
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class Page:
+    """A page with everything it did recorded."""
+
+    def __init__(self, browser, path: Path) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        # Anything that is not the file itself or an inline image is refused (and recorded).
+        self.context.route(re.compile(r"^(?!file:|data:)"), lambda route: route.abort())
+        self.page = self.context.new_page()
+        self.console: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("dialog", self._dialog)
+        self.page.goto(path.as_uri(), wait_until="load")
+        self.page.wait_for_timeout(300)  # room for any stray handler to fire
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture(scope="module")
+def clean(browser, tmp_path_factory):
+    path = tmp_path_factory.mktemp("clean") / "report.html"
+    build_report().to_html(path)
+    page = Page(browser, path)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def hostile(browser, tmp_path_factory):
+    path = tmp_path_factory.mktemp("hostile") / "report.html"
+    build_report(hostile=True).to_html(path)
+    page = Page(browser, path)
+    yield page
+    page.close()
+
+
+def _check_quiet_and_offline(recorded: Page) -> None:
+    assert [m for m in recorded.console if m[0] == "error"] == []
+    assert recorded.errors == []
+    assert recorded.dialogs == []
+    assert all(url.startswith(("file:", "data:")) for url in recorded.requests), recorded.requests
+
+
+def test_report_renders_offline_without_errors(clean):
+    _check_quiet_and_offline(clean)
+    assert clean.page.title() == "causalinterp report: default"
+
+
+def test_every_section_and_plot_is_visible(clean):
+    page = clean.page
+    for section in SECTIONS:
+        locator = page.locator(f"#{section}")
+        assert locator.count() == 1, section
+        assert locator.is_visible(), section
+    for index in range(1, N_FEATURES + 1):
+        assert page.locator(f"#feature-{index}").is_visible()
+    banner = page.locator("#graph-banner")
+    assert banner.is_visible() and "The DAG does not fit the data." in banner.inner_text()
+
+    images = page.locator("img.plot, img.plot-small")
+    assert images.count() == N_PLOTS
+    states = page.evaluate(
+        "() => Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+    )
+    assert len(states) == N_PLOTS
+    assert all(complete and width > 0 and height > 0 for complete, width, height in states)
+    for i in range(N_PLOTS):
+        image = images.nth(i)
+        image.scroll_into_view_if_needed()
+        assert image.is_visible()
+        box = image.bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 80
+    assert page.locator(".plot-unavailable").count() == 0
+
+
+def test_flagged_rows_are_marked(clean):
+    rows = clean.page.locator("table.summary-table tbody tr")
+    assert rows.count() == N_FEATURES
+    flagged = clean.page.locator("table.summary-table tr.flagged")
+    assert flagged.count() == 5
+    colour = flagged.first.evaluate("row => getComputedStyle(row).backgroundColor")
+    assert colour == "rgb(253, 236, 234)"
+    assert "flagged" in flagged.first.inner_text()
+
+
+def test_summary_link_jumps_to_the_feature(clean):
+    page = clean.page
+    page.locator("table.summary-table a", has_text="debt_ratio").click()
+    assert page.evaluate("() => location.hash") == "#feature-2"
+    assert page.locator("#feature-2").is_visible()
+
+
+def test_screenshot(clean):
+    clean.page.evaluate("() => window.scrollTo(0, 0)")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    clean.page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 50_000
+
+
+def test_hostile_names_stay_text(hostile):
+    _check_quiet_and_offline(hostile)
+    page = hostile.page
+    assert page.title() == "causalinterp report: " + HOSTILE_NAMES["default"]
+    assert page.evaluate("() => document.querySelectorAll('script').length") == 0
+    assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert page.evaluate("() => document.querySelectorAll('b').length") == 0
+    shown = page.get_by_text(HOSTILE, exact=True)
+    assert shown.count() >= 2  # summary table and the feature's own section at least
+    assert shown.first.is_visible()
+    summary = page.locator("table.summary-table").inner_text()
+    for raw in ("zip_risk", "late_payments", "tenure_months", "age"):
+        assert HOSTILE_NAMES[raw] in summary
+    images = page.evaluate("() => Array.from(document.images).map(i => i.naturalWidth)")
+    assert len(images) == N_PLOTS and min(images) > 0

@@ -1,0 +1,173 @@
+"""Verdict rules and structural reasons, on hand-built stage results with known answers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causalinterp._dowhy import Identification
+from causalinterp._econml import EffectEstimate
+from causalinterp.attributions import Attributions, FeatureAttribution
+from causalinterp.data import CheckedData
+from causalinterp.effects import Effects, FeatureEffect
+from causalinterp.graph import CausalGraph
+from causalinterp.refutation import RefutationResult, Refutations
+from causalinterp.verdicts import VERDICTS, judge
+
+# z confounds x; m mediates x; l is a consequence of y; p is a proxy of z; u is latent.
+GRAPH = CausalGraph.from_edges(
+    [
+        ("z", "x"),
+        ("z", "y"),
+        ("x", "m"),
+        ("m", "y"),
+        ("x", "y"),
+        ("y", "l"),
+        ("z", "p"),
+        ("u", "c"),
+        ("u", "y"),
+        ("c", "y"),
+    ]
+)
+FEATURES = ("x", "m", "l", "p", "c")
+
+
+def checked(features=FEATURES):
+    observed = tuple(sorted(set(GRAPH.nodes) - {"u"}))
+    return CheckedData(
+        frame=pd.DataFrame({n: [0.0, 1.0] for n in observed}),
+        kinds=dict.fromkeys(observed, "continuous"),
+        outcome="y",
+        features=features,
+        observed=observed,
+        latent=("u",),
+        n_rows=2,
+    )
+
+
+def estimated(feature, estimate, low, high, p=0.001):
+    return FeatureEffect(
+        feature,
+        Identification("backdoor", adjustment_set=("z",)),
+        EffectEstimate(estimate, (high - low) / 3.92, low, high, p, "LinearDML", 1000),
+        "estimated",
+    )
+
+
+def effects(**by_feature):
+    defaults = {
+        "x": estimated("x", 1.0, 0.8, 1.2),
+        "m": estimated("m", 0.5, 0.4, 0.6),
+        "l": FeatureEffect("l", Identification("no_path"), None, "no_path"),
+        "p": FeatureEffect("p", Identification("no_path"), None, "no_path"),
+        "c": FeatureEffect(
+            "c", Identification("none", blocking_latents=("u",)), None, "not_identifiable"
+        ),
+    }
+    defaults.update(by_feature)
+    return Effects(by_feature=defaults, seed=0)
+
+
+def attributions(slopes=None, shares=None):
+    slopes = {"x": 1.0, "m": 0.5, "l": 0.3, "p": 0.2, "c": 0.1, **(slopes or {})}
+    shares = {"x": 0.3, "m": 0.2, "l": 0.3, "p": 0.1, "c": 0.1, **(shares or {})}
+    ranked = sorted(FEATURES, key=lambda f: -shares[f])
+    return Attributions(
+        by_feature={
+            f: FeatureAttribution(f, shares[f], slopes[f], ranked.index(f) + 1) for f in FEATURES
+        },
+        shap_values=pd.DataFrame(),
+        feature_values=pd.DataFrame(),
+        explainer="tree",
+        scale="outcome",
+        rows_explained=0,
+        rows_total=0,
+    )
+
+
+def verdict_of(feature, effect=None, slope=None, refutations=None, **kwargs):
+    fx = effects(**({feature: effect} if effect else {}))
+    attr = attributions({feature: slope} if slope is not None else None)
+    return judge(fx, attr, GRAPH, checked(), refutations, **kwargs)[feature]
+
+
+@pytest.mark.parametrize(
+    ("estimate", "low", "high", "slope", "verdict", "support"),
+    [
+        (1.0, 0.8, 1.2, 1.0, "supported", True),
+        (1.0, 0.8, 1.2, 0.6, "supported", True),  # 0.6 > 0.8 / 1.5
+        (1.0, 0.8, 1.2, 0.5, "under_attributed", True),  # 0.5 < 0.8 / 1.5
+        (1.0, 0.8, 1.2, 1.9, "over_attributed", True),  # 1.9 > 1.2 x 1.5
+        (1.0, 0.8, 1.2, -0.5, "sign_conflict", False),
+        (1.0, 0.8, 1.2, -0.05, "under_attributed", True),  # |slope| < 10% of the effect: no sign
+        (-1.0, -1.2, -0.8, -1.0, "supported", True),
+        (-1.0, -1.2, -0.8, 0.5, "sign_conflict", False),
+        (0.1, -0.1, 0.3, 5.0, "no_detectable_effect", False),
+        (1.0, 0.8, 1.2, np.nan, "supported", True),
+    ],
+)
+def test_rules_for_estimated_effects(estimate, low, high, slope, verdict, support):
+    result = verdict_of("x", estimated("x", estimate, low, high), slope)
+    assert (result.verdict, result.causal_support) == (verdict, support)
+    assert result.verdict in VERDICTS
+
+
+def test_the_attribution_factor_is_an_option():
+    strict = verdict_of("x", estimated("x", 1.0, 0.8, 1.2), 0.6, attribution_factor=1.1)
+    assert strict.verdict == "under_attributed"
+
+
+def test_no_path_consequence_of_the_outcome_is_flagged_with_its_reason():
+    result = verdict_of("l")
+    assert (result.verdict, result.causal_support, result.flagged) == (
+        "no_causal_path",
+        False,
+        True,
+    )
+    assert any("consequence of the outcome 'y'" in r for r in result.reasons)
+
+
+def test_proxy_of_a_missing_confounder_names_it():
+    result = verdict_of("p")
+    assert result.verdict == "no_causal_path" and result.flagged
+    assert any("confounder(s) 'z'" in r and "proxy" in r for r in result.reasons)
+
+
+def test_mediator_beside_its_cause_is_named():
+    result = verdict_of("x")
+    assert any("mediator(s) 'm'" in r and "direct effect" in r for r in result.reasons)
+    assert any("confounder(s) 'z'" in r for r in result.reasons)
+
+
+def test_not_identifiable_names_the_latent_confounder_and_has_no_support():
+    result = verdict_of("c")
+    assert (result.verdict, result.causal_support) == ("not_identifiable", None)
+    assert "latent confounder(s) 'u' block it" in result.reasons[0]
+    assert result.flagged  # share 0.1 >= 0.05 and support is not true
+
+
+def test_immaterial_attributions_are_not_flagged():
+    fx, attr = effects(), attributions(shares={"l": 0.01})
+    assert not judge(fx, attr, GRAPH, checked())["l"].flagged
+    assert judge(fx, attr, GRAPH, checked(), material_share=0.001)["l"].flagged
+
+
+def test_error_rows_keep_their_message():
+    failed = FeatureEffect("x", Identification("backdoor"), None, "error", "singular design")
+    result = verdict_of("x", failed)
+    assert (result.verdict, result.causal_support) == ("error", None)
+    assert result.reasons[0] == "estimation failed: singular design"
+
+
+def test_a_failed_refutation_makes_the_verdict_fragile_and_names_the_refuter():
+    def result(name, passed):
+        return RefutationResult(name, "x", 1.0, np.zeros(20), 0.5, 0.5 if passed else 0.001, passed)
+
+    refutations = Refutations(
+        by_feature={"x": (result("placebo_treatment", False), result("bootstrap", True))},
+        sensitivity={},
+        depth="standard",
+    )
+    fragile = verdict_of("x", refutations=refutations)
+    assert (fragile.verdict, fragile.causal_support) == ("fragile", None)
+    assert "'placebo_treatment'" in fragile.reasons[0] and "bootstrap" not in fragile.reasons[0]
+    assert verdict_of("m", refutations=refutations).verdict == "supported"
