@@ -1,10 +1,41 @@
-"""Identification adapter: the only module that imports DoWhy."""
+"""Identification adapter: the only module that imports DoWhy.
+
+Identification uses DoWhy's graph criteria (back-door validity, front-door search,
+instrument search) on the part of the DAG that can matter: the ancestors of the
+treatment and the outcome (d-separation among these nodes only depends on their
+ancestors, so nothing outside changes the answer).
+
+DoWhy's ``identify_effect_auto`` is not called: its default back-door search enumerates
+subsets of the candidate variables (measured here: 3.4 s for 14 observed confounders, and
+twice that for every added one), and it always runs the front-door and instrument searches
+too. Instead:
+
+* Back-door existence is decided in polynomial time: a valid back-door set over the
+  observed non-descendants of the treatment exists if and only if all of them that are
+  ancestors of the treatment or the outcome form one (van der Zander, Liśkiewicz and
+  Textor, 2014); DoWhy's ``check_valid_backdoor_set`` decides validity.
+* The chosen set aims at precision: the optimal adjustment set O (parents of the outcome
+  and of the mediators, minus the treatment and its descendants; Henckel, Perković and
+  Maathuis, 2022), which has the smallest asymptotic variance among valid sets, when it is
+  observed and valid. Otherwise a minimal valid set, enlarged by every observed member of
+  O that keeps it valid (these explain outcome variance without touching the treatment),
+  then pruned of members no longer needed. Descendants of the treatment are never used.
+* Only when no back-door set exists: DoWhy's front-door search, then its instruments
+  (observed ones only).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 
+import networkx as nx
+
+from .errors import GraphError
 from .graph import CausalGraph
 
 
@@ -18,7 +49,10 @@ class Identification:
         ``"none"`` means not identifiable from the DAG and the observed columns;
         ``"no_path"`` means there is no directed path to the outcome (a structural zero).
     adjustment_set : tuple of str
-        Back-door adjustment set over observed columns (``()`` when none is needed).
+        Back-door adjustment set over observed columns (``()`` when none is needed). For
+        ``"iv"``: observed covariates the instrumental-variable estimator conditions on
+        for precision (parents of the outcome that are not descendants of the treatment;
+        they never open a path from the instruments to the outcome).
     instruments : tuple of str
         Instruments, for ``"iv"``.
     mediators : tuple of str
@@ -34,8 +68,173 @@ class Identification:
     blocking_latents: tuple[str, ...] = ()
 
 
+def _api() -> SimpleNamespace:
+    """DoWhy's identification functions (imported on first use: the import is slow)."""
+    with _quiet():
+        from dowhy.causal_identifier.auto_identifier import identify_frontdoor
+        from dowhy.graph import (
+            check_dseparation,
+            check_valid_backdoor_set,
+            do_surgery,
+            get_instruments,
+        )
+    return SimpleNamespace(
+        check_dseparation=check_dseparation,
+        check_valid_backdoor_set=check_valid_backdoor_set,
+        do_surgery=do_surgery,
+        get_instruments=get_instruments,
+        identify_frontdoor=identify_frontdoor,
+    )
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence DoWhy's warnings and log records for the duration of a call."""
+    logger = logging.getLogger("dowhy")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def identify_effect(
     graph: CausalGraph, treatment: str, outcome: str, observed: Sequence[str]
 ) -> Identification:
-    """Identify the total effect of ``treatment`` on ``outcome``."""
-    raise NotImplementedError
+    """Identify the total effect of ``treatment`` on ``outcome``.
+
+    Parameters
+    ----------
+    graph : CausalGraph
+        The causal DAG.
+    treatment, outcome : str
+        Graph nodes; both must be observed.
+    observed : sequence of str
+        The graph nodes present in the data; all other nodes are latent.
+
+    Returns
+    -------
+    Identification
+        ``"no_path"`` when there is no directed path from treatment to outcome; otherwise
+        the first of back-door, front-door, instrumental variables that applies, or
+        ``"none"`` with the latent confounders that block identification.
+
+    Raises
+    ------
+    GraphError
+        When the treatment or outcome is not in the graph, or is not observed.
+    """
+    nodes = set(graph.nodes)
+    for role, name in (("treatment", treatment), ("outcome", outcome)):
+        if name not in nodes:
+            raise GraphError(f"graph: {role} {name!r} is not a node; add it to the graph")
+        if name not in set(observed):
+            raise GraphError(f"graph: {role} {name!r} is not observed; add its column to the data")
+    if treatment == outcome:
+        raise GraphError(f"graph: {treatment!r} is both treatment and outcome; pick two nodes")
+    if not graph.has_directed_path(treatment, outcome):
+        return Identification(strategy="no_path")
+
+    full = graph.to_networkx()
+    keep = nx.ancestors(full, treatment) | nx.ancestors(full, outcome) | {treatment, outcome}
+    g = nx.DiGraph(full.subgraph(keep))
+    obs = (set(observed) & keep) - {treatment, outcome}
+
+    api = _api()
+    with _quiet():
+        adjustment = _backdoor_set(api, g, treatment, outcome, obs)
+        if adjustment is not None:
+            return Identification(strategy="backdoor", adjustment_set=_sorted(adjustment))
+
+        front = api.identify_frontdoor(g, [treatment], [outcome], sorted(obs))
+        if front:
+            return Identification(strategy="frontdoor", mediators=_sorted(front))
+
+        instruments = set(api.get_instruments(g, [treatment], [outcome])) & obs
+        if instruments:
+            return Identification(
+                strategy="iv",
+                instruments=_sorted(instruments),
+                adjustment_set=_sorted(_iv_controls(api, g, treatment, outcome, obs, instruments)),
+            )
+
+        return Identification(
+            strategy="none",
+            blocking_latents=_sorted(_blocking_latents(api, g, treatment, outcome, obs)),
+        )
+
+
+def _sorted(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(names))
+
+
+def _backdoor_set(
+    api: SimpleNamespace, g: nx.DiGraph, t: str, y: str, obs: set[str]
+) -> set[str] | None:
+    """A precision-oriented valid back-door set over ``obs``, or None if none exists."""
+    g_bd = api.do_surgery(g, [t], remove_outgoing_edges=True)
+
+    def valid(z: Iterable[str]) -> bool:
+        return bool(
+            api.check_valid_backdoor_set(g, [t], [y], set(z), new_graph=g_bd)["is_dseparated"]
+        )
+
+    forbidden = nx.descendants(g, t) | {t}
+    causal_nodes = (nx.descendants(g, t) & nx.ancestors(g, y)) | {y}
+    optimal = set().union(*(g.predecessors(c) for c in causal_nodes)) - forbidden
+    if optimal <= obs and valid(optimal):
+        return optimal
+
+    # g holds only ancestors of {t, y}, so these are the canonical candidates.
+    candidates = obs - forbidden
+    if not valid(candidates):
+        return None
+    chosen = set(nx.find_minimal_d_separator(g_bd, {t}, {y}, restricted=candidates))
+    for v in sorted((optimal & obs) - chosen):
+        if valid(chosen | {v}):
+            chosen.add(v)
+    for v in sorted(chosen - optimal):
+        if valid(chosen - {v}):
+            chosen.discard(v)
+    return chosen
+
+
+def _iv_controls(
+    api: SimpleNamespace, g: nx.DiGraph, t: str, y: str, obs: set[str], instruments: set[str]
+) -> set[str]:
+    """Observed parents of the outcome (not descendants of the treatment) to condition on.
+
+    DoWhy's instruments share no ancestor with the outcome, so conditioning on these never
+    connects an instrument to the outcome; the check below only guards that argument.
+    """
+    controls = (set(g.predecessors(y)) & obs) - nx.descendants(g, t) - {t} - instruments
+    if not controls:
+        return set()
+    g_cut = api.do_surgery(g, [t], remove_outgoing_edges=True)
+    if api.check_dseparation(g_cut, sorted(instruments), [y], controls):
+        return controls
+    return set()
+
+
+def _blocking_latents(
+    api: SimpleNamespace, g: nx.DiGraph, t: str, y: str, obs: set[str]
+) -> set[str]:
+    """Latent common causes of ``t`` and ``y`` that stay open after adjusting for all we can.
+
+    A latent common cause counts when, given every observed non-descendant of ``t``, it is
+    still d-connected to both ``t`` and ``y`` in the graph without ``t``'s outgoing edges.
+    """
+    latent = set(g.nodes) - obs - {t, y}
+    g_bd = api.do_surgery(g, [t], remove_outgoing_edges=True)
+    common = latent & nx.ancestors(g, t) & nx.ancestors(g_bd, y)
+    given = obs - nx.descendants(g, t)
+    open_ = {
+        u
+        for u in common
+        if not api.check_dseparation(g_bd, [u], [t], given)
+        and not api.check_dseparation(g_bd, [u], [y], given)
+    }
+    return open_ or common

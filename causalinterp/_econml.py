@@ -37,8 +37,11 @@ Nuisance learners
 boosting on its residuals. Boosted trees alone approximate smooth linear confounding by
 steps, and in double ML the treatment and outcome nuisance errors then share a sign and
 bias the final estimate; starting from the linear fit removes that part, the trees add
-non-linearity. Settings are conservative and deterministic (100 iterations, 15 leaves,
-no early stopping, seeded). ``nuisance="linear"`` keeps the linear part only (fast).
+non-linearity. Settings are conservative and deterministic (100 iterations, 15 leaves of
+at least 30 rows, L2 penalty 1, no early stopping, seeded): in simulations at 3,000 rows,
+finer trees overfit the nuisances and made the intervals too narrow. Like any double ML
+with flexible learners, strongly non-linear confounding leaves a finite-sample bias that
+shrinks as rows grow. ``nuisance="linear"`` keeps the linear part only (fast).
 All estimators cross-fit with ``n_folds`` seeded folds. Model fitting runs with one
 OpenMP/BLAS thread so results do not depend on how many features run in parallel.
 """
@@ -69,7 +72,8 @@ _BOOST = {
     "max_iter": 100,
     "learning_rate": 0.1,
     "max_leaf_nodes": 15,
-    "min_samples_leaf": 20,
+    "min_samples_leaf": 30,
+    "l2_regularization": 1.0,
     "early_stopping": False,
 }
 

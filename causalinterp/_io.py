@@ -60,9 +60,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     return target
 
 
-def write_text_atomic(
-    path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8"
-) -> Path:
+def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically (see :func:`write_bytes_atomic`).
 
     The text is encoded as-is: no newline translation, so the bytes on disk are the same on

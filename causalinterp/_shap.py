@@ -148,7 +148,9 @@ def model_name(model: Any) -> str:
 
 
 def _step_name(step: Any) -> str:
-    return "passthrough" if step is None or step == "passthrough" else type(step).__name__
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return "passthrough"
+    return type(step).__name__
 
 
 def is_classifier(model: Any) -> bool:
@@ -222,7 +224,7 @@ def check_model(model: Any, columns: Sequence[str]) -> _ModelSpec:
                 "classifiers are supported (multiclass is not); fit the model on a binary "
                 "outcome coded 0/1"
             )
-    fitted = getattr(model, "feature_names_in_", None)
+    fitted = _fitted_attribute(model, "feature_names_in_")
     # Predict on a DataFrame named as at fitting time when the model was fitted on one.
     frame_columns = None if fitted is None else tuple(str(c) for c in fitted)
     return _ModelSpec(
@@ -235,7 +237,7 @@ def check_model(model: Any, columns: Sequence[str]) -> _ModelSpec:
 
 def _check_columns(model: Any, name: str, columns: list[str]) -> list[str]:
     """Return ``columns`` in the model's order; raise if the model saw other columns."""
-    fitted = getattr(model, "feature_names_in_", None)
+    fitted = _fitted_attribute(model, "feature_names_in_")
     if fitted is not None:
         fitted = [str(c) for c in fitted]
         if sorted(fitted) == sorted(columns):
@@ -258,7 +260,7 @@ def _check_columns(model: Any, name: str, columns: list[str]) -> list[str]:
             f"model {name}: was fitted on other columns ({'; '.join(parts)}); pass X with "
             "exactly the model's feature columns, or refit the model on them"
         )
-    n_in = getattr(model, "n_features_in_", None)
+    n_in = _fitted_attribute(model, "n_features_in_")
     if n_in is not None and int(n_in) != len(columns):
         raise ModelError(
             f"model {name}: was fitted on {int(n_in)} features but X has {len(columns)} "
@@ -266,6 +268,22 @@ def _check_columns(model: Any, name: str, columns: list[str]) -> list[str]:
             "model's feature columns in the fitting order, or refit the model on them"
         )
     return list(columns)
+
+
+def _fitted_attribute(model: Any, attribute: str) -> Any:
+    """``feature_names_in_`` / ``n_features_in_`` of what first sees X: the model, or for a
+    Pipeline starting with passthrough steps (which hide them) its first real step."""
+    try:
+        value = getattr(model, attribute, None)
+    except Exception:  # a Pipeline delegates to its first step, which may raise
+        value = None
+    steps = getattr(model, "steps", None)
+    if value is None and isinstance(steps, list):
+        for _, step in steps:
+            if step is None or (isinstance(step, str) and step == "passthrough"):
+                continue
+            return _fitted_attribute(step, attribute)
+    return value
 
 
 def _is_lightgbm(model: Any) -> bool:
@@ -318,8 +336,8 @@ def _prediction_function(
     return predict
 
 
-def _probe(spec: _ModelSpec, sample: np.ndarray) -> None:
-    """Predict on a few rows so that a failing model fails here with a clear message."""
+def _predict_checked(spec: _ModelSpec, sample: np.ndarray) -> np.ndarray:
+    """Predict on ``sample``, turning any failure into a one-line :class:`ModelError`."""
     try:
         out = spec.predict(sample)
     except ModelError:
@@ -341,6 +359,7 @@ def _probe(spec: _ModelSpec, sample: np.ndarray) -> None:
         raise ModelError(
             f"model {spec.name}: predicts non-finite values on X; check the model and its inputs"
         )
+    return out
 
 
 def _numeric_matrix(frame: pd.DataFrame, what: str) -> np.ndarray:
@@ -414,12 +433,14 @@ def explain(
 
     spec = check_model(model, x_cols)
     order = list(spec.columns)
-    # Keys are the model's (possibly LightGBM-cleaned) names mapped back to X's names.
+    # Columns in the model's order (X's names): the explainers work on plain matrices.
     xm = _numeric_matrix(X.set_axis(x_cols, axis=1)[order], "X")
     bm = _numeric_matrix(
         background.set_axis([str(c) for c in background.columns], axis=1)[order], "background"
     )
-    _probe(spec, xm[: min(len(xm), 5)])
+    # A few rows first, so that a model that cannot predict on X fails fast.
+    _predict_checked(spec, xm[: min(len(xm), 5)])
+    pred = _predict_checked(spec, xm)
     scale = "probability" if spec.classifier else "outcome"
 
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
@@ -427,9 +448,8 @@ def explain(
         # versions; none of it is actionable for the user, and the tree C code writes a
         # progress bar to stderr on long runs.
         warnings.simplefilter("ignore")
-        values, base, explainer, note = _dispatch(model, spec, xm, bm, seed)
+        values, base, explainer, note = _dispatch(model, spec, xm, bm, pred, seed)
 
-    pred = spec.predict(xm)
     err = float(np.max(np.abs(base + values.sum(axis=1) - pred)))
     if not err <= _additivity_tolerance(pred):
         raise ModelError(
@@ -454,7 +474,7 @@ def _additivity_tolerance(pred: np.ndarray) -> float:
 
 
 def _dispatch(
-    model: Any, spec: _ModelSpec, xm: np.ndarray, bm: np.ndarray, seed: Any
+    model: Any, spec: _ModelSpec, xm: np.ndarray, bm: np.ndarray, pred: np.ndarray, seed: Any
 ) -> tuple[np.ndarray, float, str, str]:
     estimator = _final_estimator_on_raw_input(model)
     note = ""
@@ -464,16 +484,18 @@ def _dispatch(
         except Exception as exc:  # unsupported structure inside SHAP: fall back below
             note = f"tree explainer unavailable ({type(exc).__name__}); used model-agnostic"
         else:
-            pred = spec.predict(xm)
             if np.max(np.abs(base + values.sum(axis=1) - pred)) <= _additivity_tolerance(pred):
                 return values, base, "tree", ""
             note = "tree explainer did not match the model's predictions; used model-agnostic"
     elif estimator is not None and _is_linear_model(estimator, spec.classifier, xm.shape[1]):
-        values, base = _linear_shap(estimator, xm, bm)
-        pred = spec.predict(xm)
-        if np.max(np.abs(base + values.sum(axis=1) - pred)) <= _additivity_tolerance(pred):
-            return values, base, "linear", ""
-        note = "linear explainer did not match the model's predictions; used model-agnostic"
+        try:
+            values, base = _linear_shap(estimator, xm, bm)
+        except Exception as exc:
+            note = f"linear explainer unavailable ({type(exc).__name__}); used model-agnostic"
+        else:
+            if np.max(np.abs(base + values.sum(axis=1) - pred)) <= _additivity_tolerance(pred):
+                return values, base, "linear", ""
+            note = "linear explainer did not match the model's predictions; used model-agnostic"
     if xm.shape[1] <= MAX_EXACT_FEATURES:
         values, base = exact_shap(spec.predict, xm, bm)
         return values, base, "exact", note
@@ -488,13 +510,13 @@ def _final_estimator_on_raw_input(model: Any) -> Any:
     if not isinstance(steps, list):
         return model
     for _, step in steps[:-1]:
-        if step is None or step == "passthrough":
+        if step is None or (isinstance(step, str) and step == "passthrough"):
             continue
         if type(step).__name__ == "FunctionTransformer" and getattr(step, "func", 0) is None:
             continue
         return None
     last = steps[-1][1]
-    return None if last is None or last == "passthrough" else last
+    return None if last is None or isinstance(last, str) else last
 
 
 def _is_tree_model(estimator: Any) -> bool:

@@ -1,12 +1,30 @@
-"""Stage: total causal effect of every model feature on the outcome."""
+"""Stage: total causal effect of every model feature on the outcome.
+
+Per feature: identify the effect from the DAG (DoWhy adapter), then estimate it by
+double machine learning (EconML adapter). Identification is quick and runs here;
+estimation runs per feature through ``joblib.Parallel``. Each feature gets its own seed
+spawned from one ``SeedSequence``, so the numbers do not depend on ``n_jobs`` or the
+backend, and a failure in one feature is recorded in its row and never stops the others.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ._dowhy import Identification
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed, parallel_config
+
+from . import _dowhy, _econml
+from ._dowhy import Identification, identify_effect
 from ._econml import EffectEstimate
+from .data import CheckedData
+from .errors import EstimationError, OptionError
+from .graph import CausalGraph
+
+_STRATEGIES_ESTIMATED = ("backdoor", "frontdoor", "iv")
 
 
 @dataclass(frozen=True)
@@ -30,3 +48,305 @@ class Effects:
     by_feature: Mapping[str, FeatureEffect]
     seed: int
     seconds: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Task:
+    """Everything one feature's estimation needs: arrays and small values only (picklable)."""
+
+    feature: str
+    identification: Identification
+    y: np.ndarray
+    t: np.ndarray
+    w: np.ndarray | None
+    m: np.ndarray | None
+    z: np.ndarray | None
+    treatment_kind: str
+    outcome_kind: str
+    seed: int
+    n_folds: int
+    nuisance: str
+
+
+def estimate_identified(
+    identification: Identification,
+    y: np.ndarray,
+    t: np.ndarray,
+    *,
+    w: np.ndarray | None = None,
+    m: np.ndarray | None = None,
+    z: np.ndarray | None = None,
+    treatment_kind: str,
+    outcome_kind: str,
+    seed: int,
+    n_folds: int = 3,
+    nuisance: str = "auto",
+) -> EffectEstimate:
+    """Estimate an identified effect with the estimator its strategy calls for.
+
+    Parameters
+    ----------
+    identification : Identification
+        Strategy ``"backdoor"``, ``"frontdoor"`` or ``"iv"``.
+    y, t : numpy.ndarray
+        Outcome and treatment.
+    w, m, z : numpy.ndarray or None
+        Columns of ``identification.adjustment_set`` (controls; back-door and IV),
+        ``identification.mediators`` (front-door) and ``identification.instruments`` (IV),
+        in that order; see :func:`design_arrays`.
+    treatment_kind, outcome_kind : {"continuous", "binary"}
+    seed : int
+    n_folds : int, default 3
+    nuisance : {"auto", "linear"}, default "auto"
+
+    Returns
+    -------
+    EffectEstimate
+
+    Raises
+    ------
+    EstimationError
+        When the strategy is not estimable or the fit fails.
+    """
+    opts = {
+        "treatment_kind": treatment_kind,
+        "outcome_kind": outcome_kind,
+        "seed": int(seed),
+        "n_folds": n_folds,
+        "nuisance": nuisance,
+    }
+    strategy = identification.strategy
+    if strategy == "backdoor":
+        return _econml.estimate_backdoor(y, t, w, **opts)
+    if strategy == "frontdoor":
+        return _econml.estimate_frontdoor(y, t, m, w, **opts)
+    if strategy == "iv":
+        return _econml.estimate_iv(y, t, z, w, **opts)
+    raise EstimationError(f"strategy {strategy!r} has no estimator")
+
+
+def design_arrays(
+    identification: Identification, frame: pd.DataFrame, treatment: str, outcome: str
+) -> dict[str, np.ndarray | None]:
+    """The arrays ``y, t, w, m, z`` that :func:`estimate_identified` takes, from ``frame``."""
+
+    def block(names: tuple[str, ...]) -> np.ndarray | None:
+        if not names:
+            return None
+        return frame.loc[:, list(names)].to_numpy(dtype=float, copy=True)
+
+    return {
+        "y": frame[outcome].to_numpy(dtype=float, copy=True),
+        "t": frame[treatment].to_numpy(dtype=float, copy=True),
+        "w": block(identification.adjustment_set),
+        "m": block(identification.mediators),
+        "z": block(identification.instruments),
+    }
+
+
+def _run_task(task: _Task) -> tuple[FeatureEffect, float]:
+    """Estimate one feature; never raises (a failure becomes an ``"error"`` row)."""
+    start = time.perf_counter()
+    try:
+        estimate = estimate_identified(
+            task.identification,
+            task.y,
+            task.t,
+            w=task.w,
+            m=task.m,
+            z=task.z,
+            treatment_kind=task.treatment_kind,
+            outcome_kind=task.outcome_kind,
+            seed=task.seed,
+            n_folds=task.n_folds,
+            nuisance=task.nuisance,
+        )
+        effect = FeatureEffect(task.feature, task.identification, estimate, "estimated")
+    except Exception as exc:  # one feature's failure must not take the others down
+        effect = FeatureEffect(task.feature, task.identification, None, "error", _one_line(exc))
+    return effect, time.perf_counter() - start
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, EstimationError | OptionError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _seed_entropy(seed: int | np.random.SeedSequence) -> int:
+    if isinstance(seed, np.random.SeedSequence):
+        entropy = seed.entropy
+        return int(entropy) if isinstance(entropy, int | np.integer) else 0
+    return int(seed)
+
+
+def _not_identifiable_message(feature: str, outcome: str, ident: Identification) -> str:
+    if ident.blocking_latents:
+        names = ", ".join(ident.blocking_latents)
+        return (
+            f"not identifiable: latent confounder(s) {names} of {feature} and {outcome} "
+            "cannot be adjusted for, and no front-door set or instrument is observed; "
+            "measure them or add a mediator or instrument to the graph and data"
+        )
+    return (
+        f"not identifiable: no back-door set, front-door set or instrument for {feature} "
+        f"-> {outcome} among the observed columns"
+    )
+
+
+def estimate_effects(
+    checked: CheckedData,
+    graph: CausalGraph,
+    *,
+    seed: int | np.random.SeedSequence = 0,
+    n_jobs: int | None = None,
+    backend: str | None = None,
+    n_folds: int = 3,
+    nuisance: str = "auto",
+) -> Effects:
+    """Identify and estimate the total causal effect of every feature on the outcome.
+
+    Parameters
+    ----------
+    checked : CheckedData
+        Checked data: numeric frame, column kinds, outcome, features, observed columns.
+    graph : CausalGraph
+        The causal DAG over observed and latent variables.
+    seed : int or numpy.random.SeedSequence, default 0
+        Per-feature seeds are spawned from it, so results do not depend on ``n_jobs``.
+    n_jobs : int or None, default None
+        Features estimated in parallel (``joblib.Parallel``).
+    backend : str or None, default None
+        A joblib backend (e.g. ``"loky"``, ``"threading"``, ``"dask"``), set through
+        ``joblib.parallel_config`` when given.
+    n_folds : int, default 3
+        Cross-fitting folds.
+    nuisance : {"auto", "linear"}, default "auto"
+        Nuisance learners; see :mod:`causalinterp._econml`.
+
+    Returns
+    -------
+    Effects
+        One :class:`FeatureEffect` per feature, in ``checked.features`` order, with
+        status ``"estimated"``, ``"no_path"`` (no directed path: a structural zero, no
+        estimate), ``"not_identifiable"`` (message names the blocking latent confounders)
+        or ``"error"`` (one-line message); ``seconds`` holds the time spent per feature.
+
+    Raises
+    ------
+    OptionError
+        For an invalid ``n_folds`` or ``nuisance``.
+    """
+    if nuisance not in ("auto", "linear"):
+        raise OptionError(f"nuisance: {nuisance!r} is not supported; use 'auto' or 'linear'")
+    if not isinstance(n_folds, int | np.integer) or isinstance(n_folds, bool) or n_folds < 2:
+        raise OptionError(f"n_folds: {n_folds!r} is invalid; use an integer of at least 2")
+
+    features = tuple(checked.features)
+    outcome = checked.outcome
+    seed_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    seeds = [int(s.generate_state(1)[0]) for s in seed_seq.spawn(len(features))]
+    outcome_kind = checked.kinds.get(outcome, "continuous")
+
+    _dowhy._api()  # pay DoWhy's import once, outside the per-feature timings
+
+    results: dict[str, FeatureEffect] = {}
+    seconds: dict[str, float] = {}
+    tasks: list[_Task] = []
+    for feature, feature_seed in zip(features, seeds, strict=True):
+        start = time.perf_counter()
+        ident = Identification(strategy="none")
+        try:
+            ident = identify_effect(graph, feature, outcome, checked.observed)
+            effect = _without_estimate(feature, outcome, ident)
+            if effect is None:
+                effect = _kind_problem(feature, outcome, ident, checked.kinds, outcome_kind)
+            if effect is None:
+                tasks.append(
+                    _Task(
+                        feature=feature,
+                        identification=ident,
+                        **design_arrays(ident, checked.frame, feature, outcome),
+                        treatment_kind=checked.kinds.get(feature, "continuous"),
+                        outcome_kind=outcome_kind,
+                        seed=feature_seed,
+                        n_folds=int(n_folds),
+                        nuisance=nuisance,
+                    )
+                )
+        except Exception as exc:  # a bad feature is reported in its own row
+            effect = FeatureEffect(feature, ident, None, "error", _one_line(exc))
+        if effect is not None:
+            results[feature] = effect
+        seconds[feature] = time.perf_counter() - start
+
+    if tasks:
+        if backend is not None:
+            with parallel_config(backend=backend):
+                done = Parallel(n_jobs=n_jobs)(delayed(_run_task)(task) for task in tasks)
+        else:
+            done = Parallel(n_jobs=n_jobs)(delayed(_run_task)(task) for task in tasks)
+        for effect, elapsed in done:
+            results[effect.feature] = effect
+            seconds[effect.feature] += elapsed
+
+    return Effects(
+        by_feature={f: results[f] for f in features},
+        seed=_seed_entropy(seed),
+        seconds={f: seconds[f] for f in features},
+    )
+
+
+def _without_estimate(feature: str, outcome: str, ident: Identification) -> FeatureEffect | None:
+    """The row for a feature that needs no estimation, or None."""
+    if ident.strategy == "no_path":
+        return FeatureEffect(
+            feature,
+            ident,
+            None,
+            "no_path",
+            f"no directed path from {feature} to {outcome} in the graph: "
+            "its total causal effect is zero by the graph's assumptions",
+        )
+    if ident.strategy == "none":
+        return FeatureEffect(
+            feature,
+            ident,
+            None,
+            "not_identifiable",
+            _not_identifiable_message(feature, outcome, ident),
+        )
+    if ident.strategy not in _STRATEGIES_ESTIMATED:
+        return FeatureEffect(
+            feature, ident, None, "error", f"unknown identification {ident.strategy!r}"
+        )
+    return None
+
+
+def _kind_problem(
+    feature: str,
+    outcome: str,
+    ident: Identification,
+    kinds: Mapping[str, str],
+    outcome_kind: str,
+) -> FeatureEffect | None:
+    """An ``"error"`` row when the treatment or outcome kind has no average effect."""
+    if kinds.get(feature, "continuous") == "categorical":
+        return FeatureEffect(
+            feature,
+            ident,
+            None,
+            "error",
+            f"{feature} is categorical: an average effect per category code is undefined; "
+            "one-hot encode or binarise it",
+        )
+    if outcome_kind == "categorical":
+        return FeatureEffect(
+            feature,
+            ident,
+            None,
+            "error",
+            f"{outcome} is categorical: only binary or continuous outcomes are supported",
+        )
+    return None

@@ -96,12 +96,14 @@ def _parse_error(text: str, pos: int, problem: str, fix: str, origin: str) -> Gr
 
 
 def _show(name: str) -> str:
-    """A node name as written in an edge string: bare when unambiguous, else quoted."""
+    """A node name as written in an edge string (for cycles and syntax errors: the user can
+    find it in, or paste it into, the graph text)."""
     return _edge_name(name)
 
 
-def _show_all(names: Iterable[str]) -> str:
-    return ", ".join(_show(n) for n in sorted(names))
+def _names(names: Iterable[Any]) -> str:
+    """Names quoted as in every other message of the package: 'a', 'b'."""
+    return ", ".join(repr(n) for n in sorted(names, key=str))
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,7 +392,8 @@ class _DotParser:
 
     # -- helpers ------------------------------------------------------------------------
     def peek(self, k: int = 0) -> _Tok:
-        return self.tokens[min(self.i + k, len(self.tokens) - 1)]
+        j = self.i + k
+        return self.tokens[j] if j < len(self.tokens) else self.tokens[-1]
 
     def next(self) -> _Tok:
         tok = self.peek()
@@ -594,9 +597,7 @@ def _gml_error(exc: Exception, origin: str) -> GraphError:
 
 def _parse_gml(text: str, origin: str = "") -> tuple[list[str], list[tuple[str, str]]]:
     try:
-        g = _nx_parse_gml(text, origin)
-    except GraphError:
-        raise
+        g = _nx_parse_gml(text)
     except Exception as exc:  # networkx lets some malformed GML through as IndexError etc.
         raise _gml_error(exc, origin) from None
     if not g.is_directed() and g.number_of_edges():
@@ -619,7 +620,7 @@ def _parse_gml(text: str, origin: str = "") -> tuple[list[str], list[tuple[str, 
             raise _error(f"GML node {node!r} has an empty label", "give every node a name", origin)
         if name in seen:
             raise _error(
-                f"GML label {_show(name)} is used by two nodes",
+                f"GML label {name!r} is used by two nodes",
                 "give every node its own label",
                 origin,
             )
@@ -628,7 +629,7 @@ def _parse_gml(text: str, origin: str = "") -> tuple[list[str], list[tuple[str, 
     return list(names.values()), [(names[u], names[v]) for u, v in g.edges()]
 
 
-def _nx_parse_gml(text: str, origin: str) -> nx.Graph:
+def _nx_parse_gml(text: str) -> nx.Graph:
     try:
         return nx.parse_gml(text, label="id")
     except nx.NetworkXError as exc:
@@ -759,8 +760,8 @@ def _validate(g: nx.DiGraph, origin: str = "") -> None:
     if not nx.is_directed_acyclic_graph(g):
         # Report the shortest cycle through an edge of the first one found: short cycles
         # are the ones a user can read and fix.
-        loops = [nx.shortest_path(g, v, u) for u, v in nx.find_cycle(g)]
-        loop = min(loops, key=len)
+        cycles = [nx.shortest_path(g, v, u) for u, v in nx.find_cycle(g)]
+        loop = min(cycles, key=len)
         first = loop.index(min(loop))  # start at the smallest name, for stable messages
         loop = loop[first:] + loop[:first]
         path = " -> ".join(_show(n) for n in [*loop, loop[0]])
@@ -1030,14 +1031,13 @@ class CausalGraph:
         matches = difflib.get_close_matches(name, self._nodes, n=3, cutoff=0.6)
         if name.lower() in lowered and lowered[name.lower()] not in matches:
             matches.insert(0, lowered[name.lower()])
-        return f" (did you mean {_show_all(matches)}?)" if matches else ""
+        return f" (did you mean {_names(matches)}?)" if matches else ""
 
     def _need(self, name: Any, role: str = "node") -> str:
         if not isinstance(name, str) or name not in self._g:
-            shown = _show(name) if isinstance(name, str) and name else repr(name)
             close = self._close(name) if isinstance(name, str) else ""
             raise _error(
-                f"{role} {shown} is not in the graph{close}",
+                f"{role} {name!r} is not in the graph{close}",
                 "check the spelling or add the node to the graph",
             )
         return name
@@ -1063,11 +1063,7 @@ class CausalGraph:
             features = [features]
         unknown = [f for f in dict.fromkeys(features) if f not in self]
         if unknown:
-            parts = [
-                (_show(f) if isinstance(f, str) and f else repr(f))
-                + (self._close(f) if isinstance(f, str) else "")
-                for f in unknown
-            ]
+            parts = [repr(f) + (self._close(f) if isinstance(f, str) else "") for f in unknown]
             noun = "feature" if len(unknown) == 1 else "features"
             verb = "is" if len(unknown) == 1 else "are"
             raise _error(
@@ -1114,7 +1110,7 @@ class CausalGraph:
         y = self._need(outcome, "outcome")
         if t == y:
             raise _error(
-                f"treatment and outcome are the same node {_show(t)}",
+                f"treatment and outcome are the same node {t!r}",
                 "pick two different nodes",
             )
         return t, y
@@ -1160,7 +1156,7 @@ class CausalGraph:
         overlap = (xs & ys) | (xs & zs) | (ys & zs)
         if overlap:
             raise _error(
-                f"d-separation sets overlap in {_show_all(overlap)}",
+                f"d-separation sets overlap in {_names(overlap)}",
                 "pass disjoint x, y and given",
             )
         return nx.is_d_separator(self._g, set(xs), set(ys), set(zs))
@@ -1245,7 +1241,7 @@ class CausalGraph:
           t ⟂ y | Zc" (M-bias); unlike that test it also names C when other paths are
           open too (M-bias next to a missing confounder, two M-structures).
 
-        Open paths are enumerated exactly; past a budget of 20,000 search steps (huge,
+        Open paths are enumerated exactly; past a budget of 5,000 search steps (huge,
         dense graphs only) d-connecting walks replace paths, which may also name a node
         whose connections to t and y share a vertex.
 
@@ -1270,7 +1266,9 @@ class CausalGraph:
         ('c',)
         """
         t, y = self._pair(treatment, outcome)
-        features = list(model_features) if not isinstance(model_features, str) else [model_features]
+        if isinstance(model_features, str):
+            model_features = [model_features]
+        features = list(model_features)
         self.validate_request(y, features)
         if isinstance(observed, str):
             observed = [observed]
@@ -1309,13 +1307,18 @@ class CausalGraph:
 # can lie on an open path). Past the budget (only huge, dense graphs) d-connecting walks
 # are used instead: they may also name a node whose connections share a vertex.
 
-_PATH_BUDGET = 20_000
+_PATH_BUDGET = 5_000
 
 
 def _ancestors_of(g: nx.DiGraph, nodes: Iterable[str]) -> set[str]:
+    """``nodes`` and all their ancestors (one traversal for the whole set)."""
     out = set(nodes)
-    for node in list(out):
-        out |= nx.ancestors(g, node)
+    stack = list(out)
+    while stack:
+        for parent in g.predecessors(stack.pop()):
+            if parent not in out:
+                out.add(parent)
+                stack.append(parent)
     return out
 
 
@@ -1337,109 +1340,12 @@ def _first_steps(g: nx.DiGraph, start: str) -> list[tuple[str, str]]:
     return [(p, "up") for p in g.predecessors(start)] + [(c, "down") for c in g.successors(start)]
 
 
-def _search_open_paths(
-    g: nx.DiGraph,
-    t: str,
-    y: str,
-    z: set[str],
-    visit: Any,
-) -> bool:
-    """Call ``visit(interior, colliders)`` for each simple path t ... y open given ``z``.
-
-    ``visit`` returns True to stop. Returns False when the step budget ran out first.
-    """
-    an_z = _ancestors_of(g, z)
-    allowed = _ancestors_of(g, z | {t, y})
-    path, kinds, on_path = [t], [""], {t}
-    stack = [iter(_first_steps(g, t))]
-    steps = 0
-    while stack:
-        step = next(stack[-1], None)
-        if step is None:
-            stack.pop()
-            on_path.discard(path.pop())
-            kinds.pop()
-            continue
-        w, kind = step
-        if w in on_path or w not in allowed:
-            continue
-        steps += 1
-        if steps > _PATH_BUDGET:
-            return False
-        if w == y:
-            leaving = [*kinds[2:], kind][: len(path) - 1]  # empty for an edge t - y
-            colliders = [
-                v
-                for v, came, went in zip(path[1:], kinds[1:], leaving, strict=True)
-                if came == "down" and went == "up"
-            ]
-            if visit(path[1:], colliders):
-                return True
-            continue
-        path.append(w)
-        kinds.append(kind)
-        on_path.add(w)
-        stack.append(iter(_steps(g, w, kind, z, an_z)))
-    return True
-
-
-def _confounders_on_open_paths(
-    g: nx.DiGraph, t: str, y: str, z: set[str], candidates: frozenset[str]
-) -> set[str]:
-    """The candidates that lie on a path between t and y open given ``z`` in ``g``."""
-    if not candidates or nx.is_d_separator(g, {t}, {y}, z):
-        return set()
-    found: set[str] = set()
-
-    def visit(interior: list[str], colliders: list[str]) -> bool:
-        found.update(candidates.intersection(interior))
-        return found == candidates
-
-    if _search_open_paths(g, t, y, z, visit):
-        return found
-    # Walks: c is reached from t (avoiding y) and from y (avoiding t), and the two arrivals
-    # do not make c a blocked collider.
-    an_z = _ancestors_of(g, z)
-    from_t = _open_reach(g, t, z, an_z, avoid={y})
-    from_y = _open_reach(g, y, z, an_z, avoid={t})
-    for c in candidates:
-        kinds_t, kinds_y = from_t.get(c, set()), from_y.get(c, set())
-        meets = any(not (a == b == "down") for a in kinds_t for b in kinds_y)
-        if meets or (kinds_t and kinds_y and c in an_z):
-            found.add(c)
-    return found
-
-
-def _colliders_opening_paths(
-    g: nx.DiGraph, t: str, y: str, z: set[str], exclude: set[str]
-) -> set[str]:
-    """Members c of ``z`` such that an open path passes a collider that only c activates."""
-    if nx.is_d_separator(g, {t}, {y}, z):
-        return set()
-    only = {k: next(iter(acts)) for k, acts in _single_activators(g, z).items()}
-    wanted = set(only.values()) - exclude
-    if not wanted:
-        return set()
-    found: set[str] = set()
-
-    def visit(interior: list[str], colliders: list[str]) -> bool:
-        found.update(only[k] for k in colliders if k in only and only[k] in wanted)
-        return found == wanted
-
-    if _search_open_paths(g, t, y, z, visit):
-        return found
-    an_z = _ancestors_of(g, z)
-    return {
-        c for c in wanted if _open_via(g, t, y, z, an_z, {k for k, a in only.items() if a == c})
-    }
-
-
 def _open_reach(
-    g: nx.DiGraph, start: str, z: set[str], an_z: set[str], avoid: set[str]
+    g: nx.DiGraph, start: str, avoid: str, z: set[str], an_z: set[str]
 ) -> dict[str, set[str]]:
     """Nodes reached from ``start`` by walks open given ``z``, with how they are entered.
 
-    Walks never pass through ``start`` again nor through nodes in ``avoid``.
+    Walks never pass through ``start`` again nor through ``avoid``.
     """
     reached: dict[str, set[str]] = {}
     stack = _first_steps(g, start)
@@ -1451,9 +1357,118 @@ def _open_reach(
             continue
         seen.add(state)
         reached.setdefault(v, set()).add(kind)
-        if v not in avoid:
+        if v != avoid:
             stack.extend(_steps(g, v, kind, z, an_z))
     return reached
+
+
+class _OpenPaths:
+    """The open paths between t and y given z in g, searched once per question."""
+
+    def __init__(self, g: nx.DiGraph, t: str, y: str, z: set[str]) -> None:
+        self.g, self.t, self.y, self.z = g, t, y, z
+        self.an_z = _ancestors_of(g, z)
+        self.from_t = _open_reach(g, t, y, z, self.an_z)
+        self.from_y = _open_reach(g, y, t, z, self.an_z)
+        # A node on an open path is an ancestor of t, y or z, and is reached by open walks
+        # from both ends; nothing else needs to be searched.
+        self.allowed = (_ancestors_of(g, z | {t, y}) & self.from_t.keys() & self.from_y.keys()) | {
+            y
+        }
+
+    def search(self, visit: Any) -> bool:
+        """Call ``visit(interior, colliders)`` for each open simple path t ... y.
+
+        ``visit`` returns True to stop. Returns False when the step budget ran out first.
+        """
+        g, t, y, z, an_z, allowed = self.g, self.t, self.y, self.z, self.an_z, self.allowed
+        path, kinds, on_path = [t], [""], {t}
+        stack = [iter(_first_steps(g, t))]
+        steps = 0
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                stack.pop()
+                on_path.discard(path.pop())
+                kinds.pop()
+                continue
+            w, kind = step
+            if w in on_path or w not in allowed:
+                continue
+            steps += 1
+            if steps > _PATH_BUDGET:
+                return False
+            if w == y:
+                leaving = [*kinds[2:], kind][: len(path) - 1]  # empty for an edge t - y
+                colliders = [
+                    v
+                    for v, came, went in zip(path[1:], kinds[1:], leaving, strict=True)
+                    if came == "down" and went == "up"
+                ]
+                if visit(path[1:], colliders):
+                    return True
+                continue
+            path.append(w)
+            kinds.append(kind)
+            on_path.add(w)
+            stack.append(iter(_steps(g, w, kind, z, an_z)))
+        return True
+
+    def meets(self, v: str) -> bool:
+        """Walk test: open walks from t and from y reach v and join there unblocked."""
+        kinds_t, kinds_y = self.from_t.get(v, set()), self.from_y.get(v, set())
+        if v in self.an_z:
+            return bool(kinds_t and kinds_y)
+        return any(not (a == b == "down") for a in kinds_t for b in kinds_y)
+
+    def collider_on_walk(self, v: str) -> bool:
+        """Walk test: an open walk t ... -> v <- ... y, v an activated collider."""
+        return (
+            v in self.an_z and "down" in self.from_t.get(v, ()) and "down" in self.from_y.get(v, ())
+        )
+
+
+def _confounders_on_open_paths(
+    g: nx.DiGraph, t: str, y: str, z: set[str], candidates: frozenset[str]
+) -> set[str]:
+    """The candidates that lie on a path between t and y open given ``z`` in ``g``."""
+    if not candidates or nx.is_d_separator(g, {t}, {y}, z):
+        return set()
+    paths = _OpenPaths(g, t, y, z)
+    candidates = candidates & paths.allowed
+    found: set[str] = set()
+
+    def visit(interior: list[str], colliders: list[str]) -> bool:
+        found.update(candidates.intersection(interior))
+        return found == candidates
+
+    if not candidates or paths.search(visit):
+        return found
+    return {c for c in candidates if paths.meets(c)}
+
+
+def _colliders_opening_paths(
+    g: nx.DiGraph, t: str, y: str, z: set[str], exclude: set[str]
+) -> set[str]:
+    """Members c of ``z`` such that an open path passes a collider that only c activates."""
+    if nx.is_d_separator(g, {t}, {y}, z):
+        return set()
+    only = {k: next(iter(acts)) for k, acts in _single_activators(g, z).items()}
+    only = {k: c for k, c in only.items() if c not in exclude}
+    if not only:
+        return set()
+    paths = _OpenPaths(g, t, y, z)
+    only = {k: c for k, c in only.items() if k in paths.allowed}
+    wanted = set(only.values())
+    found: set[str] = set()
+
+    def visit(interior: list[str], colliders: list[str]) -> bool:
+        found.update(only[k] for k in colliders if k in only)
+        return found == wanted
+
+    if not wanted or paths.search(visit):
+        return found
+    return {c for k, c in only.items() if paths.collider_on_walk(k)}
 
 
 def _single_activators(g: nx.DiGraph, z: set[str]) -> dict[str, set[str]]:
@@ -1474,27 +1489,6 @@ def _single_activators(g: nx.DiGraph, z: set[str]) -> dict[str, set[str]]:
             acc |= sub
         capped[v] = None if many else frozenset(acc)
     return {v: set(acts) for v, acts in capped.items() if acts}
-
-
-def _open_via(g: nx.DiGraph, t: str, y: str, z: set[str], an_z: set[str], only: set[str]) -> bool:
-    """Whether an open walk t ... y given ``z`` passes, as a collider, a node in ``only``."""
-    stack = [(v, kind, False) for v, kind in _first_steps(g, t)]
-    seen: set[tuple[str, str, bool]] = set()
-    while stack:
-        state = stack.pop()
-        v, kind, flagged = state
-        if state in seen or v == t:
-            continue
-        seen.add(state)
-        if v == y:
-            if flagged:
-                return True
-            continue
-        for w, step in _steps(g, v, kind, z, an_z):
-            # Leaving a node entered "down" by going "up" is passing it as a collider.
-            through = kind == "down" and step == "up" and v in only
-            stack.append((w, step, flagged or through))
-    return False
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,8 +41,10 @@ GCM_MIN_ROWS = 500
 DEFAULT_MAX_ROWS = 20_000
 # Additive spline basis of the GCM regressions: knots at these many quantiles, for columns with
 # at least this many distinct values.
-_SPLINE_KNOTS = 6
+_SPLINE_KNOTS = 4
 _SPLINE_MIN_VALUES = 20
+_PRODUCTS = True
+_MAX_PRODUCT_COLUMNS = 8
 # Upper bound on d-separation checks spent searching a smaller separating set under a cap.
 _MAX_SUBSET_CHECKS = 5_000
 
@@ -118,7 +120,9 @@ def _as_networkx(graph: object) -> nx.DiGraph:
             "build one with CausalGraph.parse(...)"
         )
     if not nx.is_directed_acyclic_graph(g):
-        raise GraphError("graph: not acyclic; remove the edges that close a cycle")
+        cycle = [u for u, _ in nx.find_cycle(g)]
+        path = " -> ".join(str(n) for n in [*cycle, cycle[0]])
+        raise GraphError(f"graph: cycle {path}; remove one of these edges")
     return g
 
 
@@ -155,15 +159,14 @@ def _smallest_separator(
     if max_conditioning is None or len(best) <= max_conditioning:
         return tuple(sorted(best)), ""
     # A separating set may as well be drawn from the observed ancestors of the pair.
-    pool = sorted((nx.ancestors(g, x) | nx.ancestors(g, y)) & observed)
-    checks = 0
-    for size in range(max_conditioning + 1):
-        for subset in itertools.combinations(pool, size):
-            checks += 1
-            if checks > _MAX_SUBSET_CHECKS:
-                break
-            if _separates(g, x, y, subset):
-                return tuple(sorted(subset)), ""
+    # (Minimal separators consist of ancestors of the pair, so nothing smaller lies elsewhere.)
+    pool = sorted((nx.ancestors(g, x) | nx.ancestors(g, y)) & observed - {x, y})
+    subsets = itertools.chain.from_iterable(
+        itertools.combinations(pool, size) for size in range(max_conditioning + 1)
+    )
+    for subset in itertools.islice(subsets, _MAX_SUBSET_CHECKS):
+        if _separates(g, x, y, subset):
+            return tuple(sorted(subset)), ""
     return None, (
         f"every separating set found needs {len(best)} variables, "
         f"more than max_conditioning={max_conditioning}"
@@ -237,22 +240,43 @@ def _linear_residuals(v: np.ndarray, z: np.ndarray | None) -> np.ndarray:
 
 
 def _additive_basis(z_train: np.ndarray, z_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Intercept, the columns, and a cubic spline of each many-valued column (train, test)."""
-    train_parts, test_parts = (
-        [np.ones((len(z_train), 1)), z_train],
-        [np.ones((len(z_test), 1)), z_test],
-    )
+    """Least-squares basis (train, test): intercept, columns, splines and pairwise products.
+
+    Each many-valued column gets a cubic spline; the products of pairs of many-valued columns
+    cover the commonest interaction. Few-valued (binary, dummy) columns enter as they are.
+    """
+    train_parts = [np.ones((len(z_train), 1)), z_train]
+    test_parts = [np.ones((len(z_test), 1)), z_test]
+    smooth = []
     for j in range(z_train.shape[1]):
         column = z_train[:, j]
         knots = np.unique(np.quantile(column, np.linspace(0.0, 1.0, _SPLINE_KNOTS)))
         if len(np.unique(column)) < _SPLINE_MIN_VALUES or len(knots) < 3:
-            continue  # binary, dummy or few-valued: the column itself is the whole basis
+            continue
+        smooth.append(j)
         spline = SplineTransformer(
             knots=knots[:, None], degree=3, extrapolation="linear", include_bias=False
         ).fit(column[:, None])
         train_parts.append(spline.transform(column[:, None]))
         test_parts.append(spline.transform(z_test[:, j : j + 1]))
+    if _PRODUCTS and 2 <= len(smooth) <= _MAX_PRODUCT_COLUMNS:
+        pairs = list(itertools.combinations(smooth, 2))
+        train_parts.append(np.column_stack([z_train[:, a] * z_train[:, b] for a, b in pairs]))
+        test_parts.append(np.column_stack([z_test[:, a] * z_test[:, b] for a, b in pairs]))
     return np.hstack(train_parts), np.hstack(test_parts)
+
+
+def _best_stage(boost: HistGradientBoostingRegressor, z: np.ndarray, start: float) -> np.ndarray:
+    """Predictions of the boosting stage with the best validation score.
+
+    Early stopping keeps the ``n_iter_no_change`` trees fitted after the best stage; on pure
+    noise they add variance to the residuals that the GCM's standard error does not see.
+    ``start`` (the training mean) stands in when no tree improved on the constant.
+    """
+    best = int(np.argmax(boost.validation_score_))  # index 0 is the constant start
+    if best == 0:
+        return np.full(len(z), start)
+    return next(itertools.islice(boost.staged_predict(z), best - 1, None))
 
 
 def _flexible_residuals(v: np.ndarray, z: np.ndarray, folds: np.ndarray, seed: int) -> np.ndarray:
@@ -282,7 +306,8 @@ def _flexible_residuals(v: np.ndarray, z: np.ndarray, folds: np.ndarray, seed: i
                 n_iter_no_change=5,
                 random_state=seed,
             ).fit(z[train], rest[:, j])
-            out[test, j] = v[test, j] - basis_test @ coef[:, j] - boost.predict(z[test])
+            fitted = basis_test @ coef[:, j] + _best_stage(boost, z[test], float(rest[:, j].mean()))
+            out[test, j] = v[test, j] - fitted
     return out
 
 

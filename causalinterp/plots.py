@@ -62,7 +62,9 @@ def _label(name: object, width: int = 28) -> str:
     return text.replace("$", r"\$")
 
 
-def _new_figure(width: float, height: float, *, margins: Mapping[str, float] | None = None) -> Figure:
+def _new_figure(
+    width: float, height: float, *, margins: Mapping[str, float] | None = None
+) -> Figure:
     # Fixed margins for the many small per-feature plots: constrained layout costs a third of
     # the rendering time and their labels have a known size.
     fig = Figure(figsize=(width, height), layout=None if margins else "constrained")
@@ -279,9 +281,7 @@ def plot_dag(report: Report, *, label_width: int = 22) -> Figure:
     # Inches per data unit: curvature is chosen in inches, where arc3 bends.
     x_inch = width * 0.98 / (n_layers + 0.4)
     y_inch = height * 0.85 / (max(ys) - min(ys) + 1.7)
-    half_sizes = {
-        node: (0.045 * len(_label(node, label_width)) + 0.12, 0.16) for node in pos
-    }
+    half_sizes = {node: (0.045 * len(_label(node, label_width)) + 0.12, 0.16) for node in pos}
 
     def bend(u: str, v: str, choices: Sequence[float]) -> float:
         return _pick_rad(u, v, pos, half_sizes, x_inch, y_inch, choices, (y_low, y_high))
@@ -412,9 +412,7 @@ def plot_dependence(report: Report, feature: str, *, max_points: int = 2000) -> 
     fig = _new_figure(5.6, 4.2, margins={"left": 0.15, "right": 0.97, "bottom": 0.26, "top": 0.92})
     ax = fig.add_subplot()
     ax.axhline(0.0, color="#cfd8dc", lw=0.8, zorder=0)
-    ax.scatter(
-        shown_x, shown_y, s=9, alpha=0.45, color=POINTS, lw=0, rasterized=True, label="rows"
-    )
+    ax.scatter(shown_x, shown_y, s=9, alpha=0.45, color=POINTS, lw=0, rasterized=True, label="rows")
     low, high = float(x.min()), float(x.max())
     if high == low:
         low, high = low - 0.5, high + 0.5
@@ -629,9 +627,7 @@ def plot_effects_vs_attributions(report: Report) -> Figure:
             tick.set_color(RED)
             tick.set_fontweight("bold")
     ax.set_ylim(-0.6, len(names) - 0.4)
-    ax.set_xlabel(
-        "change in the outcome per 1 SD of the feature (binary: 0 → 1)", fontsize=8
-    )
+    ax.set_xlabel("change in the outcome per 1 SD of the feature (binary: 0 → 1)", fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="x", color="#eceff1", lw=0.6)
     handles = [

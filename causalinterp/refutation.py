@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
@@ -643,7 +643,6 @@ def refute_effects(
         )
 
     kinds = dict(checked.kinds)
-    parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
 
     # Stage 1: E[y | controls] for the dummy outcome, once per distinct control set.
     dummy_index = REFUTERS.index("dummy_outcome")
@@ -662,7 +661,7 @@ def refute_effects(
                     fit_seed,
                 )
             )
-    fitted = list(parallel(delayed(_fit_outcome_task)(args) for args in fit_args))
+    fitted = _map(_fit_outcome_task, fit_args, n_jobs=n_jobs, backend=backend)
 
     # Stage 2: every simulation of every refuter of every feature, seeds fixed in that order.
     tasks: list[_Task] = []
@@ -685,12 +684,7 @@ def refute_effects(
                         ),
                     )
                 )
-    outputs = parallel(delayed(_run_task)(task) for task in tasks)
-    if progress:
-        from tqdm.auto import tqdm
-
-        outputs = tqdm(outputs, total=len(tasks), desc="refutations", unit="fit")
-    results = list(outputs)
+    results = _map(_run_task, tasks, n_jobs=n_jobs, backend=backend, progress=progress)
 
     # Statistics per refuter, then one Benjamini-Hochberg step over the whole report.
     raw: list[tuple[str, str, np.ndarray, _Test | None, str]] = []
@@ -772,6 +766,23 @@ def refute_effects(
         alpha=alpha,
         simulations=simulations,
     )
+
+
+def _map(
+    function, items: Sequence, *, n_jobs: int | None, backend: str | None, progress: bool = False
+) -> list:
+    """``function`` over ``items`` with joblib, results in the order of ``items``."""
+    if backend is not None:
+        with parallel_config(backend=backend):
+            return _map(function, items, n_jobs=n_jobs, backend=None, progress=progress)
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(function)(item) for item in items
+    )
+    if progress:
+        from tqdm.auto import tqdm
+
+        outputs = tqdm(outputs, total=len(items), desc="refutations", unit="fit")
+    return list(outputs)
 
 
 def _used_columns(effect: FeatureEffect, outcome: str) -> list[str]:

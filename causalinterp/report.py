@@ -10,7 +10,7 @@ import os
 import platform
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path, PurePath
@@ -145,7 +145,7 @@ def escape_markdown(text: object) -> str:
     """Escape ``text`` so Markdown (GitHub flavour, tables included) shows it literally.
 
     Backslash-escapes Markdown punctuation (pipes, backticks, emphasis, brackets, headings,
-    ...) and turns ``&``, ``<`` and ``>`` into HTML entities, so a name such as
+    math dollars, ...) and turns ``&``, ``<`` and ``>`` into HTML entities, so a name such as
     ``<img src=x onerror=alert(1)>`` stays text. Line breaks become spaces.
     """
     out = []
@@ -156,7 +156,7 @@ def escape_markdown(text: object) -> str:
             out.append("&lt;")
         elif char == ">":
             out.append("&gt;")
-        elif char in "\\`*_[]()#|~@:":
+        elif char in "\\`*_[]()#|~@:$":
             out.append("\\" + char)
         else:
             out.append(char)
@@ -230,8 +230,8 @@ def _verdict_label(verdict: str) -> str:
 
 
 def _one_line(error: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    text = f"{type(error).__name__}: {text}" if not text.startswith(type(error).__name__) else text
+    message = " ".join(str(error).split())
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -312,7 +312,7 @@ class Report:
         object.__setattr__(self, "settings", dict(self.settings))
         run = dict(self.run)
         if not run.get("started_at"):
-            run["started_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            run["started_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         run.setdefault("seconds", dict(getattr(self.effects, "seconds", {}) or {}))
         run.setdefault("versions", _default_versions())
         object.__setattr__(self, "run", run)
@@ -382,9 +382,7 @@ class Report:
                     "ci_low": _float(estimate.ci_low) if estimate else math.nan,
                     "ci_high": _float(estimate.ci_high) if estimate else math.nan,
                     "p_value": _float(estimate.p_value) if estimate else math.nan,
-                    "mean_abs_shap": _float(attribution.mean_abs_shap)
-                    if attribution
-                    else math.nan,
+                    "mean_abs_shap": _float(attribution.mean_abs_shap) if attribution else math.nan,
                     "slope": _float(attribution.slope) if attribution else math.nan,
                     "rank": int(attribution.rank) if attribution else None,
                     "strategy": ident.strategy if ident else "",
@@ -560,7 +558,9 @@ class Report:
             The JSON text, UTF-8, two-space indented, ending in a newline.
         """
         text = (
-            json.dumps(self.to_dict(), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+            json.dumps(
+                self.to_dict(), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False
+            )
             + "\n"
         )
         if path is not None:
@@ -658,7 +658,9 @@ class Report:
 
     # ----------------------------------------------------------------------------- HTML
 
-    def _html_context(self, *, fragment: bool = False, include_plots: bool = True) -> dict[str, Any]:
+    def _html_context(
+        self, *, fragment: bool = False, include_plots: bool = True
+    ) -> dict[str, Any]:
         data = self.to_dict()
         features = []
         for index, row in enumerate(data["features"], start=1):
@@ -751,9 +753,7 @@ class Report:
         return text
 
     def _repr_html_(self) -> str:
-        return _environment().get_template("report.html").render(
-            self._html_context(fragment=True)
-        )
+        return _environment().get_template("report.html").render(self._html_context(fragment=True))
 
     def write(
         self, out_dir: str | os.PathLike[str], *, include_plots: bool = True

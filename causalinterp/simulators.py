@@ -189,18 +189,18 @@ def retention_model() -> StructuralModel:
     """
     return StructuralModel(
         {
-            "tenure_years": Mechanism((), lambda p, e: np.clip(1.5 * np.exp(0.5 * e) + 1.0, 0, 10)),
-            "household_income": Mechanism((), lambda p, e: 4.5 * np.exp(0.35 * e)),
+            "tenure_years": Mechanism((), lambda p, e: 0.5 + 5.5 * _uniform(e)),
+            "household_income": Mechanism((), lambda p, e: 4.5 * np.exp(0.3 * e)),
             "frustration": Mechanism((), lambda p, e: e),
-            "outage_hours": Mechanism((), lambda p, e: 3.0 * np.exp(0.5 * e)),
+            "outage_hours": Mechanism((), lambda p, e: 3.0 * np.exp(0.3 * e)),
             "premium_device": Mechanism(
                 ("household_income",),
-                lambda p, e: _sigmoid(2.0 * (p["household_income"] - 4.7)),
+                lambda p, e: _sigmoid(2.5 * (p["household_income"] - 4.7)),
                 kind="binary",
             ),
             "loyalty_discount": Mechanism(
                 ("tenure_years",),
-                lambda p, e: _sigmoid(-1.5 + 0.6 * p["tenure_years"]),
+                lambda p, e: 0.1 + 0.12 * p["tenure_years"],
                 kind="binary",
             ),
             "monthly_bill": Mechanism(
@@ -224,20 +224,27 @@ def retention_model() -> StructuralModel:
                     "support_calls",
                 ),
                 lambda p, e: (
-                    0.36
-                    - 0.02 * p["tenure_years"]
-                    - 0.04 * (p["household_income"] - 4.7)
+                    0.35
+                    - 0.025 * (p["tenure_years"] - 3.25)
+                    - 0.06 * (p["household_income"] - 4.7)
                     + 0.006 * (p["monthly_bill"] - 50.0)
                     - 0.04 * p["loyalty_discount"]
-                    + 0.012 * p["outage_hours"]
+                    + 0.03 * (p["outage_hours"] - 3.0)
                     + 0.01 * p["support_calls"]
-                    + 0.07 * p["frustration"]
+                    + 0.08 * p["frustration"]
                 ),
                 kind="binary",
             ),
             "cancel_page_visits": Mechanism(
-                ("churned",), lambda p, e: 0.4 + 2.5 * p["churned"], kind="count"
+                ("churned",), lambda p, e: 1.0 + 0.7 * p["churned"], kind="count"
             ),
         },
         latent=("frustration",),
     )
+
+
+def _uniform(gaussian: np.ndarray) -> np.ndarray:
+    """Uniform(0, 1) values from standard normal noise (probability integral transform)."""
+    from scipy.special import ndtr
+
+    return ndtr(gaussian)
