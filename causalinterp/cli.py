@@ -129,7 +129,22 @@ def _add_common(parser: argparse.ArgumentParser, from_config: bool = False) -> N
         action="store_true",
         help="exit with status 1 if any feature's estimation failed",
     )
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument(
+        "--quiet", action="store_true", help="print nothing but errors (no progress bars)"
+    )
+    parser.add_argument(
+        "--backend",
+        default=None,
+        help="joblib backend for the parallel tasks: loky (default), threading, or dask "
+        "(with --scheduler); see docs/performance.md",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(implies --backend dask)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,10 +154,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             # Dependencies warn about their own internals; the report says what matters.
             warnings.simplefilter("ignore")
-            if args.command == "analyze":
-                report, out = _analyze(args), args.out
-            else:
-                report, out = _run_case(args)
+            from ._progress import dask_client
+
+            if args.scheduler is not None and args.backend is None:
+                args.backend = "dask"
+            with dask_client(args.scheduler):
+                if args.command == "analyze":
+                    report, out = _analyze(args), args.out
+                else:
+                    report, out = _run_case(args)
             report.write(out)
     except CausalInterpError as error:
         print(f"causalinterp: error: {error}", file=sys.stderr)
@@ -169,6 +189,8 @@ def _analyze(args: argparse.Namespace):
         refute=args.refute,
         missing=args.missing,
         test_graph=not args.no_graph_test,
+        backend=args.backend,
+        progress=False if args.quiet else None,
     )
 
 
@@ -186,6 +208,8 @@ def _run_case(args: argparse.Namespace):
         refute=args.refute or case.get("refute", "standard"),
         missing=args.missing or case.get("missing", "error"),
         test_graph=not args.no_graph_test,
+        backend=args.backend,
+        progress=False if args.quiet else None,
     )
     return report, args.out or args.case_dir / "report"
 

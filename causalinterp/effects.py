@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, parallel_config
 
 from . import _dowhy, _econml
 from ._dowhy import Identification, identify_effect
 from ._econml import EffectEstimate
+from ._progress import run_parallel
 from .data import CheckedData
 from .errors import EstimationError, OptionError
 from .graph import CausalGraph
@@ -48,6 +48,14 @@ class Effects:
     by_feature: Mapping[str, FeatureEffect]
     seed: int
     seconds: Mapping[str, float] = field(default_factory=dict)
+    #: Cross-fitted residuals of each back-door ``LinearDML`` fit, kept so the refuters can
+    #: reuse the nuisance fits instead of repeating them (not part of the report).
+    residuals: Mapping[str, _econml.BackdoorResiduals] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    #: The nuisance specification and folds the estimates were made with.
+    nuisance: _econml.Nuisance = field(default="auto", repr=False, compare=False)
+    n_folds: int = field(default=3, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,7 @@ class _Task:
     outcome_kind: str
     seed: int
     n_folds: int
-    nuisance: str
+    nuisance: _econml.Nuisance
 
 
 def estimate_identified(
@@ -80,7 +88,7 @@ def estimate_identified(
     outcome_kind: str,
     seed: int,
     n_folds: int = 3,
-    nuisance: str = "auto",
+    nuisance: _econml.Nuisance = "auto",
 ) -> EffectEstimate:
     """Estimate an identified effect with the estimator its strategy calls for.
 
@@ -97,7 +105,7 @@ def estimate_identified(
     treatment_kind, outcome_kind : {"continuous", "binary"}
     seed : int
     n_folds : int, default 3
-    nuisance : {"auto", "linear"}, default "auto"
+    nuisance : {"auto", "linear"}, estimator or (regressor, classifier), default "auto"
 
     Returns
     -------
@@ -146,25 +154,47 @@ def design_arrays(
 
 def _run_task(task: _Task) -> tuple[FeatureEffect, float]:
     """Estimate one feature; never raises (a failure becomes an ``"error"`` row)."""
+    effect, elapsed, _ = _run_task_keeping_residuals(task)
+    return effect, elapsed
+
+
+def _run_task_keeping_residuals(
+    task: _Task,
+) -> tuple[FeatureEffect, float, _econml.BackdoorResiduals | None]:
+    """:func:`_run_task`, plus the back-door fit's cross-fitted residuals (or None)."""
     start = time.perf_counter()
+    residuals = None
     try:
-        estimate = estimate_identified(
-            task.identification,
-            task.y,
-            task.t,
-            w=task.w,
-            m=task.m,
-            z=task.z,
-            treatment_kind=task.treatment_kind,
-            outcome_kind=task.outcome_kind,
-            seed=task.seed,
-            n_folds=task.n_folds,
-            nuisance=task.nuisance,
-        )
+        if task.identification.strategy == "backdoor":
+            # The same fit as estimate_identified, keeping its residuals for the refuters.
+            estimate, residuals = _econml.fit_backdoor(
+                task.y,
+                task.t,
+                task.w,
+                treatment_kind=task.treatment_kind,
+                outcome_kind=task.outcome_kind,
+                seed=int(task.seed),
+                n_folds=task.n_folds,
+                nuisance=task.nuisance,
+            )
+        else:
+            estimate = estimate_identified(
+                task.identification,
+                task.y,
+                task.t,
+                w=task.w,
+                m=task.m,
+                z=task.z,
+                treatment_kind=task.treatment_kind,
+                outcome_kind=task.outcome_kind,
+                seed=task.seed,
+                n_folds=task.n_folds,
+                nuisance=task.nuisance,
+            )
         effect = FeatureEffect(task.feature, task.identification, estimate, "estimated")
     except Exception as exc:  # one feature's failure must not take the others down
         effect = FeatureEffect(task.feature, task.identification, None, "error", _one_line(exc))
-    return effect, time.perf_counter() - start
+    return effect, time.perf_counter() - start, residuals
 
 
 def _one_line(exc: BaseException) -> str:
@@ -203,7 +233,8 @@ def estimate_effects(
     n_jobs: int | None = None,
     backend: str | None = None,
     n_folds: int = 3,
-    nuisance: str = "auto",
+    nuisance: _econml.Nuisance = "auto",
+    progress: bool = False,
 ) -> Effects:
     """Identify and estimate the total causal effect of every feature on the outcome.
 
@@ -222,8 +253,11 @@ def estimate_effects(
         ``joblib.parallel_config`` when given.
     n_folds : int, default 3
         Cross-fitting folds.
-    nuisance : {"auto", "linear"}, default "auto"
-        Nuisance learners; see :mod:`causalinterp._econml`.
+    nuisance : {"auto", "linear"}, estimator or (regressor, classifier), default "auto"
+        Nuisance learners; see :mod:`causalinterp._econml`. A scikit-learn estimator (e.g.
+        ``GradientBoostingRegressor()``) is cloned and seeded per fit.
+    progress : bool, default False
+        Show a progress bar over the features (on standard error).
 
     Returns
     -------
@@ -238,8 +272,7 @@ def estimate_effects(
     OptionError
         For an invalid ``n_folds`` or ``nuisance``.
     """
-    if nuisance not in ("auto", "linear"):
-        raise OptionError(f"nuisance: {nuisance!r} is not supported; use 'auto' or 'linear'")
+    _econml.check_nuisance(nuisance)
     if not isinstance(n_folds, int | np.integer) or isinstance(n_folds, bool) or n_folds < 2:
         raise OptionError(f"n_folds: {n_folds!r} is invalid; use an integer of at least 2")
 
@@ -281,20 +314,29 @@ def estimate_effects(
             results[feature] = effect
         seconds[feature] = time.perf_counter() - start
 
+    residuals: dict[str, _econml.BackdoorResiduals] = {}
     if tasks:
-        if backend is not None:
-            with parallel_config(backend=backend):
-                done = Parallel(n_jobs=n_jobs)(delayed(_run_task)(task) for task in tasks)
-        else:
-            done = Parallel(n_jobs=n_jobs)(delayed(_run_task)(task) for task in tasks)
-        for effect, elapsed in done:
+        done = run_parallel(
+            _run_task_keeping_residuals,
+            tasks,
+            n_jobs=n_jobs,
+            backend=backend,
+            progress=progress,
+            desc="effects",
+        )
+        for effect, elapsed, feature_residuals in done:
             results[effect.feature] = effect
             seconds[effect.feature] += elapsed
+            if feature_residuals is not None and effect.status == "estimated":
+                residuals[effect.feature] = feature_residuals
 
     return Effects(
         by_feature={f: results[f] for f in features},
         seed=_seed_entropy(seed),
         seconds={f: seconds[f] for f in features},
+        residuals=residuals,
+        nuisance=nuisance,
+        n_folds=int(n_folds),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._progress import check_backend, resolve_progress
 from .attributions import compute_attributions, default_model
 from .data import CheckedData, check_data
 from .effects import estimate_effects
@@ -37,6 +38,8 @@ def analyze(
     test_graph: bool = True,
     missing: str = "error",
     backend: str | None = None,
+    nuisance: Any = "auto",
+    progress: bool | None = None,
     max_shap_rows: int = 2000,
     material_share: float = MATERIAL_SHARE,
     attribution_factor: float = ATTRIBUTION_FACTOR,
@@ -70,7 +73,13 @@ def analyze(
     missing : {"error", "drop"}, default "error"
         Refuse missing values, or drop incomplete rows (counted in the report).
     backend : str, optional
-        A joblib backend (e.g. ``"dask"`` inside a ``dask.distributed.Client`` context).
+        A joblib backend (e.g. ``"dask"`` inside a ``dask.distributed.Client`` context); see
+        ``docs/performance.md``. Results are identical to the local run.
+    nuisance : {"auto", "linear"}, estimator or (regressor, classifier), default "auto"
+        Nuisance learners of the double ML estimators, e.g.
+        ``(GradientBoostingRegressor(), GradientBoostingClassifier())``.
+    progress : bool, optional
+        Progress bars on standard error; default: only when it is a terminal.
     max_shap_rows : int, default 2000
         Rows explained with SHAP (a seeded sample when there are more).
     material_share, attribution_factor : float
@@ -103,12 +112,29 @@ def analyze(
     seconds["checks"] = _lap(clock)
 
     clock = time.perf_counter()
-    effects = estimate_effects(checked, graph, seed=seeds[0], n_jobs=n_jobs, backend=backend)
+    show = resolve_progress(progress)
+    check_backend(backend)
+    effects = estimate_effects(
+        checked,
+        graph,
+        seed=seeds[0],
+        n_jobs=n_jobs,
+        backend=backend,
+        nuisance=nuisance,
+        progress=show,
+    )
     seconds["effects"] = _lap(clock)
 
     clock = time.perf_counter()
     refutations = refute_effects(
-        checked, effects, depth=refute, seed=seeds[1], n_jobs=n_jobs, backend=backend
+        checked,
+        effects,
+        depth=refute,
+        seed=seeds[1],
+        n_jobs=n_jobs,
+        backend=backend,
+        nuisance=nuisance,
+        progress=show,
     )
     seconds["refutations"] = _lap(clock)
 

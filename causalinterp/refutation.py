@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed, parallel_config
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from . import _econml
 from ._dowhy import Identification
 from ._econml import EffectEstimate
+from ._progress import run_parallel
 from .errors import DataError, EstimationError, OptionError
 
 if TYPE_CHECKING:  # effects.py may come to import this module's dispatch
@@ -172,6 +172,7 @@ class _Task:
     n_folds: int
     nuisance: str
     fitted_outcome: np.ndarray | None = None  # dummy outcome: cross-fitted E[y | controls]
+    reference: bool = False  # dummy outcome without noise: E[y | controls] alone
 
 
 def _run_task(task: _Task) -> tuple[float, float, str]:
@@ -224,7 +225,11 @@ def _perturb(
         fitted = task.fitted_outcome
         assert fitted is not None
         y = frame[task.outcome].to_numpy(dtype=float)
-        if kinds[task.outcome] == "binary":
+        if task.reference:
+            # The systematic part alone, on the probability scale for a binary outcome.
+            dummy = fitted
+            kinds = {**kinds, task.outcome: "continuous"}
+        elif kinds[task.outcome] == "binary":
             dummy = (rng.random(n) < fitted).astype(float)
         else:
             dummy = fitted + rng.permutation(y - fitted)
@@ -285,6 +290,209 @@ def _fit_outcome(
 
 def _fit_outcome_task(args: tuple) -> np.ndarray:
     return _fit_outcome(*args)
+
+
+# ------------------------------------------------------------------------------ fast path
+#
+# A back-door effect of a continuous treatment is LinearDML's final stage: the least-squares
+# slope of the cross-fitted outcome residuals y~ = y - E[y|w] on the treatment residuals
+# t~ = t - E[t|w]. Each refuter changes only some of the inputs of that final stage, so the
+# nuisance fits it does not change are reused (docs/performance.md argues each case):
+#   placebo treatment  a permuted treatment is independent of w, so E[t_perm|w] = mean(t) and
+#                      y~ is unchanged: slope of y~ on t_perm - mean(t);
+#   random common cause  an independent column u enters the nuisances linearly (its population
+#                      coefficient is zero): by Frisch-Waugh-Lovell the re-fit is the slope of
+#                      y~ on t~ after partialling u out of both;
+#   data subset / bootstrap  the final stage on the subset / resample of (y~, t~) rows;
+#   dummy outcome      dummy = f(w) + noise with f = E[y|w] from a flexible fit; the estimator's
+#                      outcome model recovers g = its cross-fitted fit of f (one fit per control
+#                      set) and the noise is independent of w: slope of f - g + noise on t~.
+
+
+def _fast_eligible(
+    effect: FeatureEffect, kinds: Mapping[str, str], effects: Effects, frame: pd.DataFrame
+) -> bool:
+    return (
+        effect.identification.strategy == "backdoor"
+        and kinds.get(effect.feature) == "continuous"
+        and len(frame) >= 20
+    )
+
+
+def _final_stage(y_res: np.ndarray, t_res: np.ndarray) -> tuple[float, float]:
+    """LinearDML's final stage: slope through the origin and its HC1 standard error."""
+    d = float(t_res @ t_res)
+    n = len(y_res)
+    if not (d > 0) or n < 3:
+        return math.nan, math.nan
+    theta = float(y_res @ t_res) / d
+    e = y_res - theta * t_res
+    se = math.sqrt(float((t_res * t_res) @ (e * e)) * n / (n - 1)) / d
+    return theta, se
+
+
+def _residuals_task(args: tuple) -> _econml.BackdoorResiduals | None:
+    y, t, w, treatment_kind, outcome_kind, seed, n_folds, nuisance = args
+    try:
+        with threadpool_limits(limits=1):
+            return _econml.fit_backdoor(
+                y,
+                t,
+                w,
+                treatment_kind=treatment_kind,
+                outcome_kind=outcome_kind,
+                seed=seed,
+                n_folds=n_folds,
+                nuisance=nuisance,
+            )[1]
+    except Exception:  # the re-fitting path will report the failure per simulation
+        return None
+
+
+def _crossfit_task(args: tuple) -> np.ndarray:
+    target, w, kind, seed, n_folds, nuisance = args
+    with threadpool_limits(limits=1):
+        return _econml.cross_fitted(
+            target, w, kind=kind, seed=seed, n_folds=n_folds, nuisance=nuisance
+        )
+
+
+def _fast_plans(
+    plans: Sequence[_Plan],
+    *,
+    checked: CheckedData,
+    effects: Effects,
+    kinds: Mapping[str, str],
+    fitted: Mapping[tuple[str, ...], np.ndarray],
+    simulations: int,
+    nuisance: _econml.Nuisance,
+    n_folds: int,
+    n_jobs: int | None,
+    backend: str | None,
+) -> dict[str, list[tuple[float, float, str]]]:
+    """Every simulation of every refuter for the plans that reuse their residuals.
+
+    Returns, per feature, ``simulations * len(REFUTERS)`` (estimate, stderr, error) triples in
+    the layout of the re-fitting path. Features whose residuals cannot be had are left out
+    (they go through the re-fitting path).
+    """
+    if not plans:
+        return {}
+    outcome = checked.outcome
+    cached = getattr(effects, "residuals", {}) or {}
+    missing = [p for p in plans if p.feature not in cached]
+    refitted = _map(
+        _residuals_task,
+        [
+            (
+                p.frame[outcome].to_numpy(dtype=float),
+                p.frame[p.feature].to_numpy(dtype=float),
+                _columns(p.frame, p.controls),
+                kinds[p.feature],
+                kinds[outcome],
+                int(p.seeds[0].generate_state(2)[1] >> 1),
+                n_folds,
+                nuisance,
+            )
+            for p in missing
+        ],
+        n_jobs=n_jobs,
+        backend=backend,
+    )
+    residuals = {p.feature: cached[p.feature] for p in plans if p.feature in cached}
+    residuals.update({p.feature: r for p, r in zip(missing, refitted, strict=True)})
+    plans = [p for p in plans if residuals.get(p.feature) is not None]
+
+    dummy_index = REFUTERS.index("dummy_outcome")
+    control_sets: dict[tuple[str, ...], _Plan] = {}
+    for plan in plans:
+        control_sets.setdefault(plan.controls, plan)
+    recovered = _map(
+        _crossfit_task,
+        [
+            (
+                fitted[controls],
+                _columns(checked.frame.reset_index(drop=True), controls),
+                kinds[outcome],
+                int(plan.seeds[dummy_index].generate_state(2)[1] >> 1),
+                n_folds,
+                nuisance,
+            )
+            for controls, plan in control_sets.items()
+        ],
+        n_jobs=n_jobs,
+        backend=backend,
+    )
+    recovered_by = dict(zip(control_sets, recovered, strict=True))
+
+    out: dict[str, list[tuple[float, float, str]]] = {}
+    for plan in plans:
+        res = residuals[plan.feature]
+        y_res = np.asarray(res.y_res, dtype=float)
+        t_res = np.asarray(res.t_res, dtype=float)
+        theta_r, _ = _final_stage(y_res, t_res)
+        original = float(plan.effect.estimate.estimate)  # type: ignore[union-attr]
+        # Re-fits centre on the original estimate; the residuals' slope equals it exactly
+        # when they are the original fit's, and differs by cross-fitting noise otherwise.
+        shift = original - theta_r if math.isfinite(theta_r) else 0.0
+        inputs = {
+            "t": plan.frame[plan.feature].to_numpy(dtype=float),
+            "y": plan.frame[outcome].to_numpy(dtype=float),
+            "y_res": y_res,
+            "t_res": t_res,
+            "fitted": fitted[plan.controls],
+            "fitted_res": fitted[plan.controls] - recovered_by[plan.controls],
+            "binary_outcome": kinds[outcome] == "binary",
+            "shift": shift,
+        }
+        block: list[tuple[float, float, str]] = []
+        for refuter, refuter_seed in zip(REFUTERS, plan.seeds, strict=True):
+            for sim_seed in refuter_seed.spawn(simulations):
+                block.append(_fast_simulation(refuter, inputs, sim_seed))
+        out[plan.feature] = block
+    return out
+
+
+def _fast_simulation(
+    refuter: str, inputs: Mapping, seed: np.random.SeedSequence
+) -> tuple[float, float, str]:
+    """One simulation of ``refuter`` on the final stage (see the section comment)."""
+    data_seed, _ = seed.spawn(2)
+    rng = np.random.default_rng(data_seed)
+    y_res, t_res = inputs["y_res"], inputs["t_res"]
+    n = len(y_res)
+    shift = 0.0
+    if refuter == "placebo_treatment":
+        placebo = inputs["t"][rng.permutation(n)]
+        theta, se = _final_stage(y_res, placebo - placebo.mean())
+    elif refuter == "random_common_cause":
+        u = rng.standard_normal(n)
+        u -= u.mean()
+        uu = float(u @ u)
+        theta, se = _final_stage(
+            y_res - (float(y_res @ u) / uu) * u, t_res - (float(t_res @ u) / uu) * u
+        )
+        shift = inputs["shift"]
+    elif refuter == "data_subset":
+        keep = np.sort(rng.choice(n, size=max(2, round(SUBSET_FRACTION * n)), replace=False))
+        theta, se = _final_stage(y_res[keep], t_res[keep])
+        shift = inputs["shift"]
+    elif refuter == "bootstrap":
+        rows = rng.integers(0, n, size=n)
+        theta, se = _final_stage(y_res[rows], t_res[rows])
+        shift = inputs["shift"]
+    elif refuter == "dummy_outcome":
+        fitted = inputs["fitted"]
+        if inputs["binary_outcome"]:
+            noise = (rng.random(n) < fitted).astype(float) - fitted
+        else:
+            noise = rng.permutation(inputs["y"] - fitted)
+        theta, se = _final_stage(inputs["fitted_res"] + noise - noise.mean(), t_res)
+    else:  # pragma: no cover - REFUTERS is closed
+        raise AssertionError(refuter)
+    if not math.isfinite(theta):
+        return math.nan, math.nan, "EstimationError: the treatment residuals vanish"
+    return theta + shift, se, ""
 
 
 # ------------------------------------------------------------------------------ statistics
@@ -352,8 +560,13 @@ def _test(
     stderr: float,
     noise: float,
     noise_sims: int,
+    *,
+    shared: float = math.nan,
 ) -> _Test:
-    """The p-value and a plain-language detail of one refuter's simulated estimates."""
+    """The p-value and a plain-language detail of one refuter's simulated estimates.
+
+    ``shared`` is the standard error of the noise-free dummy outcome fit (dummy outcome only).
+    """
     b = len(values)
     se = stderr if math.isfinite(stderr) and stderr > 0 else math.nan
     if refuter in ("placebo_treatment", "dummy_outcome"):
@@ -361,10 +574,14 @@ def _test(
         if refuter == "dummy_outcome":
             # Every dummy outcome shares E[y | controls]; its contribution to the dummy estimate
             # is one draw of sampling noise that averaging over simulations cannot remove. Its
-            # variance is what the fits' own standard errors hold beyond the simulation spread.
-            finite = stderrs[np.isfinite(stderrs)]
-            if len(finite):
-                fixed = max(0.0, float(np.mean(finite**2)) - _spread(values) ** 2)
+            # variance is that of the noise-free fit; failing that, what the fits' own standard
+            # errors hold beyond the simulation spread.
+            if math.isfinite(shared):
+                fixed = shared**2
+            else:
+                finite = stderrs[np.isfinite(stderrs)]
+                if len(finite):
+                    fixed = max(0.0, float(np.mean(finite**2)) - _spread(values) ** 2)
         p, mean, sem = _centred_at_zero(values, fixed, se if math.isfinite(se) else 0.0)
         what = "placebo treatment" if refuter == "placebo_treatment" else "dummy outcome"
         detail = (
@@ -549,9 +766,10 @@ def refute_effects(
     n_jobs: int | None = None,
     alpha: float = 0.05,
     backend: str | None = None,
-    nuisance: str = "auto",
+    nuisance: _econml.Nuisance = "auto",
     n_folds: int = 3,
     progress: bool = False,
+    refit: bool = False,
 ) -> Refutations:
     """Challenge every estimated effect with five refuters and a sensitivity analysis.
 
@@ -579,6 +797,11 @@ def refute_effects(
         Cross-fitting folds of the estimation adapter; must match ``effects`` too.
     progress : bool, default False
         Show a progress bar over the simulations.
+    refit : bool, default False
+        Re-fit every nuisance model in every simulation, also for back-door effects of
+        continuous treatments. By default those reuse the cross-fitted residuals of the
+        original fit (``effects.residuals``) and compute each simulation's final stage
+        directly; see ``docs/performance.md`` for why this keeps each refuter's meaning.
 
     Returns
     -------
@@ -663,9 +886,26 @@ def refute_effects(
             )
     fitted = _map(_fit_outcome_task, fit_args, n_jobs=n_jobs, backend=backend)
 
+    # Back-door effects of continuous treatments: reuse the original fit's residuals.
+    fast = [p for p in plans if not refit and _fast_eligible(p.effect, kinds, effects, p.frame)]
+    fast_results = _fast_plans(
+        fast,
+        checked=checked,
+        effects=effects,
+        kinds=kinds,
+        fitted={c: fitted[i] for c, i in fits.items()},
+        simulations=simulations,
+        nuisance=nuisance,
+        n_folds=n_folds,
+        n_jobs=n_jobs,
+        backend=backend,
+    )
+
     # Stage 2: every simulation of every refuter of every feature, seeds fixed in that order.
     tasks: list[_Task] = []
     for plan in plans:
+        if plan.feature in fast_results:
+            continue
         for refuter, refuter_seed in zip(REFUTERS, plan.seeds, strict=True):
             for sim_seed in refuter_seed.spawn(simulations):
                 tasks.append(
@@ -684,7 +924,28 @@ def refute_effects(
                         ),
                     )
                 )
+    # One noise-free dummy outcome per feature, E[y | controls] alone: its standard error is
+    # the sampling noise that all dummy simulations share (see _test).
+    for plan in plans:
+        dummy_seed = plan.seeds[dummy_index]
+        tasks.append(
+            _Task(
+                feature=plan.feature,
+                refuter="dummy_outcome",
+                frame=plan.frame,
+                kinds=kinds,
+                outcome=checked.outcome,
+                identification=plan.effect.identification,
+                seed=np.random.SeedSequence(int(dummy_seed.generate_state(4)[3])),
+                n_folds=n_folds,
+                nuisance=nuisance,
+                fitted_outcome=fitted[fits[plan.controls]],
+                reference=True,
+            )
+        )
     results = _map(_run_task, tasks, n_jobs=n_jobs, backend=backend, progress=progress)
+    references = dict(zip((p.feature for p in plans), results[-len(plans) :], strict=True))
+    results = results[: -len(plans)]
 
     # Statistics per refuter, then one Benjamini-Hochberg step over the whole report.
     raw: list[tuple[str, str, np.ndarray, _Test | None, str]] = []
@@ -692,8 +953,11 @@ def refute_effects(
     for plan in plans:
         estimate = plan.effect.estimate
         assert estimate is not None
-        block = results[position : position + simulations * len(REFUTERS)]
-        position += simulations * len(REFUTERS)
+        if plan.feature in fast_results:
+            block = fast_results[plan.feature]
+        else:
+            block = results[position : position + simulations * len(REFUTERS)]
+            position += simulations * len(REFUTERS)
         by_refuter = {
             refuter: block[i * simulations : (i + 1) * simulations]
             for i, refuter in enumerate(REFUTERS)
@@ -722,6 +986,7 @@ def refute_effects(
                 estimate.stderr,
                 noise,
                 len(rcc),
+                shared=references[plan.feature][1],
             )
             note = ""
             if errors:
@@ -772,17 +1037,15 @@ def _map(
     function, items: Sequence, *, n_jobs: int | None, backend: str | None, progress: bool = False
 ) -> list:
     """``function`` over ``items`` with joblib, results in the order of ``items``."""
-    if backend is not None:
-        with parallel_config(backend=backend):
-            return _map(function, items, n_jobs=n_jobs, backend=None, progress=progress)
-    outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(function)(item) for item in items
+    return run_parallel(
+        function,
+        items,
+        n_jobs=n_jobs,
+        backend=backend,
+        progress=progress,
+        desc="refutations",
+        unit="fit",
     )
-    if progress:
-        from tqdm.auto import tqdm
-
-        outputs = tqdm(outputs, total=len(items), desc="refutations", unit="fit")
-    return list(outputs)
 
 
 def _used_columns(effect: FeatureEffect, outcome: str) -> list[str]:

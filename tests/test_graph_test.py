@@ -162,7 +162,11 @@ def test_pairs_separated_only_by_latents_are_skipped():
     observed = ["A", "B", "C", "W", "X", "Y"]
     found, skipped = implied_independences(graph, observed)
     tested = {frozenset((x, y)): given for x, y, given in found}
-    assert {frozenset((s.x, s.y)) for s in skipped} == {frozenset("AB"), frozenset("AC")}
+    assert {frozenset((s.x, s.y)) for s in skipped} == {
+        frozenset("AB"),
+        frozenset("AC"),
+        frozenset("WY"),
+    }
     assert all("latent" in s.reason for s in skipped)
     # X and Y are still testable: the observed W separates them despite the latent M.
     assert tested[frozenset("XY")] == ("W",)
@@ -180,7 +184,8 @@ def test_pairs_separated_only_by_latents_are_skipped():
     frame = pd.DataFrame({"A": a, "B": b, "C": c, "W": w, "X": x, "Y": y})
     result = check_graph(graph, as_checked(frame, graph), seed=0)
     assert {pair(i) for i in result.implications}.isdisjoint({frozenset("AB"), frozenset("AC")})
-    assert len(result.skipped) == 2
+    assert len(result.skipped) == 3
+    assert result.fits
 
 
 def test_same_seed_same_result_whatever_n_jobs():
@@ -209,6 +214,18 @@ def test_max_conditioning_and_subsampling():
     assert all("max_conditioning=1" in s.reason for s in capped.skipped)
     assert capped.tested == 4
     assert check_graph(graph, checked, max_rows=1000, method="linear").rows_used == 1000
+
+
+def test_auto_uses_partial_correlation_for_small_data_or_empty_sets():
+    graph = CausalGraph.from_edges(TRUE_EDGES)
+    small = check_graph(graph, as_checked(simulate(300, 0), graph))
+    assert {i.test for i in small.implications} == {"partial_correlation"}
+    two_roots = CausalGraph.from_edges([("A", "C"), ("B", "C")])
+    frame = simulate(600, 0)[["A", "B"]].assign(C=lambda d: d.A + d.B)
+    marginal = check_graph(two_roots, as_checked(frame, two_roots))
+    assert [(i.x, i.y, i.given, i.test) for i in marginal.implications] == [
+        ("A", "B", (), "partial_correlation")
+    ]
 
 
 def test_complete_graph_has_nothing_to_test():

@@ -1,0 +1,129 @@
+"""Parallel maps with an optional progress bar, and the Dask scale-out context.
+
+Every parallel stage goes through :func:`run_parallel`: ``joblib.Parallel`` over picklable
+tasks, results in task order (so seeds, not scheduling, decide the numbers), any joblib
+backend. The progress bar (tqdm, on standard error) is shown only when asked for; the
+pipeline asks for it when standard error is a terminal and the run is not quiet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from joblib import Parallel, delayed, parallel_config
+
+from .errors import OptionError
+
+
+def resolve_progress(progress: bool | None) -> bool:
+    """``None`` means: show progress when standard error is an interactive terminal."""
+    if progress is None:
+        stream = sys.stderr
+        return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
+    return bool(progress)
+
+
+def run_parallel(
+    function: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    n_jobs: int | None = None,
+    backend: str | None = None,
+    progress: bool = False,
+    desc: str = "",
+    unit: str = "task",
+) -> list[Any]:
+    """``function`` over ``items`` through ``joblib.Parallel``; results in the order of items.
+
+    Parameters
+    ----------
+    function : callable
+        Applied to each item; must be picklable (module-level) for process backends.
+    items : sequence
+        The tasks.
+    n_jobs : int, optional
+        joblib's ``n_jobs`` (None: joblib's default, usually 1).
+    backend : str, optional
+        A joblib backend (``"loky"``, ``"threading"``, ``"dask"`` inside a
+        ``dask.distributed.Client`` context); None keeps the active configuration.
+    progress : bool, default False
+        Show a tqdm bar on standard error.
+    desc, unit : str
+        The bar's label and unit.
+
+    Returns
+    -------
+    list
+        ``[function(item) for item in items]``.
+    """
+    if not items:
+        return []
+    context = parallel_config(backend=backend) if backend is not None else contextlib.nullcontext()
+    with context:
+        outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(function)(item) for item in items
+        )
+        if progress:
+            from tqdm.auto import tqdm
+
+            outputs = tqdm(
+                outputs, total=len(items), desc=desc, unit=unit, file=sys.stderr, leave=False
+            )
+        return list(outputs)
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None) -> Iterator[Any]:
+    """A ``dask.distributed.Client`` connected to ``scheduler`` for the duration of the block.
+
+    With ``scheduler=None`` nothing is connected (use this inside your own ``Client``).
+    """
+    if scheduler is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError:  # pragma: no cover - dask is a dependency of the scale-out only
+        raise OptionError(
+            "backend: dask.distributed is not installed; pip install 'dask[distributed]'"
+        ) from None
+    try:
+        client = Client(scheduler, timeout="30s")
+    except (OSError, TimeoutError, ValueError) as error:
+        first = " ".join(str(error).split())[:160] or type(error).__name__
+        raise OptionError(
+            f"scheduler: cannot connect to {scheduler!r} ({first}); start a scheduler "
+            "(dask scheduler) or check the address"
+        ) from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def check_backend(backend: str | None) -> None:
+    """Raise :class:`OptionError` for a backend that cannot run here (before any work)."""
+    if backend is None:
+        return
+    if not isinstance(backend, str):
+        raise OptionError(f"backend: {backend!r} is not a joblib backend name; pass e.g. 'loky'")
+    if backend == "dask":
+        try:
+            from distributed import get_client
+
+            get_client()
+        except (ImportError, ValueError):
+            raise OptionError(
+                "backend: 'dask' needs a running dask.distributed Client; create one "
+                "(with Client(address): ...) or pass --scheduler ADDRESS on the command line"
+            ) from None
+        return
+    from joblib.parallel import BACKENDS
+
+    if backend not in BACKENDS:
+        raise OptionError(
+            f"backend: unknown joblib backend {backend!r}; use one of {', '.join(sorted(BACKENDS))}"
+        )
