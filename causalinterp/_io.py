@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -58,6 +59,64 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         raise
     _fsync_folder(folder)
     return target
+
+
+def write_texts_atomic(
+    texts: Mapping[str | os.PathLike[str], str], *, encoding: str = "utf-8"
+) -> list[Path]:
+    """Write several files so that a failure leaves every old file whole.
+
+    Every text is first written to its own temporary file (flushed and fsynced); only when
+    all of them are complete are they renamed over their targets, one after another. If
+    writing any of them fails, all temporary files are removed and no target is touched.
+
+    Parameters
+    ----------
+    texts : Mapping
+        Destination path to its full new content. The folders must exist.
+    encoding : str, default "utf-8"
+        Text encoding.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The destination paths, in the mapping's order.
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in texts.items():
+            target = Path(path)
+            staged.append((_stage(target, text.encode(encoding)), target))
+        for tmp_name, target in staged:
+            os.replace(tmp_name, target)
+    except BaseException:
+        for tmp_name, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+        raise
+    for folder in dict.fromkeys(target.parent for _, target in staged):
+        _fsync_folder(folder)
+    return [target for _, target in staged]
+
+
+def _stage(target: Path, data: bytes) -> str:
+    """``data`` in a complete, fsynced temporary file beside ``target``; its name."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = _DEFAULT_MODE
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    return tmp_name
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:

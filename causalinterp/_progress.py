@@ -76,7 +76,7 @@ def run_parallel(
 
 
 @contextlib.contextmanager
-def dask_client(scheduler: str | None) -> Iterator[Any]:
+def dask_client(scheduler: str | None, *, timeout: str = "30s") -> Iterator[Any]:
     """A ``dask.distributed.Client`` connected to ``scheduler`` for the duration of the block.
 
     With ``scheduler=None`` nothing is connected (use this inside your own ``Client``).
@@ -91,7 +91,7 @@ def dask_client(scheduler: str | None) -> Iterator[Any]:
             "backend: dask.distributed is not installed; pip install 'dask[distributed]'"
         ) from None
     try:
-        client = Client(scheduler, timeout="30s")
+        client = Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as error:
         first = " ".join(str(error).split())[:160] or type(error).__name__
         raise OptionError(

@@ -7,6 +7,7 @@ Exit status: 0 on success; 2 on bad input or options, with one line on standard 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import tomllib
 import warnings
@@ -20,6 +21,9 @@ from .errors import CausalInterpError, DataError, OptionError
 from .refutation import DEPTHS
 
 _CASE_FILE = "case.toml"
+#: analyze()'s per-feature time limit (causalinterp.effects.DEFAULT_TIME_LIMIT; not imported,
+#: so that --help stays fast).
+_DEFAULT_TIME_LIMIT = 600
 _CASE_KEYS = {
     "title",
     "description",
@@ -125,6 +129,15 @@ def _add_common(parser: argparse.ArgumentParser, from_config: bool = False) -> N
         help="skip testing the DAG's implied independences against the data",
     )
     parser.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=None,
+        dest="time_limit",
+        metavar="SECONDS",
+        help="stop a feature's effect estimation after this many seconds and report it as "
+        f"'error' (default: {_DEFAULT_TIME_LIMIT}; 'inf' for no limit)",
+    )
+    parser.add_argument(
         "--strict",
         action="store_true",
         help="exit with status 1 if any feature's estimation failed",
@@ -163,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     report, out = _analyze(args), args.out
                 else:
                     report, out = _run_case(args)
-            report.write(out)
+            _write(report, out)
     except CausalInterpError as error:
         print(f"causalinterp: error: {error}", file=sys.stderr)
         return 2
@@ -179,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _analyze(args: argparse.Namespace):
     from .pipeline import analyze
 
+    _check_out(args.out)
     return analyze(
         read_table(args.data),
         args.graph,
@@ -191,6 +205,7 @@ def _analyze(args: argparse.Namespace):
         test_graph=not args.no_graph_test,
         backend=args.backend,
         progress=False if args.quiet else None,
+        **_time_limit(args),
     )
 
 
@@ -198,6 +213,7 @@ def _run_case(args: argparse.Namespace):
     from .pipeline import analyze
 
     case = load_case(args.case_dir)
+    _check_out(args.out or args.case_dir / "report")
     report = analyze(
         read_table(case["data"]),
         case["graph"],
@@ -210,8 +226,34 @@ def _run_case(args: argparse.Namespace):
         test_graph=not args.no_graph_test,
         backend=args.backend,
         progress=False if args.quiet else None,
+        **_time_limit(args),
     )
     return report, args.out or args.case_dir / "report"
+
+
+def _time_limit(args: argparse.Namespace) -> dict[str, float]:
+    # Only when given: analyze() owns the default.
+    return {} if args.time_limit is None else {"time_limit": args.time_limit}
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an output folder that cannot be one before spending time on the analysis."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OptionError(
+            f"out: {str(out)!r} is a file, not a folder; pass a folder for the reports"
+        )
+
+
+def _write(report, out: Path) -> None:
+    """Write the reports; each file is replaced atomically, so a failure leaves old ones whole."""
+    try:
+        report.write(out)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise OptionError(
+            f"out: cannot write the reports to {str(out)!r} ({reason}); pass a writable folder"
+        ) from None
 
 
 def load_case(case_dir: Path) -> dict[str, Any]:
@@ -246,6 +288,7 @@ def read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
+            _check_header(path)
             return pd.read_csv(path)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
@@ -257,6 +300,22 @@ def read_table(path: Path) -> pd.DataFrame:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"data: cannot read {str(path)!r} ({first}); check the file") from None
     raise DataError(f"data: unsupported file type {suffix!r}; use a .csv or .parquet file")
+
+
+def _check_header(path: Path) -> None:
+    """pandas renames a repeated column name ("x", "x.1"): refuse it instead, naming it."""
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+            header = next(csv.reader(handle), [])
+    except csv.Error:
+        return  # pandas reports an unreadable file in its own words
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        shown = ", ".join(repr(name) for name in repeated[:3])
+        raise DataError(
+            f"data: duplicated column name(s) {shown} in {str(path)!r}; give every column a "
+            "unique name"
+        )
 
 
 def _summary(report, out: Path) -> str:
@@ -284,6 +343,16 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
 
 

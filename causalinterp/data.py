@@ -3,12 +3,16 @@
 Every problem found here is reported as one :class:`~causalinterp.errors.DataError` line that
 names the column and the fix. Nothing is repaired silently: missing values are an error unless
 the caller asks for ``missing="drop"``, and then the number of dropped rows is reported.
+
+Text and pandas ``category`` columns are variables with levels: two levels make a binary
+column (coded 0/1, the later level is 1), more make a *categorical* column, coded 0, 1, ...
+in level order, with a reference level (the most frequent). See ``docs/reliability.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -20,6 +24,8 @@ from .graph import CausalGraph
 MIN_ROWS = 50
 #: Magnitudes beyond this overflow squared sums in the estimators' final stages.
 MAX_MAGNITUDE = 1e12
+#: More levels than this make a text column an identifier rather than a categorical variable.
+MAX_LEVELS = 50
 #: Shown values of a column in error messages.
 _SHOWN = 3
 
@@ -32,9 +38,10 @@ class CheckedData:
     ----------
     frame : pandas.DataFrame
         The observed graph columns, float64, no missing values. Binary columns are coded
-        0/1 (the larger value, or the later level in sorted order, is 1).
+        0/1 (the larger value, or the later level, is 1); categorical columns hold level
+        codes 0, 1, ... (see ``levels``).
     kinds : Mapping[str, str]
-        Column to ``"binary"`` or ``"continuous"``.
+        Column to ``"binary"``, ``"continuous"`` or ``"categorical"``.
     outcome : str
         The outcome column.
     features : tuple of str
@@ -49,6 +56,15 @@ class CheckedData:
         Rows dropped for missing values (only with ``missing="drop"``).
     rows : pandas.Index
         The labels, in the user's data, of the rows used (to explain the same rows).
+    levels : Mapping[str, tuple of str]
+        For every column given as text or as a pandas ``category``: its level labels in
+        code order (code ``i`` in ``frame`` is ``levels[name][i]``). Text levels are sorted;
+        a ``category`` column keeps its categories' order. Levels absent from the used rows
+        are left out.
+    reference : Mapping[str, str]
+        For every categorical column: its reference level, the most frequent one (ties go
+        to the first in level order). Effects of a categorical treatment are per level
+        against it, and categorical controls are one-hot encoded without it.
     """
 
     frame: pd.DataFrame
@@ -60,10 +76,52 @@ class CheckedData:
     n_rows: int
     dropped_rows: int = 0
     rows: pd.Index | None = None
+    levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    reference: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def outcome_kind(self) -> str:
         return self.kinds[self.outcome]
+
+    def level_codes(self, name: str) -> tuple[tuple[str, ...], int]:
+        """A categorical column's level labels (in code order) and its reference code.
+
+        Works also when ``levels`` or ``reference`` were not filled in (a hand-built
+        ``CheckedData``): the codes present are the levels, the most frequent is the
+        reference.
+        """
+        codes = self.frame[name].to_numpy(dtype=float)
+        labels = self.levels.get(name)
+        if labels is None:
+            present = np.unique(codes[np.isfinite(codes)])
+            if not np.array_equal(present, np.arange(len(present))):
+                raise DataError(
+                    f"data: categorical column {name!r} is not coded 0, 1, ...; "
+                    "pass it as text or as a pandas 'category' column"
+                )
+            labels = tuple(f"{v:g}" for v in present)
+        if name in self.reference:
+            return tuple(labels), labels.index(self.reference[name])
+        return tuple(labels), _most_frequent(codes, len(labels))
+
+    def design(self, names: Iterable[str], frame: pd.DataFrame | None = None) -> np.ndarray | None:
+        """The columns ``names`` of ``frame`` (default: ``self.frame``) as a float matrix, with
+        every categorical column one-hot encoded (one 0/1 column per level but the reference).
+
+        Returns None when ``names`` is empty.
+        """
+        frame = self.frame if frame is None else frame
+        blocks = []
+        for name in names:
+            values = frame[name].to_numpy(dtype=float)
+            if self.kinds.get(name) == "categorical":
+                labels, ref = self.level_codes(name)
+                blocks.extend(
+                    (values == code).astype(float) for code in range(len(labels)) if code != ref
+                )
+            else:
+                blocks.append(values.copy())
+        return np.column_stack(blocks) if blocks else None
 
 
 def check_data(
@@ -142,7 +200,12 @@ def check_data(
 
     observed = tuple(sorted(n for n in graph.nodes if n in columns))
     latent = tuple(sorted(n for n in graph.nodes if n not in columns))
-    frame = pd.DataFrame({name: _numeric(data[columns[name]], name) for name in observed})
+    encoded = {name: _encode(data[columns[name]], name) for name in observed}
+    frame = pd.DataFrame(
+        {name: values.to_numpy() for name, (values, _) in encoded.items()},
+        index=data.index,
+        columns=list(observed),
+    )
 
     incomplete = frame.isna().any(axis=1)
     dropped = int(incomplete.sum())
@@ -155,16 +218,47 @@ def check_data(
             "(--missing drop) to drop the incomplete rows"
         )
     rows = data.index[~incomplete.to_numpy()]
-    frame = frame.loc[~incomplete].reset_index(drop=True)
+    frame = frame.loc[~incomplete.to_numpy()].reset_index(drop=True)
 
     if len(frame) < min_rows:
         raise DataError(
             f"data: {len(frame)} usable rows; at least {min_rows} are needed to estimate effects"
         )
-    kinds = {name: _kind(frame[name], name) for name in observed}
+    kinds: dict[str, str] = {}
+    levels: dict[str, tuple[str, ...]] = {}
+    reference: dict[str, str] = {}
     for name in observed:
-        if kinds[name] == "binary":
-            frame[name] = (frame[name] == frame[name].max()).astype("float64")
+        labels = encoded[name][1]
+        if labels is None:
+            kinds[name] = _kind(frame[name], name)
+            if kinds[name] == "binary":
+                frame[name] = (frame[name] == frame[name].max()).astype("float64")
+            continue
+        frame[name], labels = _compact(frame[name], labels)
+        levels[name] = labels
+        if len(labels) < 2:
+            raise DataError(
+                f"data: column {name!r} is constant ({labels[0]!r} in every row); a constant "
+                "carries no information about effects, remove it from the data and graph or "
+                "fix the export"
+            )
+        if len(labels) == 2:
+            kinds[name] = "binary"
+            continue
+        if len(labels) > MAX_LEVELS:
+            raise DataError(
+                f"data: column {name!r} has {len(labels)} distinct text values, too many for a "
+                f"categorical variable (at most {MAX_LEVELS}); if it is an identifier remove it "
+                "from the graph, else group its rare levels"
+            )
+        kinds[name] = "categorical"
+        reference[name] = labels[_most_frequent(frame[name].to_numpy(), len(labels))]
+    if kinds[outcome] == "categorical":
+        raise DataError(
+            f"data: outcome column {outcome!r} is categorical ({len(levels[outcome])} levels: "
+            f"{_names(levels[outcome])}); only binary or continuous outcomes are supported, "
+            "analyse one level against the others as a 0/1 outcome"
+        )
     return CheckedData(
         frame=frame,
         kinds=kinds,
@@ -175,6 +269,8 @@ def check_data(
         n_rows=len(frame),
         dropped_rows=dropped,
         rows=rows,
+        levels=levels,
+        reference=reference,
     )
 
 
@@ -204,26 +300,40 @@ def _features(
     return chosen
 
 
-def _numeric(column: pd.Series, name: str) -> pd.Series:
-    """``column`` as float64, or a DataError naming the first value that is not a number."""
+def _encode(column: pd.Series, name: str) -> tuple[pd.Series, tuple[str, ...] | None]:
+    """``column`` as float64, and the level labels its values code if it has levels.
+
+    Numbers (and numbers written as text) stay numbers (``None`` levels). Text and pandas
+    ``category`` columns become codes 0, 1, ... of their levels. A text column that mixes
+    numbers and words is an error: it is a numeric column with stray text in it.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.astype("float64").where(column.notna())
+        return codes, tuple(str(c) for c in column.cat.categories)
     if pd.api.types.is_bool_dtype(column):
-        return column.astype("float64")
+        return pd.to_numeric(column).astype("float64"), None
     if pd.api.types.is_numeric_dtype(column):
-        values = column.astype("float64")
-    else:
-        text = column.astype("string")
-        values = pd.to_numeric(text, errors="coerce").astype("float64")
-        bad = text.notna() & values.isna() & (text.str.strip() != "")
-        if bad.any():
-            levels = text[text.notna()].unique()
-            if len(levels) == 2 and not values.notna().any():
-                # Two text levels ("yes"/"no"): a binary variable, coded by sorted level.
-                return (text == sorted(levels)[1]).astype("float64").where(text.notna())
-            first = bad.idxmax()
-            raise DataError(
-                f"data: column {name!r} has non-numeric values (e.g. {text[first]!r} in row "
-                f"{first}); convert it to numbers, or code a categorical variable as 0/1 columns"
-            )
+        return _finite(column.astype("float64"), name), None
+    text = column.astype("string")
+    text = text.mask(text.str.strip() == "")  # blank cells are missing values
+    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    words = text.notna() & values.isna()
+    if not words.any():
+        return _finite(values, name), None
+    if values.notna().any():
+        first = words.idxmax()
+        raise DataError(
+            f"data: column {name!r} has non-numeric values among its numbers (e.g. "
+            f"{text[first]!r} in row {first}); convert it to numbers, or, if it is "
+            "categorical, give every level a name that is not a number (or pass it as a "
+            "pandas 'category' column)"
+        )
+    labels = tuple(sorted(text[text.notna()].unique()))
+    codes = text.map({label: float(i) for i, label in enumerate(labels)}).astype("float64")
+    return codes, labels
+
+
+def _finite(values: pd.Series, name: str) -> pd.Series:
     infinite = np.isinf(values.to_numpy())
     if infinite.any():
         raise DataError(
@@ -236,6 +346,24 @@ def _numeric(column: pd.Series, name: str) -> pd.Series:
             f"{values.abs().max():.3g}); rescale it (e.g. to thousands or a log scale)"
         )
     return values
+
+
+def _compact(codes: pd.Series, labels: tuple[str, ...]) -> tuple[pd.Series, tuple[str, ...]]:
+    """Codes renumbered 0, 1, ... over the levels present (unused categories, or levels only
+    seen in dropped rows, are left out), and those levels' labels."""
+    present = np.unique(codes.to_numpy()).astype(int)
+    renumber = np.full(len(labels), np.nan)
+    renumber[present] = np.arange(len(present), dtype=float)
+    return (
+        pd.Series(renumber[codes.to_numpy().astype(int)], index=codes.index, name=codes.name),
+        tuple(labels[i] for i in present),
+    )
+
+
+def _most_frequent(codes: np.ndarray, n_levels: int) -> int:
+    """The most frequent code in ``codes`` (0 .. n_levels - 1); ties go to the lowest."""
+    counts = np.bincount(np.asarray(codes, dtype=float).astype(int), minlength=n_levels)
+    return int(np.argmax(counts))
 
 
 def _kind(column: pd.Series, name: str) -> str:

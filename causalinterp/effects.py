@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -20,11 +21,31 @@ from . import _dowhy, _econml
 from ._dowhy import Identification, identify_effect
 from ._econml import EffectEstimate
 from ._progress import run_parallel
+from ._timeout import TimeLimitExceeded, call_with_time_limit
 from .data import CheckedData
 from .errors import EstimationError, OptionError
 from .graph import CausalGraph
 
 _STRATEGIES_ESTIMATED = ("backdoor", "frontdoor", "iv")
+
+#: Seconds one feature's estimation may take before it is stopped and reported as ``error``
+#: (``analyze(time_limit=...)``, ``--time-limit``); see docs/reliability.md.
+DEFAULT_TIME_LIMIT = 600.0
+
+
+@dataclass(frozen=True)
+class LevelEffect:
+    """Effect of one level of a categorical treatment against its reference level.
+
+    Estimated on the rows at either level, with the indicator of ``level`` as a binary
+    treatment; ``estimate`` is None (and ``message`` says why) when that failed.
+    """
+
+    level: str
+    reference: str
+    estimate: EffectEstimate | None
+    n_rows: int
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,6 +53,8 @@ class FeatureEffect:
     """One feature's identification and (if identified) estimate.
 
     ``status`` is ``"estimated"``, ``"no_path"``, ``"not_identifiable"`` or ``"error"``.
+    For a categorical treatment, ``levels`` holds one :class:`LevelEffect` per level other
+    than the reference, and ``estimate`` summarises them (see :func:`_summarise_levels`).
     """
 
     feature: str
@@ -39,6 +62,7 @@ class FeatureEffect:
     estimate: EffectEstimate | None
     status: str
     message: str = ""
+    levels: tuple[LevelEffect, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +98,10 @@ class _Task:
     seed: int
     n_folds: int
     nuisance: _econml.Nuisance
+    time_limit: float | None = None
+    #: Categorical treatment: level labels in code order and the reference level's code.
+    levels: tuple[str, ...] = ()
+    reference: int = 0
 
 
 def estimate_identified(
@@ -134,13 +162,24 @@ def estimate_identified(
 
 
 def design_arrays(
-    identification: Identification, frame: pd.DataFrame, treatment: str, outcome: str
+    identification: Identification,
+    frame: pd.DataFrame,
+    treatment: str,
+    outcome: str,
+    *,
+    checked: CheckedData | None = None,
 ) -> dict[str, np.ndarray | None]:
-    """The arrays ``y, t, w, m, z`` that :func:`estimate_identified` takes, from ``frame``."""
+    """The arrays ``y, t, w, m, z`` that :func:`estimate_identified` takes, from ``frame``.
+
+    With ``checked``, categorical controls, mediators and instruments are one-hot encoded
+    (reference level dropped) instead of entering as level codes.
+    """
 
     def block(names: tuple[str, ...]) -> np.ndarray | None:
         if not names:
             return None
+        if checked is not None:
+            return checked.design(names, frame)
         return frame.loc[:, list(names)].to_numpy(dtype=float, copy=True)
 
     return {
@@ -165,36 +204,128 @@ def _run_task_keeping_residuals(
     start = time.perf_counter()
     residuals = None
     try:
-        if task.identification.strategy == "backdoor":
-            # The same fit as estimate_identified, keeping its residuals for the refuters.
-            estimate, residuals = _econml.fit_backdoor(
-                task.y,
-                task.t,
-                task.w,
-                treatment_kind=task.treatment_kind,
-                outcome_kind=task.outcome_kind,
-                seed=int(task.seed),
-                n_folds=task.n_folds,
-                nuisance=task.nuisance,
-            )
-        else:
-            estimate = estimate_identified(
-                task.identification,
-                task.y,
-                task.t,
-                w=task.w,
-                m=task.m,
-                z=task.z,
-                treatment_kind=task.treatment_kind,
-                outcome_kind=task.outcome_kind,
-                seed=task.seed,
-                n_folds=task.n_folds,
-                nuisance=task.nuisance,
-            )
-        effect = FeatureEffect(task.feature, task.identification, estimate, "estimated")
+        # A time limit per feature, so one pathological fit cannot hang the report.
+        estimate, residuals, levels = call_with_time_limit(
+            lambda: _estimate_task(task), task.time_limit
+        )
+        effect = FeatureEffect(
+            task.feature, task.identification, estimate, "estimated", levels=levels
+        )
+    except TimeLimitExceeded as exc:
+        message = (
+            f"estimation exceeded the time limit of {exc.seconds:g} s; "
+            "raise --time-limit or simplify the graph"
+        )
+        effect = FeatureEffect(task.feature, task.identification, None, "error", message)
     except Exception as exc:  # one feature's failure must not take the others down
         effect = FeatureEffect(task.feature, task.identification, None, "error", _one_line(exc))
     return effect, time.perf_counter() - start, residuals
+
+
+def _estimate_task(
+    task: _Task,
+) -> tuple[EffectEstimate, _econml.BackdoorResiduals | None, tuple[LevelEffect, ...]]:
+    """The estimate of one task (and residuals, level effects when there are any); raises."""
+    residuals = None
+    if task.treatment_kind == "categorical":
+        estimate, levels = _estimate_levels(task)
+        return estimate, None, levels
+    if task.identification.strategy == "backdoor":
+        # The same fit as estimate_identified, keeping its residuals for the refuters.
+        estimate, residuals = _econml.fit_backdoor(
+            task.y,
+            task.t,
+            task.w,
+            treatment_kind=task.treatment_kind,
+            outcome_kind=task.outcome_kind,
+            seed=int(task.seed),
+            n_folds=task.n_folds,
+            nuisance=task.nuisance,
+        )
+    else:
+        estimate = estimate_identified(
+            task.identification,
+            task.y,
+            task.t,
+            w=task.w,
+            m=task.m,
+            z=task.z,
+            treatment_kind=task.treatment_kind,
+            outcome_kind=task.outcome_kind,
+            seed=task.seed,
+            n_folds=task.n_folds,
+            nuisance=task.nuisance,
+        )
+    return estimate, residuals, ()
+
+
+def _estimate_levels(task: _Task) -> tuple[EffectEstimate, tuple[LevelEffect, ...]]:
+    """Per level of a categorical treatment: its effect against the reference level.
+
+    Each level is estimated on the rows at that level or the reference, with the level's
+    indicator as a binary treatment (same strategy, controls and estimator as any binary
+    treatment). A level that fails keeps its message; the others are unaffected.
+    """
+    reference = task.levels[task.reference]
+    others = [code for code in range(len(task.levels)) if code != task.reference]
+    seeds = np.random.SeedSequence(int(task.seed)).spawn(len(others))
+    results = []
+    for code, seed in zip(others, seeds, strict=True):
+        rows = (task.t == code) | (task.t == task.reference)
+
+        def take(a: np.ndarray | None, rows: np.ndarray = rows) -> np.ndarray | None:
+            return None if a is None else a[rows]
+
+        try:
+            estimate = estimate_identified(
+                task.identification,
+                task.y[rows],
+                (task.t[rows] == code).astype(float),
+                w=take(task.w),
+                m=take(task.m),
+                z=take(task.z),
+                treatment_kind="binary",
+                outcome_kind=task.outcome_kind,
+                seed=int(seed.generate_state(1)[0]),
+                n_folds=task.n_folds,
+                nuisance=task.nuisance,
+            )
+            results.append(LevelEffect(task.levels[code], reference, estimate, int(rows.sum())))
+        except Exception as exc:  # one level's failure must not take the others down
+            results.append(
+                LevelEffect(task.levels[code], reference, None, int(rows.sum()), _one_line(exc))
+            )
+    estimated = [r for r in results if r.estimate is not None]
+    if not estimated:
+        raise EstimationError(
+            f"no level of {task.feature} could be estimated against the reference level "
+            f"{reference!r} ({results[0].level!r}: {results[0].message})"
+        )
+    return _summarise_levels(estimated, len(results)), tuple(results)
+
+
+def _summarise_levels(estimated: list[LevelEffect], n_levels: int) -> EffectEstimate:
+    """The feature-level estimate of a categorical treatment: its most significant level
+    contrast, with the p-value and the confidence interval Bonferroni-adjusted over the
+    ``n_levels`` contrasts. Its interval excludes zero exactly when some level differs from
+    the reference at the family-wise 5% level, which is what the verdict then judges.
+    """
+    best = min(estimated, key=lambda r: r.estimate.p_value)  # type: ignore[union-attr]
+    e = best.estimate
+    assert e is not None
+    z = NormalDist().inv_cdf(1.0 - 0.025 / n_levels)
+    return EffectEstimate(
+        estimate=e.estimate,
+        stderr=e.stderr,
+        ci_low=e.estimate - z * e.stderr,
+        ci_high=e.estimate + z * e.stderr,
+        p_value=min(1.0, e.p_value * n_levels),
+        method=(
+            f"{e.method}, level {best.level!r} vs reference {best.reference!r} "
+            f"(most significant of {n_levels} levels, Bonferroni-adjusted)"
+        ),
+        n_rows=e.n_rows,
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -235,6 +366,7 @@ def estimate_effects(
     n_folds: int = 3,
     nuisance: _econml.Nuisance = "auto",
     progress: bool = False,
+    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> Effects:
     """Identify and estimate the total causal effect of every feature on the outcome.
 
@@ -258,6 +390,9 @@ def estimate_effects(
         ``GradientBoostingRegressor()``) is cloned and seeded per fit.
     progress : bool, default False
         Show a progress bar over the features (on standard error).
+    time_limit : float or None, default :data:`DEFAULT_TIME_LIMIT` (600 s)
+        Wall-clock seconds one feature's estimation may take; a feature that takes longer
+        is stopped and gets status ``"error"``. None: no limit.
 
     Returns
     -------
@@ -270,9 +405,10 @@ def estimate_effects(
     Raises
     ------
     OptionError
-        For an invalid ``n_folds`` or ``nuisance``.
+        For an invalid ``n_folds``, ``nuisance`` or ``time_limit``.
     """
     _econml.check_nuisance(nuisance)
+    check_time_limit(time_limit)
     if not isinstance(n_folds, int | np.integer) or isinstance(n_folds, bool) or n_folds < 2:
         raise OptionError(f"n_folds: {n_folds!r} is invalid; use an integer of at least 2")
 
@@ -296,16 +432,23 @@ def estimate_effects(
             if effect is None:
                 effect = _kind_problem(feature, outcome, ident, checked.kinds, outcome_kind)
             if effect is None:
+                treatment_kind = checked.kinds.get(feature, "continuous")
+                levels, reference = (
+                    checked.level_codes(feature) if treatment_kind == "categorical" else ((), 0)
+                )
                 tasks.append(
                     _Task(
                         feature=feature,
                         identification=ident,
-                        **design_arrays(ident, checked.frame, feature, outcome),
-                        treatment_kind=checked.kinds.get(feature, "continuous"),
+                        **design_arrays(ident, checked.frame, feature, outcome, checked=checked),
+                        treatment_kind=treatment_kind,
                         outcome_kind=outcome_kind,
                         seed=feature_seed,
                         n_folds=int(n_folds),
                         nuisance=nuisance,
+                        time_limit=None if time_limit is None else float(time_limit),
+                        levels=levels,
+                        reference=reference,
                     )
                 )
         except Exception as exc:  # a bad feature is reported in its own row
@@ -373,16 +516,8 @@ def _kind_problem(
     kinds: Mapping[str, str],
     outcome_kind: str,
 ) -> FeatureEffect | None:
-    """An ``"error"`` row when the treatment or outcome kind has no average effect."""
-    if kinds.get(feature, "continuous") == "categorical":
-        return FeatureEffect(
-            feature,
-            ident,
-            None,
-            "error",
-            f"{feature} is categorical: an average effect per category code is undefined; "
-            "one-hot encode or binarise it",
-        )
+    """An ``"error"`` row when the outcome kind has no average effect (a categorical
+    treatment is estimated level by level, see :func:`_estimate_levels`)."""
     if outcome_kind == "categorical":
         return FeatureEffect(
             feature,
@@ -392,3 +527,18 @@ def _kind_problem(
             f"{outcome} is categorical: only binary or continuous outcomes are supported",
         )
     return None
+
+
+def check_time_limit(time_limit: object) -> None:
+    """Raise :class:`OptionError` unless ``time_limit`` is a positive number of seconds or None."""
+    if time_limit is None:
+        return
+    if (
+        isinstance(time_limit, bool)
+        or not isinstance(time_limit, int | float | np.integer | np.floating)
+        or not time_limit > 0
+    ):
+        raise OptionError(
+            f"time_limit: expected a positive number of seconds or None, got {time_limit!r}; "
+            f"pass e.g. time_limit={DEFAULT_TIME_LIMIT:g} (--time-limit {DEFAULT_TIME_LIMIT:g})"
+        )

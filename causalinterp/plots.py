@@ -184,23 +184,20 @@ def _pick_rad(
     (ux, uy), (vx, vy) = pos[u], pos[v]
     p0 = np.array([ux * x_inch, uy * y_inch])
     p2 = np.array([vx * x_inch, vy * y_inch])
-    others = [
-        (np.array([x * x_inch, y * y_inch]), half_sizes[n])
-        for n, (x, y) in pos.items()
-        if n not in (u, v)
-    ]
+    others = [n for n in pos if n not in (u, v)]
     if not others:
         return float(choices[0])
+    # Arrays over all other boxes at once: a Python loop per box made large graphs slow.
+    centres = np.array([[pos[n][0] * x_inch, pos[n][1] * y_inch] for n in others])
+    halves = np.array([half_sizes[n] for n in others], dtype=float)
     t = np.linspace(0.1, 0.9, 17)[:, None]
     best, best_score = float(choices[0]), -np.inf
     for rad in choices:
         d = p2 - p0
         control = (p0 + p2) / 2 + rad * np.array([d[1], -d[0]])
         curve = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * control + t**2 * p2
-        clearance = min(
-            float(np.min(np.maximum(np.abs(curve - c)[:, 0] - hw, np.abs(curve - c)[:, 1] - hh)))
-            for c, (hw, hh) in others
-        )
+        gaps = np.abs(curve[:, None, :] - centres[None, :, :]) - halves[None, :, :]
+        clearance = float(np.min(np.max(gaps, axis=2)))
         score = min(clearance, 0.12)  # beyond a small gap, prefer the flatter curve
         peak, trough = float(curve[:, 1].max()), float(curve[:, 1].min())
         if peak > y_range[1] * y_inch or trough < y_range[0] * y_inch:

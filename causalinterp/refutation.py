@@ -45,6 +45,9 @@ REFUTERS: tuple[str, ...] = (
 SUBSET_FRACTION = 0.8
 #: Spreads below this share of the standard error count as zero (deterministic estimators).
 _SPREAD_FLOOR = 0.01
+#: When every simulation re-fits the nuisances, the original estimate is taken to carry at
+#: least this share of its standard error as re-estimation (cross-fitting) noise.
+_ORIGINAL_NOISE_FLOOR = 0.25
 #: A refuter with fewer usable simulations than this share of those planned fails.
 _MIN_USABLE = 0.5
 
@@ -171,8 +174,9 @@ class _Task:
     seed: np.random.SeedSequence
     n_folds: int
     nuisance: str
-    fitted_outcome: np.ndarray | None = None  # dummy outcome: cross-fitted E[y | controls]
-    reference: bool = False  # dummy outcome without noise: E[y | controls] alone
+    fitted_outcome: np.ndarray | None = None  # dummy outcome: systematic part (see _dummy_base)
+    dummy_residuals: np.ndarray | None = None  # dummy outcome: residuals to permute
+    reference: bool = False  # dummy outcome without noise: the systematic part alone
 
 
 def _run_task(task: _Task) -> tuple[float, float, str]:
@@ -224,7 +228,6 @@ def _perturb(
     elif task.refuter == "dummy_outcome":
         fitted = task.fitted_outcome
         assert fitted is not None
-        y = frame[task.outcome].to_numpy(dtype=float)
         if task.reference:
             # The systematic part alone, on the probability scale for a binary outcome.
             dummy = fitted
@@ -232,7 +235,8 @@ def _perturb(
         elif kinds[task.outcome] == "binary":
             dummy = (rng.random(n) < fitted).astype(float)
         else:
-            dummy = fitted + rng.permutation(y - fitted)
+            assert task.dummy_residuals is not None
+            dummy = fitted + rng.permutation(task.dummy_residuals)
         frame = frame.assign(**{task.outcome: dummy})
     else:  # pragma: no cover - REFUTERS is closed
         raise AssertionError(task.refuter)
@@ -246,46 +250,46 @@ def _fresh_name(columns: Sequence[str]) -> str:
     return name
 
 
-def _fit_outcome(
-    frame: pd.DataFrame, outcome: str, controls: tuple[str, ...], kind: str, seed: int
-) -> np.ndarray:
-    """Cross-fitted E[y | controls], the systematic part kept by the dummy outcome.
+def _dummy_base(frame: pd.DataFrame, outcome: str, feature: str, effect: float) -> np.ndarray:
+    """The outcome with the estimated effect taken out, y - effect * t.
 
-    Least squares (logistic for a binary outcome) plus gradient boosting on its residuals:
-    the dummy outcome then carries the linear and the non-linear dependence on the controls
-    that the real outcome has, and an estimator that cannot adjust for it shows a non-zero
-    dummy effect.
+    Its dependence on the controls is what the dummy outcome keeps. Taking the effect out
+    first matters: the residuals of y on the controls hold the treatment's own noise (times
+    the effect); a flexible fit of y would learn part of that noise as a function of the
+    controls, the estimator's treatment model learns the same noise, and the dummy outcome
+    would show a spurious effect of about one standard error (measured).
     """
     y = frame[outcome].to_numpy(dtype=float)
-    fitted = np.full(len(y), y.mean())
-    if not controls or len(y) < 20:
+    t = frame[feature].to_numpy(dtype=float)
+    return y - effect * t if math.isfinite(effect) else y
+
+
+def _fit_outcome(target: np.ndarray, x: np.ndarray | None, seed: int) -> np.ndarray:
+    """Cross-fitted E[target | x], the systematic part kept by the dummy outcome.
+
+    Least squares plus gradient boosting on its residuals (3 folds): the dummy outcome then
+    carries the linear and the non-linear dependence on the controls that the real outcome
+    has, and an estimator that cannot adjust for it shows a non-zero dummy effect.
+    """
+    fitted = np.full(len(target), target.mean())
+    if x is None or len(target) < 20:
         return fitted
     from sklearn.ensemble import HistGradientBoostingRegressor
-    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.linear_model import LinearRegression
     from sklearn.model_selection import KFold
 
-    x = frame[list(controls)].to_numpy(dtype=float)
-    x = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
-    binary = kind == "binary"
+    scale = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
     folds = KFold(n_splits=3, shuffle=True, random_state=seed)
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
         for train, test in folds.split(x):
-            try:
-                if binary:
-                    linear = LogisticRegression(max_iter=1000).fit(x[train], y[train])
-                    base_train = linear.predict_proba(x[train])[:, 1]
-                    base_test = linear.predict_proba(x[test])[:, 1]
-                else:
-                    linear = LinearRegression().fit(x[train], y[train])
-                    base_train, base_test = linear.predict(x[train]), linear.predict(x[test])
-                boost = HistGradientBoostingRegressor(
-                    max_iter=100, max_leaf_nodes=15, early_stopping=False, random_state=seed
-                ).fit(x[train], y[train] - base_train)
-                fitted[test] = base_test + boost.predict(x[test])
-            except ValueError:  # e.g. a fold with one outcome class: keep the mean there
-                continue
-    return np.clip(fitted, 0.0, 1.0) if binary else fitted
+            linear = LinearRegression().fit(x[train], target[train])
+            boost = HistGradientBoostingRegressor(
+                max_iter=100, max_leaf_nodes=15, early_stopping=False, random_state=seed
+            ).fit(x[train], target[train] - linear.predict(x[train]))
+            fitted[test] = linear.predict(x[test]) + boost.predict(x[test])
+    return fitted
 
 
 def _fit_outcome_task(args: tuple) -> np.ndarray:
@@ -304,9 +308,10 @@ def _fit_outcome_task(args: tuple) -> np.ndarray:
 #                      coefficient is zero): by Frisch-Waugh-Lovell the re-fit is the slope of
 #                      y~ on t~ after partialling u out of both;
 #   data subset / bootstrap  the final stage on the subset / resample of (y~, t~) rows;
-#   dummy outcome      dummy = f(w) + noise with f = E[y|w] from a flexible fit; the estimator's
-#                      outcome model recovers g = its cross-fitted fit of f (one fit per control
-#                      set) and the noise is independent of w: slope of f - g + noise on t~.
+#   dummy outcome      dummy = f(w) + noise with f = E[y - effect * t | w] from a flexible fit;
+#                      the estimator's outcome model recovers g = its cross-fitted fit of f (one
+#                      fit per feature) and the noise is independent of w: slope of f - g + noise
+#                      on t~.
 
 
 def _fast_eligible(
@@ -363,7 +368,8 @@ def _fast_plans(
     checked: CheckedData,
     effects: Effects,
     kinds: Mapping[str, str],
-    fitted: Mapping[tuple[str, ...], np.ndarray],
+    fitted: Mapping[str, np.ndarray],
+    base: Mapping[str, np.ndarray],
     simulations: int,
     nuisance: _econml.Nuisance,
     n_folds: int,
@@ -404,26 +410,23 @@ def _fast_plans(
     plans = [p for p in plans if residuals.get(p.feature) is not None]
 
     dummy_index = REFUTERS.index("dummy_outcome")
-    control_sets: dict[tuple[str, ...], _Plan] = {}
-    for plan in plans:
-        control_sets.setdefault(plan.controls, plan)
     recovered = _map(
         _crossfit_task,
         [
             (
-                fitted[controls],
-                _columns(checked.frame.reset_index(drop=True), controls),
+                fitted[plan.feature],
+                _columns(plan.frame, plan.controls),
                 kinds[outcome],
                 int(plan.seeds[dummy_index].generate_state(2)[1] >> 1),
                 n_folds,
                 nuisance,
             )
-            for controls, plan in control_sets.items()
+            for plan in plans
         ],
         n_jobs=n_jobs,
         backend=backend,
     )
-    recovered_by = dict(zip(control_sets, recovered, strict=True))
+    recovered_by = dict(zip((p.feature for p in plans), recovered, strict=True))
 
     out: dict[str, list[tuple[float, float, str]]] = {}
     for plan in plans:
@@ -437,11 +440,11 @@ def _fast_plans(
         shift = original - theta_r if math.isfinite(theta_r) else 0.0
         inputs = {
             "t": plan.frame[plan.feature].to_numpy(dtype=float),
-            "y": plan.frame[outcome].to_numpy(dtype=float),
+            "y": base[plan.feature],
             "y_res": y_res,
             "t_res": t_res,
-            "fitted": fitted[plan.controls],
-            "fitted_res": fitted[plan.controls] - recovered_by[plan.controls],
+            "fitted": fitted[plan.feature],
+            "fitted_res": fitted[plan.feature] - recovered_by[plan.feature],
             "binary_outcome": kinds[outcome] == "binary",
             "shift": shift,
         }
@@ -562,10 +565,14 @@ def _test(
     noise_sims: int,
     *,
     shared: float = math.nan,
+    refitted: bool = True,
 ) -> _Test:
     """The p-value and a plain-language detail of one refuter's simulated estimates.
 
-    ``shared`` is the standard error of the noise-free dummy outcome fit (dummy outcome only).
+    ``noise`` is the spread of the random-common-cause re-estimates (``noise_sims`` of them),
+    the reference for the original estimate's own re-estimation noise; ``refitted`` says the
+    simulations re-fitted the nuisances (so that noise is at least a floor, see
+    docs/refutation.md). ``shared`` is the standard error of the noise-free dummy outcome fit.
     """
     b = len(values)
     se = stderr if math.isfinite(stderr) and stderr > 0 else math.nan
@@ -590,24 +597,23 @@ def _test(
         )
         return _Test(p, detail, 0.0)
 
-    floor = _SPREAD_FLOOR * (se if math.isfinite(se) else 0.0)
+    se0 = se if math.isfinite(se) else 0.0
+    # Cross-fitting noise in re-fitted estimates is occasionally heavy-tailed; the original is
+    # one draw of it, so below a floor its spread is not trusted.
+    noise = max(noise, _ORIGINAL_NOISE_FLOOR * se0) if refitted else noise
     mean = float(values.mean())
     s = _spread(values)
     shift = f"{(mean - original) / se:+.2f} standard errors" if math.isfinite(se) else "n/a"
     if refuter == "random_common_cause":
-        s_eff = max(s, floor)
-        scale = s_eff * math.sqrt(1.0 + 1.0 / b)
-        if scale > 0:
-            p = _t_p((mean - original) / scale, b - 1)
-        else:
-            p = 1.0 if mean == original else 0.0
+        # The original is one more draw of the re-estimates: its noise is their spread.
+        p, _ = _shift_test(values, original, se0, noise, b)
         detail = (
             f"mean estimate with a random common cause {mean:.4g} against the original "
             f"{original:.4g} (shift {shift}; re-estimation spread {s:.3g}); expected unchanged"
         )
         return _Test(p, detail, original)
 
-    p_centre, _ = _shift_test(values, original, se if math.isfinite(se) else 0.0, noise, noise_sims)
+    p_centre, _ = _shift_test(values, original, se0, noise, noise_sims)
     if refuter == "data_subset":
         expected_spread = se * math.sqrt((1.0 - SUBSET_FRACTION) / SUBSET_FRACTION)
         detail = (
@@ -867,24 +873,30 @@ def refute_effects(
 
     kinds = dict(checked.kinds)
 
-    # Stage 1: E[y | controls] for the dummy outcome, once per distinct control set.
+    # Stage 1: the dummy outcome's systematic part, E[y - effect * t | controls], per feature.
     dummy_index = REFUTERS.index("dummy_outcome")
-    fits: dict[tuple[str, ...], int] = {}
-    fit_args = []
-    for plan in plans:
-        if plan.controls not in fits:
-            fits[plan.controls] = len(fit_args)
-            fit_seed = int(plan.seeds[dummy_index].generate_state(1)[0] >> 1)
-            fit_args.append(
-                (
-                    checked.frame[[checked.outcome, *plan.controls]].reset_index(drop=True),
-                    checked.outcome,
-                    plan.controls,
-                    kinds[checked.outcome],
-                    fit_seed,
-                )
+    base = {
+        p.feature: _dummy_base(p.frame, checked.outcome, p.feature, p.effect.estimate.estimate)
+        for p in plans
+    }
+    fitted_list = _map(
+        _fit_outcome_task,
+        [
+            (
+                base[p.feature],
+                _columns(p.frame, p.controls),
+                int(p.seeds[dummy_index].generate_state(1)[0] >> 1),
             )
-    fitted = _map(_fit_outcome_task, fit_args, n_jobs=n_jobs, backend=backend)
+            for p in plans
+        ],
+        n_jobs=n_jobs,
+        backend=backend,
+    )
+    binary_outcome = kinds[checked.outcome] == "binary"
+    fitted = {
+        p.feature: np.clip(f, 0.0, 1.0) if binary_outcome else f
+        for p, f in zip(plans, fitted_list, strict=True)
+    }
 
     # Back-door effects of continuous treatments: reuse the original fit's residuals.
     fast = [p for p in plans if not refit and _fast_eligible(p.effect, kinds, effects, p.frame)]
@@ -893,7 +905,8 @@ def refute_effects(
         checked=checked,
         effects=effects,
         kinds=kinds,
-        fitted={c: fitted[i] for c, i in fits.items()},
+        fitted=fitted,
+        base=base,
         simulations=simulations,
         nuisance=nuisance,
         n_folds=n_folds,
@@ -907,6 +920,7 @@ def refute_effects(
         if plan.feature in fast_results:
             continue
         for refuter, refuter_seed in zip(REFUTERS, plan.seeds, strict=True):
+            dummy = refuter == "dummy_outcome"
             for sim_seed in refuter_seed.spawn(simulations):
                 tasks.append(
                     _Task(
@@ -919,8 +933,9 @@ def refute_effects(
                         seed=sim_seed,
                         n_folds=n_folds,
                         nuisance=nuisance,
-                        fitted_outcome=(
-                            fitted[fits[plan.controls]] if refuter == "dummy_outcome" else None
+                        fitted_outcome=fitted[plan.feature] if dummy else None,
+                        dummy_residuals=(
+                            base[plan.feature] - fitted[plan.feature] if dummy else None
                         ),
                     )
                 )
@@ -939,7 +954,7 @@ def refute_effects(
                 seed=np.random.SeedSequence(int(dummy_seed.generate_state(4)[3])),
                 n_folds=n_folds,
                 nuisance=nuisance,
-                fitted_outcome=fitted[fits[plan.controls]],
+                fitted_outcome=fitted[plan.feature],
                 reference=True,
             )
         )
@@ -987,6 +1002,7 @@ def refute_effects(
                 noise,
                 len(rcc),
                 shared=references[plan.feature][1],
+                refitted=plan.feature not in fast_results,
             )
             note = ""
             if errors:

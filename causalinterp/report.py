@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots
-from ._io import write_text_atomic
+from ._io import write_text_atomic, write_texts_atomic
 from .attributions import Attributions
 from .data import CheckedData
 from .effects import Effects
@@ -435,6 +435,8 @@ class Report:
                 "p_value": estimate.p_value,
                 "stderr": estimate.stderr,
                 "method": estimate.method,
+                # Categorical treatments only: one entry per level against the reference.
+                **({"levels": _levels_list(effect)} if getattr(effect, "levels", ()) else {}),
             },
             "attribution": {
                 "mean_abs_shap": mean_abs,
@@ -783,10 +785,31 @@ class Report:
             "html": ("report.html", self.to_html(include_plots=include_plots)),
         }
         folder.mkdir(parents=True, exist_ok=True)
-        return {
-            key: write_text_atomic(folder / filename, text)
-            for key, (filename, text) in texts.items()
-        }
+        # All three complete on disk before any is renamed: a failure leaves the old set whole.
+        written = write_texts_atomic({folder / filename: text for filename, text in texts.values()})
+        return dict(zip(texts, written, strict=True))
+
+
+def _levels_list(effect: Any) -> list[dict[str, Any]]:
+    """A categorical treatment's per-level effects, in level order (see docs/reliability.md)."""
+    levels = []
+    for level in effect.levels:
+        e = level.estimate
+        levels.append(
+            {
+                "level": level.level,
+                "reference": level.reference,
+                "n_rows": int(level.n_rows),
+                "estimate": None if e is None else e.estimate,
+                "ci_low": None if e is None else e.ci_low,
+                "ci_high": None if e is None else e.ci_high,
+                "p_value": None if e is None else e.p_value,
+                "stderr": None if e is None else e.stderr,
+                "method": None if e is None else e.method,
+                "error": level.message or None,
+            }
+        )
+    return levels
 
 
 def _refutation_dict(result: RefutationResult) -> dict[str, Any]:

@@ -329,15 +329,18 @@ def test_one_failing_feature_does_not_take_down_the_others():
     assert_recovers(by["B"].estimate, -0.3)
 
 
-def test_categorical_treatment_is_an_error_row():
+def test_categorical_treatment_is_estimated_per_level_against_the_most_frequent():
     rng = np.random.default_rng(13)
-    g = rng.integers(0, 3, size=500).astype(float)
+    g = rng.choice([0.0, 1.0, 2.0], size=500, p=[0.3, 0.45, 0.25])
     y = g + rng.normal(size=500)
     frame = pd.DataFrame({"G": g, "Y": y})
     checked = checked_data(frame, "Y", ["G"], kinds={"G": "categorical"})
     effects = estimate_effects(checked, CausalGraph.from_edges([("G", "Y")]), seed=0)
-    assert effects.by_feature["G"].status == "error"
-    assert "categorical" in effects.by_feature["G"].message
+    effect = effects.by_feature["G"]
+    assert effect.status == "estimated"
+    assert [(lv.level, lv.reference) for lv in effect.levels] == [("0", "1"), ("2", "1")]
+    for level in effect.levels:
+        assert_recovers(level.estimate, float(level.level) - 1.0)
 
 
 def _numbers(effects: Effects):

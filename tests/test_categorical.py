@@ -1,0 +1,229 @@
+"""Categorical features and treatments: coded with levels, one-hot as controls, estimated
+level by level against the most frequent level as treatments, explained by the model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from causalinterp import analyze, effects
+from causalinterp.data import check_data
+from causalinterp.errors import DataError
+from causalinterp.graph import CausalGraph
+
+PLAN_EFFECT = {"basic": 0.0, "plus": 1.0, "pro": -2.0}  # reference: basic, the most frequent
+REGION_ON_Y = {"north": 0.0, "south": 1.5, "west": 0.0}  # not monotone in the codes
+GRAPH = "w -> plan; w -> y; region -> plan; region -> y; plan -> y; region -> usage; usage -> y"
+
+
+def plans(n: int = 900, seed: int = 0) -> pd.DataFrame:
+    """A confounded three-level treatment (plan) and a categorical confounder (region)."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=n)
+    region = rng.choice(["north", "south", "west"], size=n, p=[0.4, 0.35, 0.25])
+    south = (region == "south").astype(float)
+    logits = np.column_stack([np.zeros(n), 0.7 * w - 0.8 * south, -0.6 * w + 0.6 * south - 0.3])
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    plan = np.array(["basic", "plus", "pro"])[(rng.random(n)[:, None] > p.cumsum(axis=1)).sum(1)]
+    usage = 2.0 * south + rng.normal(size=n)
+    y = (
+        np.vectorize(PLAN_EFFECT.get)(plan)
+        + np.vectorize(REGION_ON_Y.get)(region)
+        + w
+        + 0.5 * usage
+        + rng.normal(size=n)
+    )
+    return pd.DataFrame({"plan": plan, "region": region, "w": w, "usage": usage, "y": y})
+
+
+# ---------------------------------------------------------------------- data checks
+
+
+def test_text_with_more_than_two_levels_is_categorical_with_the_most_frequent_as_reference():
+    data = plans()
+    checked = check_data(data, CausalGraph.parse(GRAPH), "y")
+    assert checked.kinds["plan"] == checked.kinds["region"] == "categorical"
+    assert checked.levels["plan"] == ("basic", "plus", "pro")  # sorted
+    assert checked.reference["plan"] == data["plan"].value_counts().idxmax() == "basic"
+    assert checked.reference["region"] == "north"
+    codes = checked.frame["plan"].to_numpy()
+    assert set(codes) == {0.0, 1.0, 2.0}
+    assert (np.array(checked.levels["plan"])[codes.astype(int)] == data["plan"]).all()
+    assert checked.level_codes("plan") == (("basic", "plus", "pro"), 0)
+
+
+def test_category_dtype_keeps_its_order_and_drops_unused_levels():
+    data = plans()
+    order = ["west", "unused", "south", "north"]
+    data["region"] = pd.Categorical(data["region"], categories=order)
+    checked = check_data(data, CausalGraph.parse(GRAPH), "y")
+    assert checked.levels["region"] == ("west", "south", "north")
+    assert checked.reference["region"] == "north"
+
+
+def test_two_levels_are_binary_and_dropped_rows_renumber_the_levels():
+    data = plans()
+    data["plan"] = np.where(data["plan"] == "pro", "pro", "basic")
+    two = check_data(data, CausalGraph.parse(GRAPH), "y")
+    assert two.kinds["plan"] == "binary" and two.levels["plan"] == ("basic", "pro")
+    assert two.frame["plan"].sum() == (data["plan"] == "pro").sum()
+
+    data = plans()
+    data.loc[data["region"] == "north", "w"] = np.nan  # dropping these rows drops a level
+    checked = check_data(data, CausalGraph.parse(GRAPH), "y", missing="drop")
+    assert checked.kinds["region"] == "binary" and checked.levels["region"] == ("south", "west")
+    assert checked.frame["region"].isin([0.0, 1.0]).all()
+
+
+def test_a_number_among_the_words_is_an_error_not_a_level():
+    data = plans()
+    data.loc[5, "plan"] = "3"
+    with pytest.raises(DataError, match=r"'plan' has non-numeric values among its numbers"):
+        check_data(data, CausalGraph.parse(GRAPH), "y")
+
+
+# ---------------------------------------------------------------------- estimation
+
+
+def test_categorical_control_is_one_hot_encoded():
+    # T's confounder C acts on T and Y through level "b" only: linear in a one-hot column,
+    # not in the codes. With linear nuisances, codes would leave that confounding in.
+    rng = np.random.default_rng(3)
+    n = 1500
+    c = rng.choice(["a", "b", "c"], size=n)
+    b = (c == "b").astype(float)
+    t = 2.0 * b + rng.normal(size=n)
+    y = 1.0 * t + 3.0 * b + rng.normal(size=n)
+    data = pd.DataFrame({"C": c, "T": t, "Y": y})
+    graph = CausalGraph.parse("C -> T; C -> Y; T -> Y")
+    checked = check_data(data, graph, "Y", features=["T"])
+    estimate = effects.estimate_effects(checked, graph, nuisance="linear").by_feature["T"].estimate
+    assert abs(estimate.estimate - 1.0) < 4 * estimate.stderr
+    as_codes = check_data(data.assign(C=checked.frame["C"]), graph, "Y", features=["T"])
+    assert as_codes.kinds["C"] == "continuous"  # the same codes as numbers: biased
+    biased = effects.estimate_effects(as_codes, graph, nuisance="linear").by_feature["T"]
+    assert abs(biased.estimate.estimate - 1.0) > 10 * biased.estimate.stderr
+
+
+def test_multi_level_treatment_is_estimated_per_level_against_the_reference():
+    graph = CausalGraph.parse(GRAPH)
+    checked = check_data(plans(), graph, "y", features=["plan", "w", "usage"])
+    result = effects.estimate_effects(checked, graph, seed=1).by_feature["plan"]
+    assert result.status == "estimated"
+    assert [(lv.level, lv.reference) for lv in result.levels] == [
+        ("plus", "basic"),
+        ("pro", "basic"),
+    ]
+    for level in result.levels:
+        e = level.estimate
+        truth = PLAN_EFFECT[level.level] - PLAN_EFFECT["basic"]
+        assert abs(e.estimate - truth) < 4 * e.stderr, (level, truth)
+        assert level.n_rows == int(checked.frame["plan"].isin([0, checked.levels["plan"].index(
+            level.level)]).sum())  # fmt: skip
+    # The summary: the most significant contrast, Bonferroni-adjusted over the two levels.
+    pro = result.levels[1].estimate
+    assert result.estimate.estimate == pro.estimate
+    assert result.estimate.p_value == pytest.approx(min(1.0, 2 * pro.p_value))
+    half = result.estimate.ci_high - result.estimate.estimate
+    assert half == pytest.approx(2.241403 * pro.stderr, rel=1e-5)  # z at 1 - 0.025 / 2
+    assert "Bonferroni" in result.estimate.method and "'pro' vs reference 'basic'" in (
+        result.estimate.method
+    )
+
+
+def test_a_failing_level_keeps_its_message_and_the_others_stand(monkeypatch):
+    graph = CausalGraph.parse(GRAPH)
+    checked = check_data(plans(), graph, "y", features=["plan"])
+    real = effects.estimate_identified
+    pro_rows = int((checked.frame["plan"] == 2).sum())
+
+    def flaky(identification, y, t, **kwargs):
+        if kwargs.get("treatment_kind") == "binary" and int(t.sum()) == pro_rows:
+            raise FloatingPointError("overflow in the propensity model")
+        return real(identification, y, t, **kwargs)
+
+    monkeypatch.setattr(effects, "estimate_identified", flaky)
+    result = effects.estimate_effects(checked, graph, n_jobs=1).by_feature["plan"]
+    plus, pro = result.levels
+    assert result.status == "estimated" and plus.estimate is not None
+    assert pro.estimate is None and pro.message == "FloatingPointError: overflow in the " + (
+        "propensity model"
+    )
+    assert result.estimate.estimate == plus.estimate.estimate
+    assert result.estimate.p_value == pytest.approx(min(1.0, 2 * plus.estimate.p_value))
+
+    monkeypatch.setattr(
+        effects, "estimate_identified", lambda *a, **k: (_ for _ in ()).throw(ValueError("no"))
+    )
+    failed = effects.estimate_effects(checked, graph, n_jobs=1).by_feature["plan"]
+    assert failed.status == "error"
+    assert failed.message.startswith("no level of plan could be estimated against the reference")
+
+
+# ---------------------------------------------------------------------- the whole analysis
+
+
+@pytest.fixture(scope="module")
+def report():
+    return analyze(plans(), GRAPH, "y", refute="quick", test_graph=True, seed=2)
+
+
+def test_report_json_lists_the_levels(report, tmp_path):
+    report.write(tmp_path)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    by_name = {f["name"]: f for f in saved["features"]}
+    plan = by_name["plan"]
+    assert plan["kind"] == "categorical" and by_name["region"]["kind"] == "categorical"
+    levels = plan["effect"]["levels"]
+    assert [(lv["level"], lv["reference"]) for lv in levels] == [
+        ("plus", "basic"),
+        ("pro", "basic"),
+    ]
+    for lv in levels:
+        truth = PLAN_EFFECT[lv["level"]]
+        assert lv["ci_low"] < truth < lv["ci_high"] and lv["error"] is None
+        assert lv["method"] == "LinearDRLearner" and lv["n_rows"] > 100
+    assert "levels" not in by_name["w"]["effect"]  # only categorical treatments have levels
+    # A categorical treatment's per-level estimates are not refuted; the others are.
+    assert plan["refutations"] == [] and plan["sensitivity"] is None
+    assert by_name["w"]["refutations"] and by_name["usage"]["refutations"]
+    assert "Bonferroni" in (tmp_path / "report.html").read_text()
+
+
+def test_categorical_attributions_and_verdicts(report):
+    rows = report.table.set_index("feature")
+    assert np.isnan(rows.loc["plan", "slope"]) and np.isnan(rows.loc["region", "slope"])
+    assert np.isfinite(rows.loc["w", "slope"])
+    assert rows.loc["plan", "rank"] == 1  # the largest effect on y
+    assert rows.loc["plan", "verdict"] == "supported"
+    assert rows.loc["region", "causal_support"] is True  # the south level acts on y
+    assert report.attributions.explainer == "tree"  # one-hot columns: the fast explainer
+    assert list(report.attributions.shap_values.columns) == list(report.features)
+    # The controls' one-hot encoding is what the refuters re-estimate with: nothing breaks.
+    assert not report.refutations.failed("w") and not report.refutations.failed("usage")
+
+
+def test_the_users_own_model_gets_its_own_values_back():
+    data = plans(n=400)
+    features = ["plan", "region", "w", "usage"]
+    model = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["plan", "region"]), remainder="passthrough"),
+        LinearRegression(),
+    ).fit(data[features], data["y"])
+    report = analyze(data, GRAPH, "y", model=model, refute="none", test_graph=False)
+    shap = report.attributions.shap_values
+    # A linear model on one-hot levels: each row's SHAP value of plan is its level's
+    # coefficient minus the background mean of that coefficient.
+    coefs = dict(zip(model[0].get_feature_names_out(), model[-1].coef_, strict=True))
+    level_coef = data["plan"].map(lambda v: coefs[f"onehotencoder__plan_{v}"]).to_numpy()
+    spread = shap["plan"].to_numpy() - level_coef[shap.index]
+    assert np.ptp(spread) < 1e-8
+    assert np.isnan(report.table.set_index("feature").loc["plan", "slope"])
+    assert report.settings["model"] == "Pipeline"
