@@ -101,6 +101,13 @@ def analyze(
     Report
         ``.table``, ``.to_json()``, ``.to_markdown()``, ``.to_html()``, ``.write(folder)``.
 
+    Raises
+    ------
+    GraphError, DataError, ModelError, OptionError
+        Bad input (including an unknown keyword argument), with one line naming the input
+        and the fix; see ``docs/reliability.md``. A feature whose estimation fails or
+        exceeds ``time_limit`` does not raise: its row gets the verdict ``error``.
+
     Examples
     --------
     >>> from causalinterp import analyze
@@ -120,6 +127,9 @@ def analyze(
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(5)]
 
     graph = CausalGraph.parse(graph)
+    if isinstance(data, pd.DataFrame) and not data.index.is_unique:
+        # Rows are matched between stages by label: repeated labels would mix them up.
+        data = data.reset_index(drop=True)
     if features is None and hasattr(model, "feature_names_in_"):
         features = [str(f) for f in model.feature_names_in_]
     checked = check_data(data, graph, outcome, features=features, missing=missing)
@@ -279,7 +289,7 @@ def _user_model_and_rows(
     columns = {str(c): c for c in data.columns}
     raw = data.loc[:, [columns[f] for f in features]].set_axis(features, axis=1)
     if checked.rows is not None:
-        raw = raw.loc[checked.rows]
+        raw = raw.loc[checked.rows]  # unique labels: analyze() resets a repeated index
     rows = raw.reset_index(drop=True)
     coded = [f for f in features if f in checked.levels]
     if not coded:

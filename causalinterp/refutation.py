@@ -375,15 +375,16 @@ def _fast_plans(
     n_folds: int,
     n_jobs: int | None,
     backend: str | None,
-) -> dict[str, list[tuple[float, float, str]]]:
+) -> tuple[dict[str, list[tuple[float, float, str]]], dict[str, tuple[float, float, str]]]:
     """Every simulation of every refuter for the plans that reuse their residuals.
 
     Returns, per feature, ``simulations * len(REFUTERS)`` (estimate, stderr, error) triples in
-    the layout of the re-fitting path. Features whose residuals cannot be had are left out
-    (they go through the re-fitting path).
+    the layout of the re-fitting path, and the noise-free dummy outcome (the systematic part
+    alone, the fast path's counterpart of the re-fitted reference). Features whose residuals
+    cannot be had are left out (they go through the re-fitting path).
     """
     if not plans:
-        return {}
+        return {}, {}
     outcome = checked.outcome
     cached = getattr(effects, "residuals", {}) or {}
     missing = [p for p in plans if p.feature not in cached]
@@ -429,6 +430,7 @@ def _fast_plans(
     recovered_by = dict(zip((p.feature for p in plans), recovered, strict=True))
 
     out: dict[str, list[tuple[float, float, str]]] = {}
+    references: dict[str, tuple[float, float, str]] = {}
     for plan in plans:
         res = residuals[plan.feature]
         y_res = np.asarray(res.y_res, dtype=float)
@@ -453,7 +455,9 @@ def _fast_plans(
             for sim_seed in refuter_seed.spawn(simulations):
                 block.append(_fast_simulation(refuter, inputs, sim_seed))
         out[plan.feature] = block
-    return out
+        systematic = inputs["fitted_res"] - inputs["fitted_res"].mean()
+        references[plan.feature] = (*_final_stage(systematic, t_res), "")
+    return out, references
 
 
 def _fast_simulation(
@@ -900,7 +904,7 @@ def refute_effects(
 
     # Back-door effects of continuous treatments: reuse the original fit's residuals.
     fast = [p for p in plans if not refit and _fast_eligible(p.effect, kinds, effects, p.frame)]
-    fast_results = _fast_plans(
+    fast_results, fast_references = _fast_plans(
         fast,
         checked=checked,
         effects=effects,
@@ -941,7 +945,8 @@ def refute_effects(
                 )
     # One noise-free dummy outcome per feature, E[y | controls] alone: its standard error is
     # the sampling noise that all dummy simulations share (see _test).
-    for plan in plans:
+    slow_plans = [p for p in plans if p.feature not in fast_results]
+    for plan in slow_plans:
         dummy_seed = plan.seeds[dummy_index]
         tasks.append(
             _Task(
@@ -959,8 +964,12 @@ def refute_effects(
             )
         )
     results = _map(_run_task, tasks, n_jobs=n_jobs, backend=backend, progress=progress)
-    references = dict(zip((p.feature for p in plans), results[-len(plans) :], strict=True))
-    results = results[: -len(plans)]
+    references = dict(fast_references)
+    if slow_plans:
+        references.update(
+            zip((p.feature for p in slow_plans), results[-len(slow_plans) :], strict=True)
+        )
+        results = results[: -len(slow_plans)]
 
     # Statistics per refuter, then one Benjamini-Hochberg step over the whole report.
     raw: list[tuple[str, str, np.ndarray, _Test | None, str]] = []

@@ -568,3 +568,37 @@ def test_hostile_column_of_a_real_analysis_shows_as_text_in_the_browser(tmp_path
             assert "<b>bold</b>" in page.locator("table.summary-table").inner_text()
         finally:
             browser.close()
+
+
+# ---------------------------------------------------------------------- no code from user files
+
+PACKAGE = Path(__file__).resolve().parents[1] / "causalinterp"
+
+
+def test_no_user_file_is_unpickled_or_evaluated():
+    forbidden = re.compile(
+        r"\b(pickle\.loads?|cloudpickle|joblib\.load|dill|eval|exec|literal_eval|yaml\.load"
+        r"|yaml\.unsafe_load|marshal\.loads?|shelve)\s*\("
+    )
+    found = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if forbidden.search(line.split("#")[0])
+    ]
+    assert found == []
+
+
+def test_gml_labels_stay_text(tmp_path):
+    marker = tmp_path / "ran"
+    code = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    label = code.replace('"', "&quot;")
+    gml = tmp_path / "dag.gml"
+    gml.write_text(
+        "graph [ directed 1\n"
+        f'  node [ id 0 label "{label}" ] node [ id 1 label "x" ] node [ id 2 label "y" ]\n'
+        "  edge [ source 0 target 1 ] edge [ source 1 target 2 ] edge [ source 0 target 2 ]\n]\n"
+    )
+    frame = base().rename(columns={"z": code})
+    report = analyze(frame, gml, "y", refute="none", test_graph=False)
+    assert code in report.features and not marker.exists()

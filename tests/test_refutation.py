@@ -102,16 +102,14 @@ def test_true_effect_correct_dag_passes_every_refuter(sound):
     assert "ratio" in by_name["bootstrap"].detail
 
 
-def test_true_effect_share_passing_over_seeds():
-    """The share of sound effects that pass all five refuters, over three more data sets.
-
-    Binary treatment and binary outcome (non-linear confounding). Expected share under
-    calibration: about 1 - 5 * alpha / 5 = 0.95 per feature with the BH step; all 3 pass.
-    """
+def test_true_effect_binary_treatment_and_outcome_passes():
+    """Binary treatment, binary outcome, non-linear (logistic) confounding, two data sets:
+    both pass all five refuters at the corrected level. With calibrated p-values a sound
+    feature passes with probability of about 0.95 (BH at 5% over its five refuters)."""
     passed = 0
-    for seed in range(3):
+    for seed in range(2):
         rng = np.random.default_rng(100 + seed)
-        n = 1200
+        n = 900
         w1, w2 = rng.normal(size=n), rng.normal(size=n)
         t = (rng.random(n) < expit(0.8 * w1 - 0.5 * w2)).astype(float)
         y = (rng.random(n) < expit(-0.5 + 0.8 * t + 0.7 * w1 + 0.4 * w2)).astype(float)
@@ -123,7 +121,21 @@ def test_true_effect_share_passing_over_seeds():
         refutations = _refute(checked, effects, seed=seed)
         passed += not refutations.failed("t")
         assert refutations.sensitivity["t"].e_value is not None
-    assert passed == 3
+    assert passed == 2
+
+
+@pytest.mark.slow
+def test_share_of_sound_effects_passing_over_seeds():
+    """Share of sound effects passing every refuter over 12 data sets, default nuisances
+    ("auto"), depth "standard". Calibrated p-values give about 0.95; measured here 12 of 12
+    (and 38 of 40 over 40 data sets, see docs/refutation.md)."""
+    passed = 0
+    for seed in range(12):
+        frame, kinds, idents = _confounded(1000, seed=500 + seed)
+        checked, effects = _setup(frame, kinds, idents, seed=seed, nuisance="auto")
+        refutations = _refute(checked, effects, seed=seed, depth="standard", nuisance="auto")
+        passed += not refutations.failed("t")
+    assert passed >= 10
 
 
 # ------------------------------------------------------------------- (2) omitted confounder
