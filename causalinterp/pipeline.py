@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
-import math
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ import pandas as pd
 
 from . import _shap
 from ._progress import check_backend, resolve_progress
-from .attributions import Attributions, FeatureAttribution, compute_attributions, default_model
+from .attributions import attribute_model
 from .data import CheckedData, check_data
 from .effects import DEFAULT_TIME_LIMIT, Effects, check_time_limit, estimate_effects
 from .errors import OptionError
@@ -170,14 +169,9 @@ def analyze(
     seconds["graph_test"] = _lap(clock)
 
     clock = time.perf_counter()
-    if model is None:
-        attributions = _default_model_attributions(
-            checked, model_seed=seeds[3], seed=seeds[4], max_rows=max_shap_rows
-        )
-    else:
-        explained, rows = _user_model_and_rows(model, data, checked)
-        attributions = compute_attributions(explained, rows, seed=seeds[4], max_rows=max_shap_rows)
-    attributions = _without_categorical_slopes(attributions, checked)
+    attributions = attribute_model(
+        model, data, checked, model_seed=seeds[3], seed=seeds[4], max_rows=max_shap_rows
+    )
     seconds["attributions"] = _lap(clock)
 
     verdicts = judge(
@@ -206,151 +200,6 @@ def analyze(
         },
         run={"started_at": started_at, "seconds": seconds, "versions": _versions()},
     )
-
-
-def _default_model_attributions(
-    checked: CheckedData, *, model_seed: int, seed: int, max_rows: int
-) -> Attributions:
-    """Fit the default model on the features and explain it.
-
-    A categorical feature enters as one 0/1 column per level (the tree explainer cannot
-    follow native categorical splits, and the model-agnostic ones are far slower); the SHAP
-    values of a feature's columns are summed back into the feature, which keeps them
-    additive: base value plus the features' sums is still each row's prediction.
-    """
-    features = list(checked.features)
-    model = default_model(checked.outcome_kind, seed=model_seed)
-    categorical = [f for f in features if checked.kinds[f] == "categorical"]
-    if not categorical:
-        rows = checked.frame[features]
-        model.fit(rows, checked.frame[checked.outcome])
-        return compute_attributions(model, rows, seed=seed, max_rows=max_rows)
-
-    columns: dict[str, np.ndarray] = {}
-    groups: dict[str, list[str]] = {}
-    for name in features:
-        values = checked.frame[name].to_numpy()
-        if name not in categorical:
-            groups[name] = [name]
-            columns[name] = values
-            continue
-        groups[name] = []
-        for code, label in enumerate(checked.level_codes(name)[0]):
-            column = f"{name}={label}"
-            while column in columns or column in features:
-                column += "_"
-            groups[name].append(column)
-            columns[column] = (values == code).astype("float64")
-    expanded = pd.DataFrame(columns)
-    model.fit(expanded, checked.frame[checked.outcome])
-    wide = compute_attributions(model, expanded, seed=seed, max_rows=max_rows)
-
-    shap_values = pd.DataFrame(
-        {name: wide.shap_values[group].sum(axis=1) for name, group in groups.items()}
-    )
-    feature_values = checked.frame.loc[shap_values.index, features]
-    m, n = wide.rows_explained, wide.rows_total
-    by_feature = {}
-    for name in features:
-        if name not in categorical:
-            by_feature[name] = wide.by_feature[name]
-            continue
-        magnitude = shap_values[name].abs()
-        se = (
-            magnitude.std(ddof=1) / math.sqrt(m) * math.sqrt(max(0.0, 1.0 - m / n))
-            if m > 1
-            else math.nan
-        )
-        by_feature[name] = FeatureAttribution(
-            feature=name,
-            mean_abs_shap=float(magnitude.mean()),
-            slope=math.nan,
-            rank=0,
-            mean_abs_shap_se=float(se),
-        )
-    # Ranks over the features (1 = largest mean |SHAP|; ties keep the feature order).
-    order = sorted(range(len(features)), key=lambda i: -by_feature[features[i]].mean_abs_shap)
-    for rank, i in enumerate(order, start=1):
-        by_feature[features[i]] = dataclasses.replace(by_feature[features[i]], rank=rank)
-    return dataclasses.replace(
-        wide, by_feature=by_feature, shap_values=shap_values, feature_values=feature_values
-    )
-
-
-def _user_model_and_rows(
-    model: Any, data: pd.DataFrame, checked: CheckedData
-) -> tuple[Any, pd.DataFrame]:
-    """The user's model and the rows to explain it on, as the model expects them.
-
-    Text and ``category`` columns are explained as their level codes (SHAP needs numbers);
-    the model, fitted on the user's own values, gets them back through :class:`_LevelDecoder`.
-    """
-    features = list(checked.features)
-    columns = {str(c): c for c in data.columns}
-    raw = data.loc[:, [columns[f] for f in features]].set_axis(features, axis=1)
-    if checked.rows is not None:
-        raw = raw.loc[checked.rows]  # unique labels: analyze() resets a repeated index
-    rows = raw.reset_index(drop=True)
-    coded = [f for f in features if f in checked.levels]
-    if not coded:
-        return model, rows
-    decode = {}
-    for name in coded:
-        rows[name] = checked.frame[name].to_numpy()
-        dtype = raw[name].dtype
-        by_label = (
-            {str(c): c for c in dtype.categories}
-            if isinstance(dtype, pd.CategoricalDtype)
-            else {str(v): v for v in raw[name].dropna().unique()}
-        )
-        decode[name] = (np.array([by_label[label] for label in checked.levels[name]]), dtype)
-    order = list(_shap.check_model(model, features).columns)
-    return _LevelDecoder(model, order, decode), rows
-
-
-class _LevelDecoder:
-    """A user's model that takes level codes in place of its text or ``category`` columns.
-
-    SHAP explains numeric inputs; the model was fitted on the user's own values. Each call
-    turns the codes back into those values (with the original dtype) and calls the model.
-    """
-
-    def __init__(
-        self, model: Any, columns: list[str], decode: Mapping[str, tuple[np.ndarray, Any]]
-    ) -> None:
-        self.model = model
-        self.columns = columns
-        self.decode = dict(decode)
-        self.feature_names_in_ = np.array(columns, dtype=object)
-        self.n_features_in_ = len(columns)
-        if _shap.is_classifier(model):
-            self._estimator_type = "classifier"
-            self.classes_ = model.classes_
-
-    def _frame(self, X: Any) -> pd.DataFrame:
-        frame = pd.DataFrame(np.asarray(X, dtype=float), columns=self.columns)
-        for name, (values, dtype) in self.decode.items():
-            codes = frame[name].to_numpy().astype(int)
-            frame[name] = pd.Series(values[codes], dtype=dtype)
-        return frame
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.model.predict(self._frame(X))
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        return self.model.predict_proba(self._frame(X))
-
-
-def _without_categorical_slopes(attributions: Any, checked: CheckedData) -> Any:
-    """A categorical feature's codes have no unit: its attribution slope is undefined (NaN);
-    its mean |SHAP| and rank stand."""
-    by_feature = dict(attributions.by_feature)
-    changed = False
-    for name, attribution in by_feature.items():
-        if checked.kinds.get(name) == "categorical":
-            by_feature[name] = dataclasses.replace(attribution, slope=math.nan, slope_se=math.nan)
-            changed = True
-    return dataclasses.replace(attributions, by_feature=by_feature) if changed else attributions
 
 
 def _for_refutation(checked: CheckedData, effects: Effects) -> tuple[CheckedData, Effects]:

@@ -634,11 +634,26 @@ def _test(
         p_spread = float(stats.chi2.sf((b - 1) * s**2 / reference**2, b - 1))
     else:
         p_spread = math.nan
+    spread = (
+        f"bootstrap standard error {s:.3g} against the analytic {se:.3g} "
+        f"(ratio {s / se:.2f}, p = {p_spread:.3g})"
+    )
+    if refitted:
+        # Re-fitting cross-fitted learners on a resample puts copies of a row on both sides of
+        # a fold split; flexible nuisances then fit those rows' noise and move the estimate
+        # (about one standard error at 10,000 rows, measured). The centre is reported, not
+        # tested; data_subset tests it without duplicated rows.
+        p = p_spread if math.isfinite(p_spread) else p_centre
+        detail = (
+            f"{spread}; mean bootstrap estimate {mean:.4g} against the original "
+            f"{original:.4g} (shift {shift}, not tested: duplicated rows straddle the "
+            f"cross-fitting folds); expected a spread no wider than the standard error"
+        )
+        return _Test(p, detail, original)
     p = min(1.0, 2.0 * min(p_centre, p_spread)) if math.isfinite(p_spread) else p_centre
     detail = (
         f"mean bootstrap estimate {mean:.4g} against the original {original:.4g} "
-        f"(shift {shift}, p = {p_centre:.3g}); bootstrap standard error {s:.3g} against the "
-        f"analytic {se:.3g} (ratio {s / se:.2f}, p = {p_spread:.3g}); expected unchanged"
+        f"(shift {shift}, p = {p_centre:.3g}); {spread}; expected unchanged"
     )
     return _Test(p, detail, original)
 
