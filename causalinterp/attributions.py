@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from causalinterp import _shap
+from causalinterp._seeds import seed_sequence
 from causalinterp.data import CheckedData
 from causalinterp.errors import DataError, OptionError
 
@@ -88,17 +89,6 @@ class Attributions:
     background_rows: int = 0
 
 
-def _seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
-    """A fresh SeedSequence: spawning from it does not depend on earlier spawns by the caller."""
-    if isinstance(seed, np.random.SeedSequence):
-        return np.random.SeedSequence(
-            entropy=seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise OptionError(f"seed: {seed!r} is not a non-negative integer; pass e.g. seed=0")
-    return np.random.SeedSequence(int(seed))
-
-
 def default_model(outcome_kind: str, *, seed: int | np.random.SeedSequence) -> Any:
     """The model fitted when the user brings none: histogram gradient boosting.
 
@@ -126,7 +116,7 @@ def default_model(outcome_kind: str, *, seed: int | np.random.SeedSequence) -> A
     """
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    random_state = int(_seed_sequence(seed).generate_state(1)[0])
+    random_state = int(seed_sequence(seed).generate_state(1)[0])
     settings = {
         "learning_rate": 0.1,
         "max_iter": 200,
@@ -217,7 +207,7 @@ def compute_attributions(
         )
     if len(X) == 0 or X.shape[1] == 0:
         raise DataError("X: has no rows or no columns; pass the feature columns")
-    rows_seed, background_seed, explain_seed = _seed_sequence(seed).spawn(3)
+    rows_seed, background_seed, explain_seed = seed_sequence(seed).spawn(3)
     n = len(X)
     rows = _sample(n, max_rows, np.random.default_rng(rows_seed))
     background = _sample(n, background_rows, np.random.default_rng(background_seed))

@@ -22,6 +22,7 @@ from sklearn.preprocessing import SplineTransformer
 from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
+from causalinterp._seeds import seed_sequence
 from causalinterp.errors import DataError, GraphError, OptionError
 
 __all__ = [
@@ -415,15 +416,6 @@ def _check_options(alpha: float, method: str, max_conditioning: int | None, max_
         raise OptionError(f"max_rows: {max_rows!r} is too small; use at least 10")
 
 
-def _root_seed(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
-    if isinstance(seed, np.random.SeedSequence):
-        # A fresh copy: spawning from the caller's object would change its later children.
-        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise OptionError(f"seed: {seed!r} is not a non-negative integer; use e.g. 0")
-    return np.random.SeedSequence(int(seed))
-
-
 def check_graph(
     graph: object,
     checked: object,
@@ -481,7 +473,7 @@ def check_graph(
         If ``checked`` has no usable data frame.
     """
     _check_options(alpha, method, max_conditioning, max_rows)
-    root = _root_seed(seed)
+    root = seed_sequence(seed)
     g = _as_networkx(graph)
     frame = getattr(checked, "frame", None)
     if not isinstance(frame, pd.DataFrame):

@@ -255,7 +255,7 @@ def test_categorical_variable_uses_a_wald_test():
         ({"method": "kernel"}, "method: unknown 'kernel'; use one of auto, linear, gcm"),
         ({"alpha": 1.5}, "alpha: 1.5 is not between 0 and 1; use e.g. 0.05"),
         ({"max_conditioning": -1}, "max_conditioning: -1 is not a non-negative integer"),
-        ({"seed": "x"}, "seed: 'x' is not a non-negative integer; use e.g. 0"),
+        ({"seed": "x"}, "seed: 'x' is not a non-negative integer; pass e.g. seed=0"),
         ({"max_rows": 5}, "max_rows: 5 is too small; use at least 10"),
     ],
 )
