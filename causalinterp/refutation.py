@@ -25,7 +25,9 @@ from . import _econml
 from ._dowhy import Identification
 from ._econml import EffectEstimate
 from ._progress import run_parallel
-from .errors import DataError, EstimationError, OptionError
+from ._seeds import seed_sequence
+from .effects import estimate_identified
+from .errors import DataError, OptionError
 
 if TYPE_CHECKING:  # effects.py may come to import this module's dispatch
     from .data import CheckedData
@@ -129,26 +131,19 @@ def _reestimate(
     nuisance: str = "auto",
 ) -> EffectEstimate:
     """Estimate ``treatment``'s effect on ``outcome`` the way ``identification`` says."""
-    y = frame[outcome].to_numpy(dtype=float)
-    t = frame[treatment].to_numpy(dtype=float)
-    w = _columns(frame, identification.adjustment_set)
-    options = {
-        "treatment_kind": kinds[treatment],
-        "outcome_kind": kinds[outcome],
-        "seed": int(seed),
-        "n_folds": n_folds,
-        "nuisance": nuisance,
-    }
-    strategy = identification.strategy
-    if strategy == "backdoor":
-        return _econml.estimate_backdoor(y, t, w, **options)
-    if strategy == "frontdoor":
-        m = _columns(frame, identification.mediators)
-        return _econml.estimate_frontdoor(y, t, m, w, **options)
-    if strategy == "iv":
-        z = _columns(frame, identification.instruments)
-        return _econml.estimate_iv(y, t, z, w, **options)
-    raise EstimationError(f"{treatment}: no estimator for identification strategy {strategy!r}")
+    return estimate_identified(
+        identification,
+        frame[outcome].to_numpy(dtype=float),
+        frame[treatment].to_numpy(dtype=float),
+        w=_columns(frame, identification.adjustment_set),
+        m=_columns(frame, identification.mediators),
+        z=_columns(frame, identification.instruments),
+        treatment_kind=kinds[treatment],
+        outcome_kind=kinds[outcome],
+        seed=int(seed),
+        n_folds=n_folds,
+        nuisance=nuisance,
+    )
 
 
 def _columns(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray | None:
@@ -842,7 +837,7 @@ def refute_effects(
     if not (isinstance(alpha, int | float) and 0.0 < float(alpha) < 1.0):
         raise OptionError(f"alpha: {alpha!r} is not a level in (0, 1); pass e.g. alpha=0.05")
     alpha = float(alpha)
-    root = _seed_sequence(seed)
+    root = seed_sequence(seed)
     simulations = DEPTHS[depth]
 
     order = [f for f in checked.features if f in effects.by_feature]
@@ -1086,12 +1081,3 @@ def _used_columns(effect: FeatureEffect, outcome: str) -> list[str]:
     ident = effect.identification
     columns = [outcome, effect.feature, *ident.adjustment_set, *ident.instruments, *ident.mediators]
     return list(dict.fromkeys(columns))
-
-
-def _seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
-    if isinstance(seed, np.random.SeedSequence):
-        # A fresh copy: spawning must not advance the caller's sequence between calls.
-        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise OptionError(f"seed: {seed!r} is not a non-negative integer; pass e.g. seed=0")
-    return np.random.SeedSequence(int(seed))
