@@ -247,6 +247,20 @@ def _as_2d(a: np.ndarray | None, n: int, name: str) -> np.ndarray | None:
     return a
 
 
+def _required_columns(
+    a: np.ndarray | None, n: int, name: str, missing: str, plural: str, constant: str
+) -> np.ndarray:
+    """Mediator or instrument columns: present, finite and not constant, or a one-line error."""
+    a = _as_2d(a, n, name)
+    if a is None:
+        raise OptionError(f"{name}: {missing}")
+    if not np.all(np.isfinite(a)):
+        raise EstimationError(f"{plural} have missing or infinite values")
+    if np.any(np.ptp(a, axis=0) == 0):
+        raise EstimationError(constant)
+    return a
+
+
 def _vector(a: np.ndarray, name: str) -> np.ndarray:
     a = np.asarray(a, dtype=float)
     if a.ndim == 2 and a.shape[1] == 1:
@@ -586,13 +600,14 @@ def estimate_frontdoor(
     y, t = _vector(y, "y"), _vector(t, "t")
     n = y.shape[0]
     _check_inputs(y, t, treatment_kind, outcome_kind)
-    m = _as_2d(m, n, "m")
-    if m is None:
-        raise OptionError("m: no mediator columns; pass the front-door set")
-    if not np.all(np.isfinite(m)):
-        raise EstimationError("mediators have missing or infinite values")
-    if np.any(np.ptp(m, axis=0) == 0):
-        raise EstimationError("a mediator is constant; the front-door effect cannot be estimated")
+    m = _required_columns(
+        m,
+        n,
+        "m",
+        "no mediator columns; pass the front-door set",
+        "mediators",
+        "a mediator is constant; the front-door effect cannot be estimated",
+    )
     w, has_w = _controls(_as_2d(w, n, "w"), n)
     k = m.shape[1]
     seeds = np.random.SeedSequence(int(seed)).generate_state(2)
@@ -683,13 +698,14 @@ def estimate_iv(
     y, t = _vector(y, "y"), _vector(t, "t")
     n = y.shape[0]
     _check_inputs(y, t, treatment_kind, outcome_kind)
-    z = _as_2d(z, n, "z")
-    if z is None:
-        raise OptionError("z: no instrument columns; pass the instruments")
-    if not np.all(np.isfinite(z)):
-        raise EstimationError("instruments have missing or infinite values")
-    if np.any(np.ptp(z, axis=0) == 0):
-        raise EstimationError("an instrument is constant; it cannot move the treatment")
+    z = _required_columns(
+        z,
+        n,
+        "z",
+        "no instrument columns; pass the instruments",
+        "instruments",
+        "an instrument is constant; it cannot move the treatment",
+    )
     w, has_w = _controls(_as_2d(w, n, "w"), n)
     nuisance = _nuisance_for(has_w, nuisance)
     projection = z.shape[1] > 1

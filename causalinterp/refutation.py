@@ -26,7 +26,7 @@ from ._dowhy import Identification
 from ._econml import EffectEstimate
 from ._progress import run_parallel
 from ._seeds import seed_sequence
-from .effects import estimate_identified
+from .effects import design_arrays, estimate_identified
 from .errors import DataError, OptionError
 
 if TYPE_CHECKING:  # effects.py may come to import this module's dispatch
@@ -131,13 +131,14 @@ def _reestimate(
     nuisance: str = "auto",
 ) -> EffectEstimate:
     """Estimate ``treatment``'s effect on ``outcome`` the way ``identification`` says."""
+    arrays = design_arrays(identification, frame, treatment, outcome)
     return estimate_identified(
         identification,
-        frame[outcome].to_numpy(dtype=float),
-        frame[treatment].to_numpy(dtype=float),
-        w=_columns(frame, identification.adjustment_set),
-        m=_columns(frame, identification.mediators),
-        z=_columns(frame, identification.instruments),
+        arrays["y"],
+        arrays["t"],
+        w=arrays["w"],
+        m=arrays["m"],
+        z=arrays["z"],
         treatment_kind=kinds[treatment],
         outcome_kind=kinds[outcome],
         seed=int(seed),
