@@ -4,6 +4,7 @@ estimated effect against the true effect computed by simulating interventions.""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from causalinterp import analyze
@@ -45,6 +46,9 @@ def truth():
 
 def test_bundled_data_and_truth_are_what_the_simulator_gives(truth):
     model = retention_model()
+    bundled = read_table(CASE / "data.csv")
+    simulated = model.sample(len(bundled), seed=20261124)[list(bundled.columns)]
+    assert np.allclose(bundled.to_numpy(float), simulated.to_numpy(float), atol=5e-5)
     for feature in ("loyalty_discount", "monthly_bill"):
         assert truth[feature] == pytest.approx(model.true_effect(feature, "churned"), abs=1e-6)
 
