@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import inspect
 import time
@@ -17,8 +16,8 @@ import pandas as pd
 from . import _shap
 from ._progress import check_backend, resolve_progress
 from .attributions import attribute_model
-from .data import CheckedData, check_data
-from .effects import DEFAULT_TIME_LIMIT, Effects, check_time_limit, estimate_effects
+from .data import check_data
+from .effects import DEFAULT_TIME_LIMIT, check_time_limit, estimate_effects
 from .errors import OptionError
 from .graph import CausalGraph
 from .graph_test import check_graph
@@ -154,7 +153,8 @@ def analyze(
 
     clock = time.perf_counter()
     refutations = refute_effects(
-        *_for_refutation(checked, effects),
+        checked,
+        effects,
         depth=refute,
         seed=seeds[1],
         n_jobs=n_jobs,
@@ -199,56 +199,6 @@ def analyze(
             "model": model_name,
         },
         run={"started_at": started_at, "seconds": seconds, "versions": _versions()},
-    )
-
-
-def _for_refutation(checked: CheckedData, effects: Effects) -> tuple[CheckedData, Effects]:
-    """The refutation stage's inputs, with categorical columns as the estimates used them.
-
-    Categorical controls, mediators and instruments become one 0/1 column per non-reference
-    level (as in the estimation). A categorical treatment's per-level estimates are not
-    refuted (the refuters challenge one effect per feature): it is handed over as not
-    estimated, and its report row has no refutations.
-    """
-    categorical = [n for n in checked.observed if checked.kinds.get(n) == "categorical"]
-    if not categorical:
-        return checked, effects
-    frame = checked.frame.copy()
-    kinds = dict(checked.kinds)
-    dummies: dict[str, tuple[str, ...]] = {}
-    for name in categorical:
-        labels, reference = checked.level_codes(name)
-        names = []
-        for code, label in enumerate(labels):
-            if code == reference:
-                continue
-            column = f"{name}={label}"
-            while column in frame.columns:
-                column += "_"
-            frame[column] = (checked.frame[name] == code).astype("float64")
-            kinds[column] = "binary"
-            names.append(column)
-        dummies[name] = tuple(names)
-
-    def expand(names: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(column for name in names for column in dummies.get(name, (name,)))
-
-    by_feature = {}
-    for feature, effect in effects.by_feature.items():
-        ident = effect.identification
-        ident = dataclasses.replace(
-            ident,
-            adjustment_set=expand(ident.adjustment_set),
-            mediators=expand(ident.mediators),
-            instruments=expand(ident.instruments),
-        )
-        status = effect.status
-        if status == "estimated" and checked.kinds.get(feature) == "categorical":
-            status = "not_refuted"
-        by_feature[feature] = dataclasses.replace(effect, identification=ident, status=status)
-    return (
-        dataclasses.replace(checked, frame=frame, kinds=kinds),
-        dataclasses.replace(effects, by_feature=by_feature),
     )
 
 

@@ -788,6 +788,11 @@ def refute_effects(
 ) -> Refutations:
     """Challenge every estimated effect with five refuters and a sensitivity analysis.
 
+    Categorical controls, mediators and instruments enter every re-estimation as one 0/1
+    column per non-reference level, as they entered the estimation. A categorical
+    treatment's per-level effects are not refuted (each refuter challenges one effect per
+    feature): its row gets no refutations.
+
     Parameters
     ----------
     checked : CheckedData
@@ -840,6 +845,7 @@ def refute_effects(
     alpha = float(alpha)
     root = seed_sequence(seed)
     simulations = DEPTHS[depth]
+    checked, effects = _expand_categoricals(checked, effects)
 
     order = [f for f in checked.features if f in effects.by_feature]
     order += [f for f in effects.by_feature if f not in order]
@@ -1060,6 +1066,56 @@ def refute_effects(
         depth=depth,
         alpha=alpha,
         simulations=simulations,
+    )
+
+
+def _expand_categoricals(checked: CheckedData, effects: Effects) -> tuple[CheckedData, Effects]:
+    """The refutation stage's inputs, with categorical columns as the estimates used them.
+
+    Categorical controls, mediators and instruments become one 0/1 column per non-reference
+    level (as in the estimation). A categorical treatment's per-level estimates are not
+    refuted (the refuters challenge one effect per feature): it is handed over as not
+    estimated, and its report row has no refutations.
+    """
+    categorical = [n for n in checked.observed if checked.kinds.get(n) == "categorical"]
+    if not categorical:
+        return checked, effects
+    frame = checked.frame.copy()
+    kinds = dict(checked.kinds)
+    dummies: dict[str, tuple[str, ...]] = {}
+    for name in categorical:
+        labels, reference = checked.level_codes(name)
+        names = []
+        for code, label in enumerate(labels):
+            if code == reference:
+                continue
+            column = f"{name}={label}"
+            while column in frame.columns:
+                column += "_"
+            frame[column] = (checked.frame[name] == code).astype("float64")
+            kinds[column] = "binary"
+            names.append(column)
+        dummies[name] = tuple(names)
+
+    def expand(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(column for name in names for column in dummies.get(name, (name,)))
+
+    by_feature = {}
+    for feature, effect in effects.by_feature.items():
+        ident = effect.identification
+        ident = replace(
+            ident,
+            adjustment_set=expand(ident.adjustment_set),
+            mediators=expand(ident.mediators),
+            instruments=expand(ident.instruments),
+        )
+        status = effect.status
+        if status == "estimated" and checked.kinds.get(feature) == "categorical":
+            status = "not_refuted"
+        by_feature[feature] = replace(effect, identification=ident, status=status)
+    return (
+        replace(checked, frame=frame, kinds=kinds),
+        replace(effects, by_feature=by_feature),
     )
 
 

@@ -13,7 +13,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from causalinterp import analyze, effects
+from causalinterp import analyze, effects, refutation
 from causalinterp.data import check_data
 from causalinterp.errors import DataError
 from causalinterp.graph import CausalGraph
@@ -165,6 +165,26 @@ def test_a_failing_level_keeps_its_message_and_the_others_stand(monkeypatch):
     failed = effects.estimate_effects(checked, graph, n_jobs=1).by_feature["plan"]
     assert failed.status == "error"
     assert failed.message.startswith("no level of plan could be estimated against the reference")
+
+
+def test_the_refutation_stage_expands_categorical_controls_itself():
+    # Called directly, without the pipeline: region is a categorical control of usage's and
+    # plan's effects and must enter the re-estimations as 0/1 level columns, as it entered
+    # the estimation (its level codes as one number would be a different adjustment).
+    graph = CausalGraph.parse(GRAPH)
+    checked = check_data(plans(), graph, "y")
+    estimated = effects.estimate_effects(checked, graph, n_jobs=1, nuisance="linear")
+    refuted = refutation.refute_effects(
+        checked, estimated, depth="quick", nuisance="linear", n_jobs=1, seed=1
+    )
+    assert not refuted.by_feature.get("plan")  # per-level effects are not refuted
+    usage = {r.name: r for r in refuted.by_feature["usage"]}
+    assert set(usage) == set(refutation.REFUTERS)
+    assert all(r.passed for r in usage.values()), {n: r.detail for n, r in usage.items()}
+    # The data subset's estimates centre on the estimate made with the one-hot controls.
+    subset = usage["data_subset"].distribution
+    estimate = estimated.by_feature["usage"].estimate
+    assert abs(subset.mean() - estimate.estimate) < estimate.stderr
 
 
 # ---------------------------------------------------------------------- the whole analysis
