@@ -25,6 +25,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from .effects import FeatureEffect
     from .refutation import RefutationResult
     from .report import Report
 
@@ -417,7 +420,9 @@ def plot_dependence(report: Report, feature: str, *, max_points: int = 2000) -> 
 
     effect = report.effects.by_feature.get(feature)
     estimate = effect.estimate if effect is not None else None
-    if estimate is not None and np.isfinite(estimate.estimate):
+    if kind == "categorical":
+        _draw_level_effects(ax, report, feature, x, y)
+    elif estimate is not None and np.isfinite(estimate.estimate):
         if np.isfinite(estimate.ci_low) and np.isfinite(estimate.ci_high):
             band_a = y_mean + estimate.ci_low * (grid - x_mean)
             band_b = y_mean + estimate.ci_high * (grid - x_mean)
@@ -438,20 +443,10 @@ def plot_dependence(report: Report, feature: str, *, max_points: int = 2000) -> 
             label=f"causal effect ({estimate.estimate:.3g} per unit)",
         )
     else:
-        status = effect.status.replace("_", " ") if effect is not None else "missing"
-        ax.text(
-            0.02,
-            0.97,
-            f"no causal estimate: {status}",
-            transform=ax.transAxes,
-            ha="left",
-            va="top",
-            fontsize=8,
-            color=RED,
-        )
+        _note_no_estimate(ax, effect)
 
     attribution = attributions.by_feature.get(feature)
-    if attribution is not None and np.isfinite(attribution.slope):
+    if kind != "categorical" and attribution is not None and np.isfinite(attribution.slope):
         ax.plot(
             grid,
             y_mean + attribution.slope * (grid - x_mean),
@@ -460,18 +455,96 @@ def plot_dependence(report: Report, feature: str, *, max_points: int = 2000) -> 
             ls="--",
             label=f"attribution slope ({attribution.slope:.3g} per unit)",
         )
-    ax.plot([x_mean], [y_mean], marker="X", ms=7, color=INK, lw=0, label="mean point")
+    if kind != "categorical":
+        ax.plot([x_mean], [y_mean], marker="X", ms=7, color=INK, lw=0, label="mean point")
 
     verdict = report.verdicts.get(feature)
     ax.set_title(
         _label(feature, 60), fontsize=10, color=RED if verdict and verdict.flagged else INK
     )
-    ax.set_xlabel(f"{_label(feature, 40)} (value)", fontsize=9)
+    unit = "level" if kind == "categorical" else "value"
+    ax.set_xlabel(f"{_label(feature, 40)} ({unit})", fontsize=9)
     ax.set_ylabel(f"SHAP value ({_label(report.attributions.scale, 20)})", fontsize=9)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+    if kind != "categorical":
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
     ax.tick_params(labelsize=8)
     fig.legend(loc="lower center", ncols=2, fontsize=7, frameon=False)
     return fig
+
+
+def _note_no_estimate(ax: Axes, effect: FeatureEffect | None) -> None:
+    status = effect.status.replace("_", " ") if effect is not None else "missing"
+    ax.text(
+        0.02,
+        0.97,
+        f"no causal estimate: {status}",
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=8,
+        color=RED,
+    )
+
+
+def _draw_level_effects(
+    ax: Axes, report: Report, feature: str, codes: np.ndarray, shap: np.ndarray
+) -> None:
+    """Per level of a categorical feature: the model's mean SHAP value and the causal effect.
+
+    A level's causal effect is a contrast with the reference level, so it is drawn from the
+    reference level's mean SHAP value: the model's own contrast is the gap between the two
+    mean SHAP values, and where a level's mean SHAP value falls outside its effect's interval
+    the model's contrast is not causal. Level codes index ``levels`` (the x axis).
+    """
+    labels, reference = report.checked.level_codes(feature)
+    means = {
+        code: float(shap[codes == code].mean())
+        for code in range(len(labels))
+        if (codes == code).any()
+    }
+    ax.plot(
+        list(means),
+        list(means.values()),
+        marker="D",
+        ms=6,
+        lw=0,
+        color=ORANGE,
+        label="mean SHAP value per level",
+    )
+    effect = report.effects.by_feature.get(feature)
+    base = means.get(reference)
+    drawn = 0
+    for level in effect.levels if effect is not None and base is not None else ():
+        estimate = level.estimate
+        if estimate is None or not np.isfinite(estimate.estimate):
+            continue
+        centre = base + estimate.estimate
+        ax.errorbar(
+            [labels.index(level.level) + 0.15],
+            [centre],
+            yerr=[
+                [max(estimate.estimate - estimate.ci_low, 0.0)],
+                [max(estimate.ci_high - estimate.estimate, 0.0)],
+            ],
+            fmt="o",
+            ms=5,
+            capsize=3,
+            lw=1.4,
+            color=BLUE,
+            label=None
+            if drawn
+            else f"causal effect against {_label(labels[reference], 20)}, 95% CI",
+        )
+        drawn += 1
+    if not drawn:
+        _note_no_estimate(ax, effect)
+    ax.set_xticks(
+        range(len(labels)),
+        [
+            _label(label, 14) + (" (reference)" if code == reference else "")
+            for code, label in enumerate(labels)
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------- refutations

@@ -247,3 +247,28 @@ def test_the_users_own_model_gets_its_own_values_back():
     assert np.ptp(spread) < 1e-8
     assert np.isnan(report.table.set_index("feature").loc["plan", "slope"])
     assert report.settings["model"] == "Pipeline"
+
+
+def test_dependence_plot_of_a_categorical_feature_shows_per_level_effects(report):
+    from causalinterp import plots
+
+    fig = plots.plot_dependence(report, "plan")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["basic (reference)", "plus", "pro"]
+    assert not any(line.get_label().startswith("causal effect (") for line in ax.get_lines())
+    # The model's mean SHAP value per level, at the level codes.
+    shap, codes = (
+        report.attributions.shap_values["plan"],
+        report.attributions.feature_values["plan"],
+    )
+    means = next(line for line in ax.get_lines() if line.get_label() == "mean SHAP value per level")
+    xs, ys = means.get_data()
+    assert list(xs) == [0, 1, 2]
+    assert ys == pytest.approx([shap[codes == c].mean() for c in (0, 1, 2)])
+    # Each level's effect hangs from the reference level's mean SHAP value.
+    markers = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    centres = sorted((float(line.get_xdata()[0]), float(line.get_ydata()[0])) for line in markers)
+    levels = report.effects.by_feature["plan"].levels
+    assert [round(x) for x, _ in centres] == [1, 2]
+    assert [y - ys[0] for _, y in centres] == pytest.approx([lv.estimate.estimate for lv in levels])
+    plots.to_svg(fig)
