@@ -150,8 +150,12 @@ class PeakMemory:
 # ----------------------------------------------------------------------------- side (a)
 
 
-def run_dowhy_loop(frame, edges, features, model, simulations, nuisance, seed) -> dict:
-    """The loop an analyst writes from the DoWhy, EconML and SHAP documentation."""
+def run_dowhy_loop(frame, edges, features, model, simulations, nuisance, seed, n_jobs) -> dict:
+    """The loop an analyst writes from the DoWhy, EconML and SHAP documentation.
+
+    ``n_jobs`` goes to DoWhy's refuters (their documented joblib option), so with -1 the
+    loop's simulations use every core, as causalinterp's do.
+    """
     import warnings
 
     import networkx as nx
@@ -194,7 +198,12 @@ def run_dowhy_loop(frame, edges, features, model, simulations, nuisance, seed) -
         ):
             try:
                 result = causal_model.refute_estimate(
-                    estimand, estimate, method_name=method, num_simulations=simulations, **options
+                    estimand,
+                    estimate,
+                    method_name=method,
+                    num_simulations=simulations,
+                    n_jobs=n_jobs,
+                    **options,
                 )
                 refuted[method] = float(np.ravel(result.new_effect)[0])
             except Exception as error:  # e.g. "Singular matrix" without controls
@@ -275,7 +284,14 @@ def run_side(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         if args.side == "dowhy":
             result = run_dowhy_loop(
-                frame, edges, features, model, args.simulations, args.nuisance, args.seed
+                frame,
+                edges,
+                features,
+                model,
+                args.simulations,
+                args.nuisance,
+                args.seed,
+                args.loop_n_jobs,
             )
         else:
             result = run_causalinterp(
@@ -314,6 +330,8 @@ def spawn(side: str, rows: int, args: argparse.Namespace) -> dict:
         str(args.seed),
         "--n-jobs",
         str(args.n_jobs),
+        "--loop-n-jobs",
+        str(args.loop_n_jobs),
     ]
     if args.graph_test:
         command.append("--graph-test")
@@ -367,6 +385,14 @@ def main(argv: list[str] | None = None) -> int:
         "auto/linear: causalinterp's own (causalinterp side only)",
     )
     parser.add_argument("--n-jobs", type=int, default=-1, dest="n_jobs")
+    parser.add_argument(
+        "--loop-n-jobs",
+        type=int,
+        default=-1,
+        dest="loop_n_jobs",
+        help="n_jobs of the loop's DoWhy refuters (-1: every core, as causalinterp; "
+        "1: DoWhy's default, serial)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--graph-test", action="store_true", help="also test the DAG (extra)")
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
@@ -385,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"# {args.features} features, {args.simulations} simulations per refuter, "
         f"nuisance {args.nuisance}, causalinterp n_jobs {args.n_jobs}, "
+        f"loop refuters n_jobs {args.loop_n_jobs}, "
         f"{os.cpu_count()} cores"
     )
     everything = []

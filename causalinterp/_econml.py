@@ -67,7 +67,8 @@ from .errors import EstimationError, OptionError
 _KINDS = ("binary", "continuous")
 _NUISANCES = ("auto", "linear")
 _Z975 = float(stats.norm.ppf(0.975))
-_MIN_PROPENSITY = 0.01
+#: Propensities are clipped to [MIN_PROPENSITY, 1 - MIN_PROPENSITY] in doubly robust fits.
+MIN_PROPENSITY = 0.01
 _BOOST = {
     "max_iter": 100,
     "learning_rate": 0.1,
@@ -412,6 +413,58 @@ class BackdoorResiduals:
     t_res: np.ndarray
 
 
+@dataclass(frozen=True)
+class DoublyRobustNuisances:
+    """Cross-fitted nuisances of a ``LinearDRLearner`` fit of a binary treatment.
+
+    ``y0`` and ``y1`` predict the outcome at t = 0 and t = 1 from the controls, and
+    ``propensity`` is P(t = 1 | w) clipped to [0.01, 0.99], each out of fold. The estimate is
+    the mean of the doubly robust scores (see :attr:`scores`). Refuters reuse them instead
+    of re-fitting the nuisances (see ``docs/performance.md``).
+    """
+
+    t: np.ndarray
+    y: np.ndarray
+    y0: np.ndarray
+    y1: np.ndarray
+    propensity: np.ndarray
+
+    @property
+    def scores(self) -> np.ndarray:
+        """psi = y1 - y0 + t (y - y1) / p - (1 - t) (y - y0) / (1 - p), one per row."""
+        t, p = self.t, self.propensity
+        return (
+            self.y1
+            - self.y0
+            + t * (self.y - self.y1) / p
+            - (1.0 - t) * (self.y - self.y0) / (1.0 - p)
+        )
+
+
+#: What a back-door fit keeps for the refuters, by treatment kind.
+BackdoorNuisances = BackdoorResiduals | DoublyRobustNuisances
+
+
+def _dr_nuisances(est: Any, y: np.ndarray, t: np.ndarray) -> DoublyRobustNuisances:
+    """The out-of-fold nuisances of a fitted ``LinearDRLearner`` (``cache_values=True``).
+
+    EconML keeps the doubly robust potential outcomes y_d + 1[t = d] (y - y_d) / P(t = d);
+    undoing the correction on each row's observed arm gives back y_d itself.
+    """
+    potential, propensities, _ = est._cached_values.nuisances  # pinned EconML 0.17.0
+    dr0 = np.asarray(potential, dtype=float).reshape(len(y), 2)[:, 0]
+    dr1 = np.asarray(potential, dtype=float).reshape(len(y), 2)[:, 1]
+    p = np.asarray(propensities, dtype=float).reshape(len(y), 2)[:, 1]
+    treated = t == 1
+    return DoublyRobustNuisances(
+        t=t.copy(),
+        y=y.copy(),
+        y0=np.where(treated, dr0, (y - (1.0 - p) * dr0) / p),
+        y1=np.where(treated, (p * dr1 - y) / (p - 1.0), dr1),
+        propensity=p,
+    )
+
+
 def estimate_backdoor(
     y: np.ndarray,
     t: np.ndarray,
@@ -475,11 +528,11 @@ def fit_backdoor(
     seed: int,
     n_folds: int = 3,
     nuisance: Nuisance = "auto",
-) -> tuple[EffectEstimate, BackdoorResiduals | None]:
-    """:func:`estimate_backdoor` and, for a continuous treatment, the cross-fitted residuals.
+) -> tuple[EffectEstimate, BackdoorNuisances]:
+    """:func:`estimate_backdoor` and the cross-fitted nuisances of the very fit that gave it.
 
-    The residuals are those of the very fit that gave the estimate (same seed, same folds);
-    None for a binary treatment (a doubly robust fit has no single residual pair).
+    :class:`BackdoorResiduals` for a continuous treatment, :class:`DoublyRobustNuisances`
+    for a binary one (same seed, same folds as the estimate).
     """
     _check_options(treatment_kind, outcome_kind, n_folds, nuisance)
     y, t = _vector(y, "y"), _vector(t, "t")
@@ -520,15 +573,16 @@ def fit_backdoor(
             model_propensity=_classifier(nuisance, int(rng[0])),
             model_regression=_learner(outcome_kind, nuisance, int(rng[1])),
             discrete_outcome=outcome_kind == "binary",
-            min_propensity=_MIN_PROPENSITY,
+            min_propensity=MIN_PROPENSITY,
             cv=n_folds,
             random_state=int(rng[2]),
         )
-        est.fit(y, t, X=None, W=w)
-        return _point_and_se(est.effect_inference(X=None, T0=0.0, T1=1.0))
+        est.fit(y, t, X=None, W=w, cache_values=True)
+        point, se = _point_and_se(est.effect_inference(X=None, T0=0.0, T1=1.0))
+        return point, se, _dr_nuisances(est, y, t)
 
-    point, se = _quiet_fit("LinearDRLearner", fit_dr)
-    return _result(point, se, "LinearDRLearner", n), None
+    point, se, nuisances = _quiet_fit("LinearDRLearner", fit_dr)
+    return _result(point, se, "LinearDRLearner", n), nuisances
 
 
 def cross_fitted(

@@ -72,9 +72,10 @@ class Effects:
     by_feature: Mapping[str, FeatureEffect]
     seed: int
     seconds: Mapping[str, float] = field(default_factory=dict)
-    #: Cross-fitted residuals of each back-door ``LinearDML`` fit, kept so the refuters can
-    #: reuse the nuisance fits instead of repeating them (not part of the report).
-    residuals: Mapping[str, _econml.BackdoorResiduals] = field(
+    #: Cross-fitted nuisances of each back-door fit (``LinearDML`` residuals or
+    #: ``LinearDRLearner`` scores), kept so the refuters can reuse the nuisance fits instead
+    #: of repeating them (not part of the report).
+    residuals: Mapping[str, _econml.BackdoorNuisances] = field(
         default_factory=dict, repr=False, compare=False
     )
     #: The nuisance specification and folds the estimates were made with.
@@ -199,7 +200,7 @@ def _run_task(task: _Task) -> tuple[FeatureEffect, float]:
 
 def _run_task_keeping_residuals(
     task: _Task,
-) -> tuple[FeatureEffect, float, _econml.BackdoorResiduals | None]:
+) -> tuple[FeatureEffect, float, _econml.BackdoorNuisances | None]:
     """:func:`_run_task`, plus the back-door fit's cross-fitted residuals (or None)."""
     start = time.perf_counter()
     residuals = None
@@ -224,7 +225,7 @@ def _run_task_keeping_residuals(
 
 def _estimate_task(
     task: _Task,
-) -> tuple[EffectEstimate, _econml.BackdoorResiduals | None, tuple[LevelEffect, ...]]:
+) -> tuple[EffectEstimate, _econml.BackdoorNuisances | None, tuple[LevelEffect, ...]]:
     """The estimate of one task (and residuals, level effects when there are any); raises."""
     residuals = None
     if task.treatment_kind == "categorical":
@@ -457,7 +458,7 @@ def estimate_effects(
             results[feature] = effect
         seconds[feature] = time.perf_counter() - start
 
-    residuals: dict[str, _econml.BackdoorResiduals] = {}
+    residuals: dict[str, _econml.BackdoorNuisances] = {}
     if tasks:
         done = run_parallel(
             _run_task_keeping_residuals,

@@ -300,28 +300,33 @@ def _fit_outcome_task(args: tuple) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ fast path
 #
-# A back-door effect of a continuous treatment is LinearDML's final stage: the least-squares
-# slope of the cross-fitted outcome residuals y~ = y - E[y|w] on the treatment residuals
-# t~ = t - E[t|w]. Each refuter changes only some of the inputs of that final stage, so the
-# nuisance fits it does not change are reused (docs/performance.md argues each case):
-#   placebo treatment  a permuted treatment is independent of w, so E[t_perm|w] = mean(t) and
-#                      y~ is unchanged: slope of y~ on t_perm - mean(t);
-#   random common cause  an independent column u enters the nuisances linearly (its population
-#                      coefficient is zero): by Frisch-Waugh-Lovell the re-fit is the slope of
-#                      y~ on t~ after partialling u out of both;
-#   data subset / bootstrap  the final stage on the subset / resample of (y~, t~) rows;
+# A back-door effect is the final stage of a cross-fitted estimator whose nuisance fits each
+# refuter changes only in part; the fits it does not change are reused (docs/performance.md
+# argues each case). Two final stages:
+#   continuous treatment  LinearDML: the least-squares slope of y~ = y - E[y|w] on
+#                         t~ = t - E[t|w] (_PartiallyLinearStage);
+#   binary treatment      LinearDRLearner: the mean of the doubly robust scores
+#                         psi = y1 - y0 + t (y - y1)/p - (1 - t)(y - y0)/(1 - p)
+#                         (_DoublyRobustStage).
+# Per refuter:
+#   placebo treatment  a permuted treatment is independent of (w, y): its nuisance is the
+#                      constant mean(t) (the share treated) and the outcome model is E[y|w];
+#   random common cause  an independent column u enters the nuisances with a population
+#                      coefficient of zero; its finite-sample coefficients are one least-squares
+#                      step in u (Frisch-Waugh-Lovell: exact for the slope) and, for a logistic
+#                      propensity, one Newton step;
+#   data subset / bootstrap  the final stage on the subset / resample of rows, nuisances fixed
+#                      (the double ML bootstrap of the orthogonal scores);
 #   dummy outcome      dummy = f(w) + noise with f = E[y - effect * t | w] from a flexible fit;
 #                      the estimator's outcome model recovers g = its cross-fitted fit of f (one
-#                      fit per feature) and the noise is independent of w: slope of f - g + noise
-#                      on t~.
+#                      fit per feature), the noise is independent of w and the true effect is 0:
+#                      the final stage applied to f - g + noise.
 
 
-def _fast_eligible(
-    effect: FeatureEffect, kinds: Mapping[str, str], effects: Effects, frame: pd.DataFrame
-) -> bool:
+def _fast_eligible(effect: FeatureEffect, kinds: Mapping[str, str], frame: pd.DataFrame) -> bool:
     return (
         effect.identification.strategy == "backdoor"
-        and kinds.get(effect.feature) == "continuous"
+        and kinds.get(effect.feature) in ("continuous", "binary")
         and len(frame) >= 20
     )
 
@@ -338,7 +343,91 @@ def _final_stage(y_res: np.ndarray, t_res: np.ndarray) -> tuple[float, float]:
     return theta, se
 
 
-def _residuals_task(args: tuple) -> _econml.BackdoorResiduals | None:
+def _mean_and_se(scores: np.ndarray) -> tuple[float, float]:
+    """LinearDRLearner's final stage without effect modifiers: the mean score and its s.e."""
+    n = len(scores)
+    if n < 3 or not np.all(np.isfinite(scores)):
+        return math.nan, math.nan
+    return float(scores.mean()), float(scores.std(ddof=1) / math.sqrt(n))
+
+
+@dataclass(frozen=True)
+class _PartiallyLinearStage:
+    """LinearDML's final stage on the original fit's residuals (continuous treatment)."""
+
+    y_res: np.ndarray
+    t_res: np.ndarray
+
+    def estimate(self, rows: np.ndarray | None = None) -> tuple[float, float]:
+        if rows is None:
+            return _final_stage(self.y_res, self.t_res)
+        return _final_stage(self.y_res[rows], self.t_res[rows])
+
+    def placebo(self, treatment: np.ndarray) -> tuple[float, float]:
+        return _final_stage(self.y_res, treatment - treatment.mean())
+
+    def common_cause(self, u: np.ndarray) -> tuple[float, float]:
+        u = u - u.mean()
+        uu = float(u @ u)
+        return _final_stage(
+            self.y_res - (float(self.y_res @ u) / uu) * u,
+            self.t_res - (float(self.t_res @ u) / uu) * u,
+        )
+
+    def dummy(self, outcome_res: np.ndarray) -> tuple[float, float]:
+        return _final_stage(outcome_res, self.t_res)
+
+
+@dataclass(frozen=True)
+class _DoublyRobustStage:
+    """LinearDRLearner's final stage on the original fit's nuisances (binary treatment).
+
+    ``outcome_mean`` is a cross-fitted E[y | w], the outcome model of a treatment that is
+    independent of everything (the placebo).
+    """
+
+    nuisances: _econml.DoublyRobustNuisances
+    outcome_mean: np.ndarray
+
+    def estimate(self, rows: np.ndarray | None = None) -> tuple[float, float]:
+        scores = self.nuisances.scores
+        return _mean_and_se(scores if rows is None else scores[rows])
+
+    def placebo(self, treatment: np.ndarray) -> tuple[float, float]:
+        share = float(treatment.mean())
+        if not 0.0 < share < 1.0:
+            return math.nan, math.nan
+        residual = self.nuisances.y - self.outcome_mean
+        return _mean_and_se(
+            treatment * residual / share - (1.0 - treatment) * residual / (1.0 - share)
+        )
+
+    def common_cause(self, u: np.ndarray) -> tuple[float, float]:
+        nuisances = self.nuisances
+        t, p = nuisances.t, nuisances.propensity
+        u = u - u.mean()
+        residual = nuisances.y - np.where(t == 1, nuisances.y1, nuisances.y0)
+        residual = residual - (float(u @ residual) / float(u @ u)) * u
+        newton = float(u @ (t - p)) / float((p * (1.0 - p)) @ (u * u))
+        shifted = 1.0 / (1.0 + np.exp(-(np.log(p / (1.0 - p)) + newton * u)))
+        bound = _econml.MIN_PROPENSITY
+        shifted = np.clip(shifted, bound, 1.0 - bound)
+        return _mean_and_se(
+            nuisances.y1
+            - nuisances.y0
+            + t * residual / shifted
+            - (1.0 - t) * residual / (1.0 - shifted)
+        )
+
+    def dummy(self, outcome_res: np.ndarray) -> tuple[float, float]:
+        t, p = self.nuisances.t, self.nuisances.propensity
+        return _mean_and_se(t * outcome_res / p - (1.0 - t) * outcome_res / (1.0 - p))
+
+
+_FinalStage = _PartiallyLinearStage | _DoublyRobustStage
+
+
+def _residuals_task(args: tuple) -> _econml.BackdoorNuisances | None:
     y, t, w, treatment_kind, outcome_kind, seed, n_folds, nuisance = args
     try:
         with threadpool_limits(limits=1):
@@ -378,11 +467,11 @@ def _fast_plans(
     n_jobs: int | None,
     backend: str | None,
 ) -> tuple[dict[str, list[tuple[float, float, str]]], dict[str, tuple[float, float, str]]]:
-    """Every simulation of every refuter for the plans that reuse their residuals.
+    """Every simulation of every refuter for the plans that reuse their nuisance fits.
 
     Returns, per feature, ``simulations * len(REFUTERS)`` (estimate, stderr, error) triples in
     the layout of the re-fitting path, and the noise-free dummy outcome (the systematic part
-    alone, the fast path's counterpart of the re-fitted reference). Features whose residuals
+    alone, the fast path's counterpart of the re-fitted reference). Features whose nuisances
     cannot be had are left out (they go through the re-fitting path).
     """
     if not plans:
@@ -411,42 +500,60 @@ def _fast_plans(
     residuals = {p.feature: cached[p.feature] for p in plans if p.feature in cached}
     residuals.update({p.feature: r for p, r in zip(missing, refitted, strict=True)})
     plans = [p for p in plans if residuals.get(p.feature) is not None]
+    doubly_robust = [
+        p for p in plans if isinstance(residuals[p.feature], _econml.DoublyRobustNuisances)
+    ]
 
+    # One batch of cross-fits: what the estimator's outcome model recovers of each dummy's
+    # systematic part, and each binary treatment's E[y | w] for its placebo.
     dummy_index = REFUTERS.index("dummy_outcome")
-    recovered = _map(
-        _crossfit_task,
-        [
-            (
-                fitted[plan.feature],
-                _columns(plan.frame, plan.controls),
-                kinds[outcome],
-                int(plan.seeds[dummy_index].generate_state(2)[1] >> 1),
-                n_folds,
-                nuisance,
-            )
-            for plan in plans
-        ],
-        n_jobs=n_jobs,
-        backend=backend,
+    jobs = [
+        (
+            fitted[plan.feature],
+            _columns(plan.frame, plan.controls),
+            kinds[outcome],
+            int(plan.seeds[dummy_index].generate_state(2)[1] >> 1),
+            n_folds,
+            nuisance,
+        )
+        for plan in plans
+    ] + [
+        (
+            plan.frame[outcome].to_numpy(dtype=float),
+            _columns(plan.frame, plan.controls),
+            kinds[outcome],
+            int(plan.seeds[0].generate_state(3)[2] >> 1),
+            n_folds,
+            nuisance,
+        )
+        for plan in doubly_robust
+    ]
+    crossfits = _map(_crossfit_task, jobs, n_jobs=n_jobs, backend=backend)
+    recovered_by = dict(zip((p.feature for p in plans), crossfits[: len(plans)], strict=True))
+    outcome_mean = dict(
+        zip((p.feature for p in doubly_robust), crossfits[len(plans) :], strict=True)
     )
-    recovered_by = dict(zip((p.feature for p in plans), recovered, strict=True))
 
     out: dict[str, list[tuple[float, float, str]]] = {}
     references: dict[str, tuple[float, float, str]] = {}
     for plan in plans:
-        res = residuals[plan.feature]
-        y_res = np.asarray(res.y_res, dtype=float)
-        t_res = np.asarray(res.t_res, dtype=float)
-        theta_r, _ = _final_stage(y_res, t_res)
+        kept = residuals[plan.feature]
+        stage: _FinalStage
+        if isinstance(kept, _econml.DoublyRobustNuisances):
+            stage = _DoublyRobustStage(kept, outcome_mean[plan.feature])
+        else:
+            stage = _PartiallyLinearStage(
+                np.asarray(kept.y_res, dtype=float), np.asarray(kept.t_res, dtype=float)
+            )
+        theta_r, _ = stage.estimate()
         original = float(plan.effect.estimate.estimate)  # type: ignore[union-attr]
-        # Re-fits centre on the original estimate; the residuals' slope equals it exactly
-        # when they are the original fit's, and differs by cross-fitting noise otherwise.
+        # Re-fits centre on the original estimate; the kept fit's final stage equals it
+        # exactly when it is the original fit, and differs by cross-fitting noise otherwise.
         shift = original - theta_r if math.isfinite(theta_r) else 0.0
         inputs = {
+            "stage": stage,
             "t": plan.frame[plan.feature].to_numpy(dtype=float),
             "y": base[plan.feature],
-            "y_res": y_res,
-            "t_res": t_res,
             "fitted": fitted[plan.feature],
             "fitted_res": fitted[plan.feature] - recovered_by[plan.feature],
             "binary_outcome": kinds[outcome] == "binary",
@@ -458,7 +565,7 @@ def _fast_plans(
                 block.append(_fast_simulation(refuter, inputs, sim_seed))
         out[plan.feature] = block
         systematic = inputs["fitted_res"] - inputs["fitted_res"].mean()
-        references[plan.feature] = (*_final_stage(systematic, t_res), "")
+        references[plan.feature] = (*stage.dummy(systematic), "")
     return out, references
 
 
@@ -468,27 +575,20 @@ def _fast_simulation(
     """One simulation of ``refuter`` on the final stage (see the section comment)."""
     data_seed, _ = seed.spawn(2)
     rng = np.random.default_rng(data_seed)
-    y_res, t_res = inputs["y_res"], inputs["t_res"]
-    n = len(y_res)
+    stage: _FinalStage = inputs["stage"]
+    n = len(inputs["t"])
     shift = 0.0
     if refuter == "placebo_treatment":
-        placebo = inputs["t"][rng.permutation(n)]
-        theta, se = _final_stage(y_res, placebo - placebo.mean())
+        theta, se = stage.placebo(inputs["t"][rng.permutation(n)])
     elif refuter == "random_common_cause":
-        u = rng.standard_normal(n)
-        u -= u.mean()
-        uu = float(u @ u)
-        theta, se = _final_stage(
-            y_res - (float(y_res @ u) / uu) * u, t_res - (float(t_res @ u) / uu) * u
-        )
+        theta, se = stage.common_cause(rng.standard_normal(n))
         shift = inputs["shift"]
     elif refuter == "data_subset":
         keep = np.sort(rng.choice(n, size=max(2, round(SUBSET_FRACTION * n)), replace=False))
-        theta, se = _final_stage(y_res[keep], t_res[keep])
+        theta, se = stage.estimate(keep)
         shift = inputs["shift"]
     elif refuter == "bootstrap":
-        rows = rng.integers(0, n, size=n)
-        theta, se = _final_stage(y_res[rows], t_res[rows])
+        theta, se = stage.estimate(rng.integers(0, n, size=n))
         shift = inputs["shift"]
     elif refuter == "dummy_outcome":
         fitted = inputs["fitted"]
@@ -496,11 +596,11 @@ def _fast_simulation(
             noise = (rng.random(n) < fitted).astype(float) - fitted
         else:
             noise = rng.permutation(inputs["y"] - fitted)
-        theta, se = _final_stage(inputs["fitted_res"] + noise - noise.mean(), t_res)
+        theta, se = stage.dummy(inputs["fitted_res"] + noise - noise.mean())
     else:  # pragma: no cover - REFUTERS is closed
         raise AssertionError(refuter)
     if not math.isfinite(theta):
-        return math.nan, math.nan, "EstimationError: the treatment residuals vanish"
+        return math.nan, math.nan, "EstimationError: the final stage has no finite estimate"
     return theta + shift, se, ""
 
 
@@ -818,9 +918,10 @@ def refute_effects(
     progress : bool, default False
         Show a progress bar over the simulations.
     refit : bool, default False
-        Re-fit every nuisance model in every simulation, also for back-door effects of
-        continuous treatments. By default those reuse the cross-fitted residuals of the
-        original fit (``effects.residuals``) and compute each simulation's final stage
+        Re-fit every nuisance model in every simulation, also for back-door effects. By
+        default those reuse the cross-fitted nuisances of the original fit
+        (``effects.residuals``: LinearDML's residuals for a continuous treatment, the doubly
+        robust scores' parts for a binary one) and compute each simulation's final stage
         directly; see ``docs/performance.md`` for why this keeps each refuter's meaning.
 
     Returns
@@ -913,8 +1014,8 @@ def refute_effects(
         for p, f in zip(plans, fitted_list, strict=True)
     }
 
-    # Back-door effects of continuous treatments: reuse the original fit's residuals.
-    fast = [p for p in plans if not refit and _fast_eligible(p.effect, kinds, effects, p.frame)]
+    # Back-door effects: reuse the original fit's nuisances (residuals or scores).
+    fast = [p for p in plans if not refit and _fast_eligible(p.effect, kinds, p.frame)]
     fast_results, fast_references = _fast_plans(
         fast,
         checked=checked,

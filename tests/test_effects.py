@@ -18,10 +18,12 @@ import pytest
 from causalinterp import effects as effects_module
 from causalinterp._dowhy import Identification
 from causalinterp._econml import (
+    DoublyRobustNuisances,
     EffectEstimate,
     estimate_backdoor,
     estimate_frontdoor,
     estimate_iv,
+    fit_backdoor,
 )
 from causalinterp.data import CheckedData
 from causalinterp.effects import Effects, estimate_effects
@@ -151,6 +153,24 @@ def test_binary_treatment_average_effect_of_one_versus_zero():
     assert_recovers(est, truth)
     naive = y[t == 1].mean() - y[t == 0].mean()
     assert abs(naive - truth) > 10 * est.stderr
+
+
+def test_binary_treatment_keeps_the_nuisances_of_its_doubly_robust_fit():
+    y, t, w, _ = sim_binary_treatment(1)
+    est, kept = fit_backdoor(
+        y, t, w, treatment_kind="binary", outcome_kind="continuous", seed=0, nuisance="linear"
+    )
+    assert isinstance(kept, DoublyRobustNuisances)
+    # The estimate is the mean of the scores, its standard error theirs.
+    assert kept.scores.mean() == pytest.approx(est.estimate, abs=1e-10)
+    assert kept.scores.std(ddof=1) / np.sqrt(len(y)) == pytest.approx(est.stderr, rel=1e-8)
+    # A linear outcome model in (w, t) predicts the two arms one coefficient apart within a
+    # fold: undoing EconML's correction must give back exactly that, on treated and untreated
+    # rows alike.
+    gaps = np.unique(np.round(kept.y1 - kept.y0, 8))
+    assert len(gaps) == 3  # one per cross-fitting fold
+    assert np.all((kept.propensity >= 0.01) & (kept.propensity <= 0.99))
+    assert np.array_equal(kept.t, t) and np.array_equal(kept.y, y)
 
 
 def test_binary_outcome_on_probability_scale():

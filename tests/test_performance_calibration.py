@@ -1,7 +1,8 @@
 """The fast refuters keep their statistical meaning.
 
-Back-door effects of continuous treatments are refuted on the original fit's cross-fitted
-residuals instead of re-fitting every nuisance model (docs/performance.md). Here: under a true
+Back-door effects are refuted on the original fit's cross-fitted nuisances instead of
+re-fitting every nuisance model (docs/performance.md): LinearDML's residuals for a continuous
+treatment, the doubly robust scores' parts for a binary one. Here, for both: under a true
 effect and the correct DAG each refuter's raw p-values are close to uniform over independent
 data sets; the fast distributions match the re-fitted ones; and a broken estimator is still
 caught.
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from causalinterp import _econml
 from causalinterp import refutation as R
 from causalinterp.data import check_data
 from causalinterp.effects import estimate_effects
@@ -23,10 +25,18 @@ GRAPH = CausalGraph.parse("w -> t; w -> y; t -> y")
 REPLICATIONS = 40
 
 
-def _data(n: int, seed: int) -> pd.DataFrame:
+KINDS = ("continuous", "binary")
+#: What the fast path keeps of the original fit, by treatment kind.
+KEPT = {"continuous": _econml.BackdoorResiduals, "binary": _econml.DoublyRobustNuisances}
+
+
+def _data(n: int, seed: int, kind: str = "continuous") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     w = rng.normal(size=n)
-    t = 0.8 * w + rng.normal(size=n)
+    if kind == "binary":
+        t = (rng.random(n) < 1.0 / (1.0 + np.exp(-0.8 * w))).astype(float)
+    else:
+        t = 0.8 * w + rng.normal(size=n)
     y = 1.0 * t + 1.5 * w + rng.normal(size=n)  # true effect 1, confounded by w
     return pd.DataFrame({"w": w, "t": t, "y": y})
 
@@ -34,16 +44,18 @@ def _data(n: int, seed: int) -> pd.DataFrame:
 def _refute(frame: pd.DataFrame, seed: int, **options):
     checked = check_data(frame, GRAPH, "y", features=["t"])
     effects = estimate_effects(checked, GRAPH, seed=seed, n_jobs=1, nuisance="linear")
-    assert "t" in effects.residuals  # the fast path has what it needs
+    # The fast path has what it needs: the original fit's own nuisances.
+    assert isinstance(effects.residuals["t"], KEPT[checked.kinds["t"]])
     options = {"depth": "quick", "seed": seed, "n_jobs": 1, "nuisance": "linear", **options}
     return effects, R.refute_effects(checked, effects, **options)
 
 
-@pytest.fixture(scope="module")
-def null_p_values() -> dict[str, np.ndarray]:
+@pytest.fixture(scope="module", params=KINDS)
+def null_p_values(request) -> dict[str, np.ndarray]:
     p_values: dict[str, list[float]] = {name: [] for name in R.REFUTERS}
     for replication in range(REPLICATIONS):
-        _, refutations = _refute(_data(500, 1000 + replication), seed=replication)
+        frame = _data(500, 1000 + replication, request.param)
+        _, refutations = _refute(frame, seed=replication)
         for result in refutations.by_feature["t"]:
             p_values[result.name].append(result.p_value)
     return {name: np.array(values) for name, values in p_values.items()}
@@ -70,9 +82,10 @@ def test_fast_refuter_p_values_are_calibrated_under_a_true_null(null_p_values, r
         assert stats.kstest(p, "uniform").pvalue > 0.01, np.round(np.sort(p), 3)
 
 
-def test_fast_distributions_match_refits():
+@pytest.mark.parametrize("kind", KINDS)
+def test_fast_distributions_match_refits(kind):
     """Each fast distribution has the centre and spread of the re-fitted one."""
-    frame = _data(1500, 7)
+    frame = _data(1500, 7, kind)
     effects, fast = _refute(frame, seed=3)
     _, refit = _refute(frame, seed=3, refit=True)
     se = effects.by_feature["t"].estimate.stderr
@@ -85,12 +98,16 @@ def test_fast_distributions_match_refits():
         assert quick.passed and slow.passed, (quick.name, quick.detail, slow.detail)
 
 
-def test_fast_dummy_outcome_still_catches_a_misspecified_estimator():
+@pytest.mark.parametrize("kind", KINDS)
+def test_fast_dummy_outcome_still_catches_a_misspecified_estimator(kind):
     """Confounding through w² with linear nuisances: the fast dummy outcome fails it."""
     rng = np.random.default_rng(5)
     n = 1500
     w = rng.normal(size=n)
-    t = w**2 + rng.normal(size=n)
+    if kind == "binary":
+        t = (rng.random(n) < 1.0 / (1.0 + np.exp(-(w**2 - 1.0)))).astype(float)
+    else:
+        t = w**2 + rng.normal(size=n)
     y = t + 2.0 * w**2 + rng.normal(size=n)
     _, refutations = _refute(pd.DataFrame({"w": w, "t": t, "y": y}), seed=0)
     results = {r.name: r for r in refutations.by_feature["t"]}
