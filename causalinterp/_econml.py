@@ -213,6 +213,14 @@ def _learner(kind: str, nuisance: Any, seed: int) -> BaseEstimator:
     return _classifier(nuisance, seed) if kind == "binary" else _regressor(nuisance, seed)
 
 
+def describe_nuisance(nuisance: Nuisance) -> str:
+    """The nuisance specification as the report states it: its name or the learners' reprs."""
+    if isinstance(nuisance, str):
+        return nuisance
+    parts = nuisance if isinstance(nuisance, tuple | list) else (nuisance,)
+    return ", ".join(" ".join(repr(part).split()) for part in parts)
+
+
 def check_nuisance(nuisance: Any) -> None:
     """Raise :class:`OptionError` unless ``nuisance`` is a valid nuisance specification."""
     if isinstance(nuisance, str):

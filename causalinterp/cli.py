@@ -34,6 +34,8 @@ _CASE_KEYS = {
     "seed",
     "refute",
     "missing",
+    "nuisance",
+    "max_shap_rows",
     "truth",
 }
 
@@ -124,6 +126,24 @@ def _add_common(parser: argparse.ArgumentParser, from_config: bool = False) -> N
         help="refuse missing values, or drop incomplete rows",
     )
     parser.add_argument(
+        "--nuisance",
+        choices=("auto", "linear"),
+        default=None,
+        help="nuisance learners of the effect estimators: auto (least squares plus gradient "
+        "boosting on its residuals) or linear (least squares only, fast) (default: auto"
+        + (", or the case file's" if from_config else "")
+        + ")",
+    )
+    parser.add_argument(
+        "--max-shap-rows",
+        type=_shap_rows,
+        default=None,
+        dest="max_shap_rows",
+        metavar="N",
+        help="rows explained with SHAP, a seeded sample when there are more; the report states "
+        "the sampling error (default: 2000" + (", or the case file's" if from_config else "") + ")",
+    )
+    parser.add_argument(
         "--no-graph-test",
         action="store_true",
         help="skip testing the DAG's implied independences against the data",
@@ -205,7 +225,11 @@ def _analyze(args: argparse.Namespace):
         test_graph=not args.no_graph_test,
         backend=args.backend,
         progress=False if args.quiet else None,
-        **_time_limit(args),
+        **_given(
+            nuisance=args.nuisance,
+            max_shap_rows=args.max_shap_rows,
+            time_limit=args.time_limit,
+        ),
     )
 
 
@@ -226,14 +250,18 @@ def _run_case(args: argparse.Namespace):
         test_graph=not args.no_graph_test,
         backend=args.backend,
         progress=False if args.quiet else None,
-        **_time_limit(args),
+        **_given(
+            nuisance=args.nuisance or case.get("nuisance"),
+            max_shap_rows=args.max_shap_rows or case.get("max_shap_rows"),
+            time_limit=args.time_limit,
+        ),
     )
     return report, args.out or args.case_dir / "report"
 
 
-def _time_limit(args: argparse.Namespace) -> dict[str, float]:
-    # Only when given: analyze() owns the default.
-    return {} if args.time_limit is None else {"time_limit": args.time_limit}
+def _given(**options: Any) -> dict[str, Any]:
+    # Only the options given: analyze() owns the defaults.
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _check_out(out: Path) -> None:
@@ -353,6 +381,16 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _shap_rows(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of rows, got {text!r}") from None
+    if value < 10:
+        raise argparse.ArgumentTypeError(f"expected at least 10 rows, got {text!r}")
     return value
 
 

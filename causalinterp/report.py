@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import plots
+from ._econml import describe_nuisance
 from ._io import write_text_atomic, write_texts_atomic
 from .attributions import Attributions
 from .data import CheckedData
@@ -31,7 +32,7 @@ from .verdicts import FeatureVerdict
 
 __all__ = ["SCHEMA_VERSION", "TABLE_COLUMNS", "VERDICT_LABELS", "Report", "escape_markdown"]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 #: Verdicts in the order reports list them, with the words shown to readers.
 VERDICT_LABELS: Mapping[str, str] = {
@@ -530,6 +531,7 @@ class Report:
                 "attribution_factor": settings.get("attribution_factor"),
                 "explainer": self.attributions.explainer,
                 "rows_explained": int(self.attributions.rows_explained),
+                "nuisance": describe_nuisance(self.effects.nuisance),
             },
             "summary": {
                 "flagged": list(self.flagged),

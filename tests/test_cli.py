@@ -94,6 +94,8 @@ def test_quiet_prints_nothing(data_file, tmp_path, capsys):
         (["--seed", "1.5"], "--seed"),
         (["--n-jobs", "0"], "--n-jobs"),
         (["--refute", "standrad"], "--refute"),
+        (["--nuisance", "forest"], "--nuisance"),
+        (["--max-shap-rows", "5"], "--max-shap-rows"),
         (["--bogus", "1"], "unrecognized arguments: --bogus"),
     ],
 )
@@ -106,6 +108,58 @@ def test_bad_input_exits_2_with_one_line(data_file, tmp_path, capsys, argv, mess
     assert message in err
     assert err.count("\n") == 1 and err.startswith("causalinterp: error: ")
     assert not (tmp_path / "report.json").exists()
+
+
+def test_nuisance_and_shap_rows_reach_the_analysis(data_file, tmp_path):
+    out = tmp_path / "out"
+    code = run(
+        "analyze",
+        "--data",
+        data_file,
+        "--graph",
+        GRAPH,
+        "--outcome",
+        "y",
+        "--out",
+        out,
+        "--refute",
+        "none",
+        "--no-graph-test",
+        "--quiet",
+        "--nuisance",
+        "linear",
+        "--max-shap-rows",
+        "120",
+    )
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["settings"]["nuisance"] == "linear"
+    assert report["settings"]["rows_explained"] == 120  # of 600
+
+
+def test_case_file_sets_nuisance_and_shap_rows_and_the_command_line_wins(data_file, tmp_path):
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "case.toml").write_text(
+        f"data = {str(data_file)!r}\ngraph = {GRAPH!r}\noutcome = 'y'\nrefute = 'none'\n"
+        "nuisance = 'linear'\nmax_shap_rows = 80\n"
+    )
+    assert run("run", case, "--quiet", "--no-graph-test") == 0
+    settings = json.loads((case / "report" / "report.json").read_text())["settings"]
+    assert (settings["nuisance"], settings["rows_explained"]) == ("linear", 80)
+    assert run("run", case, "--quiet", "--no-graph-test", "--nuisance", "auto") == 0
+    settings = json.loads((case / "report" / "report.json").read_text())["settings"]
+    assert (settings["nuisance"], settings["rows_explained"]) == ("auto", 80)
+
+
+def test_case_file_with_an_unknown_nuisance_is_a_one_line_error(data_file, tmp_path, capsys):
+    (tmp_path / "case.toml").write_text(
+        f"data = {str(data_file)!r}\ngraph = {GRAPH!r}\noutcome = 'y'\nnuisance = 'forest'\n"
+    )
+    assert run("run", tmp_path, "--quiet") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nuisance: 'forest' is not supported" in err
+    assert not (tmp_path / "report").exists()
 
 
 def test_missing_data_file(tmp_path, capsys):
@@ -152,5 +206,7 @@ def test_console_script_help_documents_every_option():
         "--no-graph-test",
         "--strict",
         "--quiet",
+        "--nuisance",
+        "--max-shap-rows",
     ):
         assert option in result.stdout

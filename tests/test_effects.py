@@ -429,3 +429,16 @@ def test_invalid_options_raise():
         estimate_effects(checked, graph, nuisance="forest")
     with pytest.raises(OptionError, match="n_folds"):
         estimate_effects(checked, graph, n_folds=1)
+
+
+def test_the_report_names_the_nuisance_learners_as_given():
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    from causalinterp._econml import describe_nuisance
+
+    assert describe_nuisance("linear") == "linear"
+    pair = (LinearRegression(), LogisticRegression(C=2.0))
+    assert describe_nuisance(pair) == "LinearRegression(), LogisticRegression(C=2.0)"
+    assert describe_nuisance(LinearRegression(fit_intercept=False)) == (
+        "LinearRegression(fit_intercept=False)"
+    )

@@ -357,7 +357,7 @@ def test_json_follows_the_schema(report):
         "schema_version", "outcome", "outcome_kind", "scale", "n_rows", "dropped_rows",
         "latent", "graph", "settings", "summary", "graph_test", "features", "run",
     }  # fmt: skip
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == "1.1"
     assert data["outcome"] == "default"
     assert data["outcome_kind"] == "binary"
     assert data["scale"] == "probability"
@@ -370,7 +370,7 @@ def test_json_follows_the_schema(report):
 
     assert data["settings"] == {
         "seed": 3, "refute": "standard", "material_share": 0.05, "attribution_factor": 2.0,
-        "explainer": "TreeExplainer", "rows_explained": 400,
+        "explainer": "TreeExplainer", "rows_explained": 400, "nuisance": "auto",
     }  # fmt: skip
     summary = data["summary"]
     assert set(summary) == {"flagged", "verdict_counts", "graph_fits"}
