@@ -293,7 +293,12 @@ def _check_options(treatment_kind: str, outcome_kind: str, n_folds: int, nuisanc
         raise OptionError(f"n_folds: {n_folds!r} is invalid; use an integer of at least 2")
 
 
-def _check_inputs(y: np.ndarray, t: np.ndarray, treatment_kind: str, outcome_kind: str) -> None:
+def _checked_inputs(
+    y: Any, t: Any, treatment_kind: str, outcome_kind: str, n_folds: int, nuisance: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every estimator's options, outcome and treatment checked; y and t as 1-d arrays."""
+    _check_options(treatment_kind, outcome_kind, n_folds, nuisance)
+    y, t = _vector(y, "y"), _vector(t, "t")
     if y.shape[0] != t.shape[0]:
         raise OptionError(f"t: {t.shape[0]} rows but y has {y.shape[0]}; pass aligned arrays")
     for name, a, kind in (("treatment", t, treatment_kind), ("outcome", y, outcome_kind)):
@@ -303,6 +308,7 @@ def _check_inputs(y: np.ndarray, t: np.ndarray, treatment_kind: str, outcome_kin
             raise EstimationError(f"{name} is declared binary but is not coded 0/1")
         if np.ptp(a) == 0:
             raise EstimationError(f"{name} is constant; its effect cannot be estimated")
+    return y, t
 
 
 def _controls(w: np.ndarray | None, n: int) -> tuple[np.ndarray, bool]:
@@ -542,10 +548,8 @@ def fit_backdoor(
     :class:`BackdoorResiduals` for a continuous treatment, :class:`DoublyRobustNuisances`
     for a binary one (same seed, same folds as the estimate).
     """
-    _check_options(treatment_kind, outcome_kind, n_folds, nuisance)
-    y, t = _vector(y, "y"), _vector(t, "t")
+    y, t = _checked_inputs(y, t, treatment_kind, outcome_kind, n_folds, nuisance)
     n = y.shape[0]
-    _check_inputs(y, t, treatment_kind, outcome_kind)
     w, has_w = _controls(_as_2d(w, n, "w"), n)
     nuisance = _nuisance_for(has_w, nuisance)
     seed = int(seed)
@@ -658,10 +662,8 @@ def estimate_frontdoor(
     Parameters and return value as in :func:`estimate_backdoor`; ``m`` holds the
     mediators (rows x columns). ``w`` is usually None for a front-door set.
     """
-    _check_options(treatment_kind, outcome_kind, n_folds, nuisance)
-    y, t = _vector(y, "y"), _vector(t, "t")
+    y, t = _checked_inputs(y, t, treatment_kind, outcome_kind, n_folds, nuisance)
     n = y.shape[0]
-    _check_inputs(y, t, treatment_kind, outcome_kind)
     m = _required_columns(
         m,
         n,
@@ -756,10 +758,8 @@ def estimate_iv(
     With several instruments they are projected onto the treatment first. Parameters and
     return value as in :func:`estimate_backdoor`; ``z`` holds the instruments.
     """
-    _check_options(treatment_kind, outcome_kind, n_folds, nuisance)
-    y, t = _vector(y, "y"), _vector(t, "t")
+    y, t = _checked_inputs(y, t, treatment_kind, outcome_kind, n_folds, nuisance)
     n = y.shape[0]
-    _check_inputs(y, t, treatment_kind, outcome_kind)
     z = _required_columns(
         z,
         n,

@@ -11,7 +11,7 @@ import csv
 import sys
 import tomllib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -364,46 +364,39 @@ def _comma_list(text: str) -> list[str]:
     return names
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
+def _number(kind: type, expected: str, valid: Callable[[Any], bool], invalid: str):
+    """An argparse type: ``kind(text)`` that satisfies ``valid``, else a one-line message."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(invalid.format(text=repr(text)))
+        return value
+
+    return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-def _shap_rows(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of rows, got {text!r}") from None
-    if value < 10:
-        raise argparse.ArgumentTypeError(f"expected at least 10 rows, got {text!r}")
-    return value
-
-
-def _n_jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value == 0:
-        raise argparse.ArgumentTypeError(
-            "0 workers cannot run anything; use 1, or -1 for all cores"
-        )
-    return value
+_non_negative_int = _number(
+    int, "a non-negative integer", lambda v: v >= 0, "expected a non-negative integer, got {text}"
+)
+_seconds = _number(
+    float,
+    "a number of seconds",
+    lambda v: v > 0,
+    "expected a positive number of seconds, got {text}",
+)
+_shap_rows = _number(
+    int, "a whole number of rows", lambda v: v >= 10, "expected at least 10 rows, got {text}"
+)
+_n_jobs = _number(
+    int,
+    "an integer",
+    lambda v: v != 0,
+    "0 workers cannot run anything; use 1, or -1 for all cores",
+)
 
 
 if __name__ == "__main__":
