@@ -441,7 +441,10 @@ class Report:
             },
             "attribution": {
                 "mean_abs_shap": mean_abs,
+                # Sampling errors of the summaries over the rows explained (0 when all were).
+                "mean_abs_shap_se": _float(attribution.mean_abs_shap_se) if attribution else None,
                 "slope": _float(attribution.slope) if attribution else None,
+                "slope_se": _float(attribution.slope_se) if attribution else None,
                 "rank": int(attribution.rank) if attribution else None,
                 "share": share,
             },

@@ -135,6 +135,15 @@ def test_nuisance_and_shap_rows_reach_the_analysis(data_file, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["settings"]["nuisance"] == "linear"
     assert report["settings"]["rows_explained"] == 120  # of 600
+    # A sample's summaries carry their sampling error; explaining every row leaves none.
+    for feature in report["features"]:
+        assert feature["attribution"]["mean_abs_shap_se"] > 0
+        assert feature["attribution"]["slope_se"] > 0
+    run("analyze", "--data", data_file, "--graph", GRAPH, "--outcome", "y", "--out", out,
+        "--refute", "none", "--no-graph-test", "--quiet", "--nuisance", "linear")  # fmt: skip
+    every_row = json.loads((out / "report.json").read_text())
+    assert every_row["settings"]["rows_explained"] == 600
+    assert {f["attribution"]["mean_abs_shap_se"] for f in every_row["features"]} == {0.0}
 
 
 def test_case_file_sets_nuisance_and_shap_rows_and_the_command_line_wins(data_file, tmp_path):

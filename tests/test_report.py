@@ -404,7 +404,9 @@ def test_json_follows_the_schema(report):
         assert feature["causal_support"] in (True, False, None)
         assert isinstance(feature["flagged"], bool)
         assert all(isinstance(r, str) for r in feature["reasons"])
-        assert set(feature["attribution"]) == {"mean_abs_shap", "slope", "rank", "share"}
+        assert set(feature["attribution"]) == {
+            "mean_abs_shap", "mean_abs_shap_se", "slope", "slope_se", "rank", "share",
+        }  # fmt: skip
         assert isinstance(feature["attribution"]["rank"], int)
         assert set(feature["identification"]) == {
             "strategy", "adjustment_set", "instruments", "mediators", "blocking_latents",
