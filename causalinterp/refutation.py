@@ -14,6 +14,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -383,21 +384,38 @@ class _DoublyRobustStage:
     """LinearDRLearner's final stage on the original fit's nuisances (binary treatment).
 
     ``outcome_mean`` is a cross-fitted E[y | w], the outcome model of a treatment that is
-    independent of everything (the placebo).
+    independent of everything (the placebo). What every simulation shares is computed once.
     """
 
     nuisances: _econml.DoublyRobustNuisances
     outcome_mean: np.ndarray
 
+    @cached_property
+    def _scores(self) -> np.ndarray:
+        return self.nuisances.scores
+
+    @cached_property
+    def _observed_residual(self) -> np.ndarray:
+        n = self.nuisances
+        return n.y - np.where(n.t == 1, n.y1, n.y0)
+
+    @cached_property
+    def _placebo_residual(self) -> np.ndarray:
+        return self.nuisances.y - self.outcome_mean
+
+    @cached_property
+    def _logit(self) -> np.ndarray:
+        p = self.nuisances.propensity
+        return np.log(p / (1.0 - p))
+
     def estimate(self, rows: np.ndarray | None = None) -> tuple[float, float]:
-        scores = self.nuisances.scores
-        return _mean_and_se(scores if rows is None else scores[rows])
+        return _mean_and_se(self._scores if rows is None else self._scores[rows])
 
     def placebo(self, treatment: np.ndarray) -> tuple[float, float]:
         share = float(treatment.mean())
         if not 0.0 < share < 1.0:
             return math.nan, math.nan
-        residual = self.nuisances.y - self.outcome_mean
+        residual = self._placebo_residual
         return _mean_and_se(
             treatment * residual / share - (1.0 - treatment) * residual / (1.0 - share)
         )
@@ -406,12 +424,11 @@ class _DoublyRobustStage:
         nuisances = self.nuisances
         t, p = nuisances.t, nuisances.propensity
         u = u - u.mean()
-        residual = nuisances.y - np.where(t == 1, nuisances.y1, nuisances.y0)
+        residual = self._observed_residual
         residual = residual - (float(u @ residual) / float(u @ u)) * u
         newton = float(u @ (t - p)) / float((p * (1.0 - p)) @ (u * u))
-        shifted = 1.0 / (1.0 + np.exp(-(np.log(p / (1.0 - p)) + newton * u)))
         bound = _econml.MIN_PROPENSITY
-        shifted = np.clip(shifted, bound, 1.0 - bound)
+        shifted = np.clip(1.0 / (1.0 + np.exp(-(self._logit + newton * u))), bound, 1.0 - bound)
         return _mean_and_se(
             nuisances.y1
             - nuisances.y0
