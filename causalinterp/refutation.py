@@ -352,6 +352,21 @@ def _mean_and_se(scores: np.ndarray) -> tuple[float, float]:
     return float(scores.mean()), float(scores.std(ddof=1) / math.sqrt(n))
 
 
+def _permutation_sd(treatment: np.ndarray, weights: np.ndarray) -> float:
+    """Exact standard deviation of sum_i weights_i * t_perm(i) over random permutations.
+
+    For a statistic linear in the permuted treatment the permutation variance is known in
+    closed form, sum (t - mean t)^2 * sum (w - mean w)^2 / (n - 1): the placebo test need
+    not estimate it from a handful of simulations.
+    """
+    n = len(treatment)
+    if n < 2:
+        return math.nan
+    spread_t = float(((treatment - treatment.mean()) ** 2).sum())
+    spread_w = float(((weights - weights.mean()) ** 2).sum())
+    return math.sqrt(spread_t * spread_w / (n - 1))
+
+
 @dataclass(frozen=True)
 class _PartiallyLinearStage:
     """LinearDML's final stage on the original fit's residuals (continuous treatment)."""
@@ -366,6 +381,11 @@ class _PartiallyLinearStage:
 
     def placebo(self, treatment: np.ndarray) -> tuple[float, float]:
         return _final_stage(self.y_res, treatment - treatment.mean())
+
+    def placebo_sd(self, treatment: np.ndarray) -> float:
+        # slope = sum(y~ * (t_perm - mean t)) / sum((t - mean t)^2), the denominator fixed.
+        centred = float(((treatment - treatment.mean()) ** 2).sum())
+        return _permutation_sd(treatment, self.y_res / centred) if centred > 0 else math.nan
 
     def common_cause(self, u: np.ndarray) -> tuple[float, float]:
         u = u - u.mean()
@@ -420,6 +440,13 @@ class _DoublyRobustStage:
             treatment * residual / share - (1.0 - treatment) * residual / (1.0 - share)
         )
 
+    def placebo_sd(self, treatment: np.ndarray) -> float:
+        # mean score = sum(r * (t_perm - share)) / (n share (1 - share)), the share fixed.
+        share, n = float(treatment.mean()), len(treatment)
+        if not 0.0 < share < 1.0:
+            return math.nan
+        return _permutation_sd(treatment, self._placebo_residual / (n * share * (1.0 - share)))
+
     def common_cause(self, u: np.ndarray) -> tuple[float, float]:
         nuisances = self.nuisances
         t, p = nuisances.t, nuisances.propensity
@@ -470,6 +497,19 @@ def _crossfit_task(args: tuple) -> np.ndarray:
         )
 
 
+@dataclass(frozen=True)
+class _FastResults:
+    """What the fast path computed, per feature."""
+
+    #: ``simulations * len(REFUTERS)`` (estimate, stderr, error) triples, in the layout of the
+    #: re-fitting path.
+    simulations: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
+    #: The noise-free dummy outcome (the systematic part alone).
+    references: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+    #: The exact standard deviation of one placebo simulation (its permutation distribution).
+    placebo_sd: dict[str, float] = field(default_factory=dict)
+
+
 def _fast_plans(
     plans: Sequence[_Plan],
     *,
@@ -483,16 +523,14 @@ def _fast_plans(
     n_folds: int,
     n_jobs: int | None,
     backend: str | None,
-) -> tuple[dict[str, list[tuple[float, float, str]]], dict[str, tuple[float, float, str]]]:
+) -> _FastResults:
     """Every simulation of every refuter for the plans that reuse their nuisance fits.
 
-    Returns, per feature, ``simulations * len(REFUTERS)`` (estimate, stderr, error) triples in
-    the layout of the re-fitting path, and the noise-free dummy outcome (the systematic part
-    alone, the fast path's counterpart of the re-fitted reference). Features whose nuisances
-    cannot be had are left out (they go through the re-fitting path).
+    Features whose nuisances cannot be had are left out (they go through the re-fitting path).
     """
+    result = _FastResults()
     if not plans:
-        return {}, {}
+        return result
     outcome = checked.outcome
     cached = getattr(effects, "residuals", {}) or {}
     missing = [p for p in plans if p.feature not in cached]
@@ -551,8 +589,6 @@ def _fast_plans(
         zip((p.feature for p in doubly_robust), crossfits[len(plans) :], strict=True)
     )
 
-    out: dict[str, list[tuple[float, float, str]]] = {}
-    references: dict[str, tuple[float, float, str]] = {}
     for plan in plans:
         kept = residuals[plan.feature]
         stage: _FinalStage
@@ -580,10 +616,11 @@ def _fast_plans(
         for refuter, refuter_seed in zip(REFUTERS, plan.seeds, strict=True):
             for sim_seed in refuter_seed.spawn(simulations):
                 block.append(_fast_simulation(refuter, inputs, sim_seed))
-        out[plan.feature] = block
+        result.simulations[plan.feature] = block
         systematic = inputs["fitted_res"] - inputs["fitted_res"].mean()
-        references[plan.feature] = (*stage.dummy(systematic), "")
-    return out, references
+        result.references[plan.feature] = (*stage.dummy(systematic), "")
+        result.placebo_sd[plan.feature] = stage.placebo_sd(inputs["t"])
+    return result
 
 
 def _fast_simulation(
@@ -642,19 +679,22 @@ def _t_p(statistic: float, dof: float) -> float:
 
 
 def _centred_at_zero(
-    values: np.ndarray, fixed_variance: float, stderr: float
+    values: np.ndarray, fixed_variance: float, stderr: float, known_sd: float = math.nan
 ) -> tuple[float, float, float]:
     """Test of E[mean(values)] = 0: (p-value, mean, standard error of the mean).
 
     ``fixed_variance`` is the sampling variance of the part of the simulated estimates that
-    does not change between simulations (zero for the placebo treatment).
+    does not change between simulations (zero for the placebo treatment). ``known_sd``, when
+    finite, is the exact spread of one simulation: then a z-test, else a t-test on the
+    simulations' own spread.
     """
     b = len(values)
     mean = float(values.mean())
-    spread = max(_spread(values), _SPREAD_FLOOR * stderr)
+    known = math.isfinite(known_sd) and known_sd > 0
+    spread = known_sd if known else max(_spread(values), _SPREAD_FLOOR * stderr)
     sem = math.sqrt(spread**2 / b + fixed_variance)
     statistic = mean / sem if sem > 0 else (0.0 if mean == 0 else math.inf)
-    return _t_p(statistic, b - 1), mean, sem
+    return _t_p(statistic, math.inf if known else b - 1), mean, sem
 
 
 def _shift_test(
@@ -689,6 +729,7 @@ def _test(
     *,
     shared: float = math.nan,
     refitted: bool = True,
+    placebo_sd: float = math.nan,
 ) -> _Test:
     """The p-value and a plain-language detail of one refuter's simulated estimates.
 
@@ -696,6 +737,7 @@ def _test(
     the reference for the original estimate's own re-estimation noise; ``refitted`` says the
     simulations re-fitted the nuisances (so that noise is at least a floor, see
     docs/refutation.md). ``shared`` is the standard error of the noise-free dummy outcome fit.
+    ``placebo_sd``, when finite, is the exact spread of one placebo simulation (fast path).
     """
     b = len(values)
     se = stderr if math.isfinite(stderr) and stderr > 0 else math.nan
@@ -712,7 +754,8 @@ def _test(
                 finite = stderrs[np.isfinite(stderrs)]
                 if len(finite):
                     fixed = max(0.0, float(np.mean(finite**2)) - _spread(values) ** 2)
-        p, mean, sem = _centred_at_zero(values, fixed, se if math.isfinite(se) else 0.0)
+        known = placebo_sd if refuter == "placebo_treatment" else math.nan
+        p, mean, sem = _centred_at_zero(values, fixed, se if math.isfinite(se) else 0.0, known)
         what = "placebo treatment" if refuter == "placebo_treatment" else "dummy outcome"
         detail = (
             f"mean {what} effect {mean:.4g} (s.e. {sem:.3g}, {b} simulations) against the "
@@ -1032,9 +1075,9 @@ def refute_effects(
     }
 
     # Back-door effects: reuse the original fit's nuisances (residuals or scores).
-    fast = [p for p in plans if not refit and _fast_eligible(p.effect, kinds, p.frame)]
-    fast_results, fast_references = _fast_plans(
-        fast,
+    eligible = [p for p in plans if not refit and _fast_eligible(p.effect, kinds, p.frame)]
+    fast = _fast_plans(
+        eligible,
         checked=checked,
         effects=effects,
         kinds=kinds,
@@ -1050,7 +1093,7 @@ def refute_effects(
     # Stage 2: every simulation of every refuter of every feature, seeds fixed in that order.
     tasks: list[_Task] = []
     for plan in plans:
-        if plan.feature in fast_results:
+        if plan.feature in fast.simulations:
             continue
         for refuter, refuter_seed in zip(REFUTERS, plan.seeds, strict=True):
             dummy = refuter == "dummy_outcome"
@@ -1074,7 +1117,7 @@ def refute_effects(
                 )
     # One noise-free dummy outcome per feature, E[y | controls] alone: its standard error is
     # the sampling noise that all dummy simulations share (see _test).
-    slow_plans = [p for p in plans if p.feature not in fast_results]
+    slow_plans = [p for p in plans if p.feature not in fast.simulations]
     for plan in slow_plans:
         dummy_seed = plan.seeds[dummy_index]
         tasks.append(
@@ -1093,7 +1136,7 @@ def refute_effects(
             )
         )
     results = _map(_run_task, tasks, n_jobs=n_jobs, backend=backend, progress=progress)
-    references = dict(fast_references)
+    references = dict(fast.references)
     if slow_plans:
         references.update(
             zip((p.feature for p in slow_plans), results[-len(slow_plans) :], strict=True)
@@ -1106,8 +1149,8 @@ def refute_effects(
     for plan in plans:
         estimate = plan.effect.estimate
         assert estimate is not None
-        if plan.feature in fast_results:
-            block = fast_results[plan.feature]
+        if plan.feature in fast.simulations:
+            block = fast.simulations[plan.feature]
         else:
             block = results[position : position + simulations * len(REFUTERS)]
             position += simulations * len(REFUTERS)
@@ -1140,7 +1183,8 @@ def refute_effects(
                 noise,
                 len(rcc),
                 shared=references[plan.feature][1],
-                refitted=plan.feature not in fast_results,
+                refitted=plan.feature not in fast.simulations,
+                placebo_sd=fast.placebo_sd.get(plan.feature, math.nan),
             )
             note = ""
             if errors:
