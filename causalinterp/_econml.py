@@ -432,7 +432,8 @@ class DoublyRobustNuisances:
     """Cross-fitted nuisances of a ``LinearDRLearner`` fit of a binary treatment.
 
     ``y0`` and ``y1`` predict the outcome at t = 0 and t = 1 from the controls, and
-    ``propensity`` is P(t = 1 | w) clipped to [0.01, 0.99], each out of fold. The estimate is
+    ``propensity`` is P(t = 1 | w) clipped to [MIN_PROPENSITY, 1 - MIN_PROPENSITY], each out
+    of fold. The estimate is
     the mean of the doubly robust scores (see :attr:`scores`). Refuters reuse them instead
     of re-fitting the nuisances (see ``docs/performance.md``).
     """
@@ -466,8 +467,8 @@ def _dr_nuisances(est: Any, y: np.ndarray, t: np.ndarray) -> DoublyRobustNuisanc
     undoing the correction on each row's observed arm gives back y_d itself.
     """
     potential, propensities, _ = est._cached_values.nuisances  # pinned EconML 0.17.0
-    dr0 = np.asarray(potential, dtype=float).reshape(len(y), 2)[:, 0]
-    dr1 = np.asarray(potential, dtype=float).reshape(len(y), 2)[:, 1]
+    potential = np.asarray(potential, dtype=float).reshape(len(y), 2)
+    dr0, dr1 = potential[:, 0], potential[:, 1]
     p = np.asarray(propensities, dtype=float).reshape(len(y), 2)[:, 1]
     treated = t == 1
     return DoublyRobustNuisances(

@@ -36,6 +36,7 @@ _CASE_KEYS = {
     "missing",
     "nuisance",
     "max_shap_rows",
+    "refit",
     "truth",
 }
 
@@ -144,6 +145,12 @@ def _add_common(parser: argparse.ArgumentParser, from_config: bool = False) -> N
         "the sampling error (default: 2000" + (", or the case file's" if from_config else "") + ")",
     )
     parser.add_argument(
+        "--refit",
+        action="store_true",
+        help="re-fit every nuisance model in every refuter simulation (slower; also exposes "
+        "the nuisances' estimation noise, which matters in samples of a few hundred rows)",
+    )
+    parser.add_argument(
         "--no-graph-test",
         action="store_true",
         help="skip testing the DAG's implied independences against the data",
@@ -221,6 +228,7 @@ def _analyze(args: argparse.Namespace):
         seed=args.seed,
         n_jobs=args.n_jobs,
         refute=args.refute,
+        refit=args.refit,
         missing=args.missing,
         test_graph=not args.no_graph_test,
         backend=args.backend,
@@ -246,6 +254,7 @@ def _run_case(args: argparse.Namespace):
         seed=args.seed if args.seed is not None else case.get("seed", 0),
         n_jobs=args.n_jobs,
         refute=args.refute or case.get("refute", "standard"),
+        refit=args.refit or case.get("refit", False),
         missing=args.missing or case.get("missing", "error"),
         test_graph=not args.no_graph_test,
         backend=args.backend,

@@ -72,10 +72,10 @@ class Effects:
     by_feature: Mapping[str, FeatureEffect]
     seed: int
     seconds: Mapping[str, float] = field(default_factory=dict)
-    #: Cross-fitted nuisances of each back-door fit (``LinearDML`` residuals or
-    #: ``LinearDRLearner`` scores), kept so the refuters can reuse the nuisance fits instead
-    #: of repeating them (not part of the report).
-    residuals: Mapping[str, _econml.BackdoorNuisances] = field(
+    #: Cross-fitted nuisances of each back-door fit (``LinearDML``'s residuals or the parts of
+    #: ``LinearDRLearner``'s doubly robust scores), kept so the refuters can reuse the nuisance
+    #: fits instead of repeating them (not part of the report).
+    nuisances: Mapping[str, _econml.BackdoorNuisances] = field(
         default_factory=dict, repr=False, compare=False
     )
     #: The nuisance specification and folds the estimates were made with.
@@ -194,19 +194,19 @@ def design_arrays(
 
 def _run_task(task: _Task) -> tuple[FeatureEffect, float]:
     """Estimate one feature; never raises (a failure becomes an ``"error"`` row)."""
-    effect, elapsed, _ = _run_task_keeping_residuals(task)
+    effect, elapsed, _ = _run_task_keeping_nuisances(task)
     return effect, elapsed
 
 
-def _run_task_keeping_residuals(
+def _run_task_keeping_nuisances(
     task: _Task,
 ) -> tuple[FeatureEffect, float, _econml.BackdoorNuisances | None]:
-    """:func:`_run_task`, plus the back-door fit's cross-fitted residuals (or None)."""
+    """:func:`_run_task`, plus the back-door fit's cross-fitted nuisances (or None)."""
     start = time.perf_counter()
-    residuals = None
+    nuisances = None
     try:
         # A time limit per feature, so one pathological fit cannot hang the report.
-        estimate, residuals, levels = call_with_time_limit(
+        estimate, nuisances, levels = call_with_time_limit(
             lambda: _estimate_task(task), task.time_limit
         )
         effect = FeatureEffect(
@@ -220,20 +220,20 @@ def _run_task_keeping_residuals(
         effect = FeatureEffect(task.feature, task.identification, None, "error", message)
     except Exception as exc:  # one feature's failure must not take the others down
         effect = FeatureEffect(task.feature, task.identification, None, "error", _one_line(exc))
-    return effect, time.perf_counter() - start, residuals
+    return effect, time.perf_counter() - start, nuisances
 
 
 def _estimate_task(
     task: _Task,
 ) -> tuple[EffectEstimate, _econml.BackdoorNuisances | None, tuple[LevelEffect, ...]]:
-    """The estimate of one task (and residuals, level effects when there are any); raises."""
-    residuals = None
+    """The estimate of one task (and nuisances, level effects when there are any); raises."""
+    nuisances = None
     if task.treatment_kind == "categorical":
         estimate, levels = _estimate_levels(task)
         return estimate, None, levels
     if task.identification.strategy == "backdoor":
-        # The same fit as estimate_identified, keeping its residuals for the refuters.
-        estimate, residuals = _econml.fit_backdoor(
+        # The same fit as estimate_identified, keeping its nuisances for the refuters.
+        estimate, nuisances = _econml.fit_backdoor(
             task.y,
             task.t,
             task.w,
@@ -257,7 +257,7 @@ def _estimate_task(
             n_folds=task.n_folds,
             nuisance=task.nuisance,
         )
-    return estimate, residuals, ()
+    return estimate, nuisances, ()
 
 
 def _estimate_levels(task: _Task) -> tuple[EffectEstimate, tuple[LevelEffect, ...]]:
@@ -458,27 +458,27 @@ def estimate_effects(
             results[feature] = effect
         seconds[feature] = time.perf_counter() - start
 
-    residuals: dict[str, _econml.BackdoorNuisances] = {}
+    nuisances: dict[str, _econml.BackdoorNuisances] = {}
     if tasks:
         done = run_parallel(
-            _run_task_keeping_residuals,
+            _run_task_keeping_nuisances,
             tasks,
             n_jobs=n_jobs,
             backend=backend,
             progress=progress,
             desc="effects",
         )
-        for effect, elapsed, feature_residuals in done:
+        for effect, elapsed, kept in done:
             results[effect.feature] = effect
             seconds[effect.feature] += elapsed
-            if feature_residuals is not None and effect.status == "estimated":
-                residuals[effect.feature] = feature_residuals
+            if kept is not None and effect.status == "estimated":
+                nuisances[effect.feature] = kept
 
     return Effects(
         by_feature={f: results[f] for f in features},
         seed=_seed_entropy(seed),
         seconds={f: seconds[f] for f in features},
-        residuals=residuals,
+        nuisances=nuisances,
         nuisance=nuisance,
         n_folds=int(n_folds),
     )

@@ -38,6 +38,7 @@ def analyze(
     seed: int = 0,
     n_jobs: int | None = None,
     refute: str = "standard",
+    refit: bool = False,
     test_graph: bool = True,
     missing: str = "error",
     backend: str | None = None,
@@ -73,6 +74,12 @@ def analyze(
         Parallel workers for per-feature and per-simulation tasks (joblib semantics).
     refute : {"none", "quick", "standard", "thorough"}, default "standard"
         Depth of the refutations.
+    refit : bool, default False
+        Re-fit every nuisance model in every refuter simulation. By default back-door
+        effects are refuted on the original fit's cross-fitted nuisances (fast; see
+        ``docs/performance.md``), which holds the nuisance estimates fixed; re-fitting also
+        exposes their estimation noise, which matters most in small samples (hundreds of
+        rows), at the cost of one full fit per simulation.
     test_graph : bool, default True
         Test the DAG's implied conditional independences against the data.
     missing : {"error", "drop"}, default "error"
@@ -119,7 +126,9 @@ def analyze(
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     _check_unknown(unknown)
-    _check_options(seed=seed, n_jobs=n_jobs, refute=refute, max_shap_rows=max_shap_rows)
+    _check_options(
+        seed=seed, n_jobs=n_jobs, refute=refute, refit=refit, max_shap_rows=max_shap_rows
+    )
     check_time_limit(time_limit)
     model_name = "default" if model is None else type(model).__name__
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(5)]
@@ -156,6 +165,7 @@ def analyze(
         checked,
         effects,
         depth=refute,
+        refit=refit,
         seed=seeds[1],
         n_jobs=n_jobs,
         backend=backend,
@@ -217,7 +227,7 @@ def _check_unknown(unknown: Mapping[str, Any]) -> None:
     raise OptionError(f"{name}: not an option of analyze(); {hint}")
 
 
-def _check_options(*, seed: Any, n_jobs: Any, refute: str, max_shap_rows: Any) -> None:
+def _check_options(*, seed: Any, n_jobs: Any, refute: str, refit: Any, max_shap_rows: Any) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise OptionError(f"seed: expected a non-negative integer, got {seed!r}; pass e.g. seed=0")
     if n_jobs is not None and (
@@ -227,6 +237,8 @@ def _check_options(*, seed: Any, n_jobs: Any, refute: str, max_shap_rows: Any) -
             f"n_jobs: expected a non-zero integer or None, got {n_jobs!r}; "
             "use 1 for serial, -1 for all cores"
         )
+    if not isinstance(refit, bool | np.bool_):
+        raise OptionError(f"refit: expected True or False, got {refit!r}")
     if refute not in DEPTHS:
         raise OptionError(
             f"refute: unknown depth {refute!r}; use one of {', '.join(map(repr, DEPTHS))}"

@@ -111,6 +111,8 @@ class Refutations:
     alpha: float = 0.05
     #: Simulations per refuter (0 for depth "none").
     simulations: int = 0
+    #: Every simulation re-fitted the nuisances (else back-door effects reused the original's).
+    refit: bool = False
 
     def failed(self, feature: str) -> tuple[str, ...]:
         """Names of the refuters whose challenge ``feature``'s effect did not survive."""
@@ -416,8 +418,8 @@ class _DoublyRobustStage:
 
     @cached_property
     def _observed_residual(self) -> np.ndarray:
-        n = self.nuisances
-        return n.y - np.where(n.t == 1, n.y1, n.y0)
+        kept = self.nuisances
+        return kept.y - np.where(kept.t == 1, kept.y1, kept.y0)
 
     @cached_property
     def _placebo_residual(self) -> np.ndarray:
@@ -471,7 +473,7 @@ class _DoublyRobustStage:
 _FinalStage = _PartiallyLinearStage | _DoublyRobustStage
 
 
-def _residuals_task(args: tuple) -> _econml.BackdoorNuisances | None:
+def _nuisances_task(args: tuple) -> _econml.BackdoorNuisances | None:
     y, t, w, treatment_kind, outcome_kind, seed, n_folds, nuisance = args
     try:
         with threadpool_limits(limits=1):
@@ -532,10 +534,12 @@ def _fast_plans(
     if not plans:
         return result
     outcome = checked.outcome
-    cached = getattr(effects, "residuals", {}) or {}
+    cached = getattr(effects, "nuisances", {}) or {}
     missing = [p for p in plans if p.feature not in cached]
+    # Seed streams: seeds[0] is the placebo's; its states 1 and 2 seed the two fits made here
+    # (a feature's nuisances when they were not kept, and its outcome model E[y | w]).
     refitted = _map(
-        _residuals_task,
+        _nuisances_task,
         [
             (
                 p.frame[outcome].to_numpy(dtype=float),
@@ -552,11 +556,11 @@ def _fast_plans(
         n_jobs=n_jobs,
         backend=backend,
     )
-    residuals = {p.feature: cached[p.feature] for p in plans if p.feature in cached}
-    residuals.update({p.feature: r for p, r in zip(missing, refitted, strict=True)})
-    plans = [p for p in plans if residuals.get(p.feature) is not None]
+    nuisances = {p.feature: cached[p.feature] for p in plans if p.feature in cached}
+    nuisances.update({p.feature: r for p, r in zip(missing, refitted, strict=True)})
+    plans = [p for p in plans if nuisances.get(p.feature) is not None]
     doubly_robust = [
-        p for p in plans if isinstance(residuals[p.feature], _econml.DoublyRobustNuisances)
+        p for p in plans if isinstance(nuisances[p.feature], _econml.DoublyRobustNuisances)
     ]
 
     # One batch of cross-fits: what the estimator's outcome model recovers of each dummy's
@@ -590,7 +594,7 @@ def _fast_plans(
     )
 
     for plan in plans:
-        kept = residuals[plan.feature]
+        kept = nuisances[plan.feature]
         stage: _FinalStage
         if isinstance(kept, _econml.DoublyRobustNuisances):
             stage = _DoublyRobustStage(kept, outcome_mean[plan.feature])
@@ -980,7 +984,7 @@ def refute_effects(
     refit : bool, default False
         Re-fit every nuisance model in every simulation, also for back-door effects. By
         default those reuse the cross-fitted nuisances of the original fit
-        (``effects.residuals``: LinearDML's residuals for a continuous treatment, the doubly
+        (``effects.nuisances``: LinearDML's residuals for a continuous treatment, the doubly
         robust scores' parts for a binary one) and compute each simulation's final stage
         directly; see ``docs/performance.md`` for why this keeps each refuter's meaning.
 
@@ -1001,6 +1005,8 @@ def refute_effects(
         raise OptionError(
             f"depth: unknown value {depth!r}; use one of {', '.join(map(repr, DEPTHS))}"
         )
+    if not isinstance(refit, bool | np.bool_):
+        raise OptionError(f"refit: expected True or False, got {refit!r}")
     if not (isinstance(alpha, int | float) and 0.0 < float(alpha) < 1.0):
         raise OptionError(f"alpha: {alpha!r} is not a level in (0, 1); pass e.g. alpha=0.05")
     alpha = float(alpha)
@@ -1045,6 +1051,7 @@ def refute_effects(
             depth=depth,
             alpha=alpha,
             simulations=simulations,
+            refit=bool(refit),
         )
 
     kinds = dict(checked.kinds)
@@ -1228,6 +1235,7 @@ def refute_effects(
         depth=depth,
         alpha=alpha,
         simulations=simulations,
+        refit=bool(refit),
     )
 
 

@@ -530,6 +530,7 @@ class Report:
             "settings": {
                 "seed": seed,
                 "refute": refute,
+                "refit": bool(getattr(self.refutations, "refit", False)),
                 "material_share": settings.get("material_share"),
                 "attribution_factor": settings.get("attribution_factor"),
                 "explainer": self.attributions.explainer,

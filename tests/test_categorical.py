@@ -174,14 +174,16 @@ def test_the_refutation_stage_expands_categorical_controls_itself():
     graph = CausalGraph.parse(GRAPH)
     checked = check_data(plans(), graph, "y")
     estimated = effects.estimate_effects(checked, graph, n_jobs=1, nuisance="linear")
+    # Re-fitted, so every simulation re-estimates with the controls it is handed.
     refuted = refutation.refute_effects(
-        checked, estimated, depth="quick", nuisance="linear", n_jobs=1, seed=1
+        checked, estimated, depth="quick", nuisance="linear", n_jobs=1, seed=1, refit=True
     )
     assert not refuted.by_feature.get("plan")  # per-level effects are not refuted
     usage = {r.name: r for r in refuted.by_feature["usage"]}
     assert set(usage) == set(refutation.REFUTERS)
     assert all(r.passed for r in usage.values()), {n: r.detail for n, r in usage.items()}
-    # The data subset's estimates centre on the estimate made with the one-hot controls.
+    # The data subset's re-estimates centre on the estimate made with the one-hot controls
+    # (with region's codes as one number, south's effect would confound usage's).
     subset = usage["data_subset"].distribution
     estimate = estimated.by_feature["usage"].estimate
     assert abs(subset.mean() - estimate.estimate) < estimate.stderr

@@ -161,13 +161,38 @@ def test_case_file_sets_nuisance_and_shap_rows_and_the_command_line_wins(data_fi
     assert (settings["nuisance"], settings["rows_explained"]) == ("auto", 80)
 
 
-def test_case_file_with_an_unknown_nuisance_is_a_one_line_error(data_file, tmp_path, capsys):
+def test_refit_reaches_the_refuters(data_file, tmp_path):
+    out = tmp_path / "out"
+    argv = ["analyze", "--data", data_file, "--graph", GRAPH, "--outcome", "y", "--out", out,
+            "--refute", "quick", "--no-graph-test", "--quiet", "--nuisance", "linear",
+            "--features", "x"]  # fmt: skip
+    assert run(*argv, "--refit") == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["settings"]["refit"] is True
+    (x,) = report["features"]
+    bootstrap = next(r for r in x["refutations"] if r["name"] == "bootstrap")
+    assert bootstrap["detail"].startswith("mean half-sample estimate")  # re-fitted halves
+    assert run(*argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["settings"]["refit"] is False
+    bootstrap = next(r for r in report["features"][0]["refutations"] if r["name"] == "bootstrap")
+    assert bootstrap["detail"].startswith("mean bootstrap estimate")  # resampled scores
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [("nuisance = 'forest'", "nuisance: 'forest' is not supported"),
+     ("refit = 'no'", "refit: expected True or False, got 'no'")],
+)  # fmt: skip
+def test_case_file_with_a_bad_option_is_a_one_line_error(
+    data_file, tmp_path, capsys, line, message
+):
     (tmp_path / "case.toml").write_text(
-        f"data = {str(data_file)!r}\ngraph = {GRAPH!r}\noutcome = 'y'\nnuisance = 'forest'\n"
+        f"data = {str(data_file)!r}\ngraph = {GRAPH!r}\noutcome = 'y'\n{line}\n"
     )
     assert run("run", tmp_path, "--quiet") == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "nuisance: 'forest' is not supported" in err
+    assert err.count("\n") == 1 and message in err
     assert not (tmp_path / "report").exists()
 
 
@@ -217,5 +242,6 @@ def test_console_script_help_documents_every_option():
         "--quiet",
         "--nuisance",
         "--max-shap-rows",
+        "--refit",
     ):
         assert option in result.stdout

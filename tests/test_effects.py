@@ -173,6 +173,22 @@ def test_binary_treatment_keeps_the_nuisances_of_its_doubly_robust_fit():
     assert np.array_equal(kept.t, t) and np.array_equal(kept.y, y)
 
 
+def test_doubly_robust_nuisances_are_recovered_at_the_propensity_bounds():
+    # Strong confounding: many propensities are clipped to 0.01 or 0.99, where the recovery
+    # divides by the clipped value; the scores must still give the estimate exactly.
+    rng = np.random.default_rng(9)
+    w = rng.normal(size=(N, 1))
+    t = (rng.random(N) < 1 / (1 + np.exp(-6 * w[:, 0]))).astype(float)
+    y = t + w[:, 0] + rng.normal(size=N)
+    est, kept = fit_backdoor(
+        y, t, w, treatment_kind="binary", outcome_kind="continuous", seed=0, nuisance="linear"
+    )
+    clipped = np.isclose(kept.propensity, 0.01) | np.isclose(kept.propensity, 0.99)
+    assert clipped.mean() > 0.2
+    assert kept.scores.mean() == pytest.approx(est.estimate, abs=1e-9)
+    assert len(np.unique(np.round(kept.y1 - kept.y0, 6))) == 3  # still one gap per fold
+
+
 def test_binary_outcome_on_probability_scale():
     y, t, w, truth = sim_binary_outcome(2)
     est = estimate_backdoor(y, t, w, treatment_kind="continuous", outcome_kind="binary", seed=0)

@@ -369,7 +369,8 @@ def test_json_follows_the_schema(report):
     assert len(data["graph"]["edges"]) == len(_EDGES)
 
     assert data["settings"] == {
-        "seed": 3, "refute": "standard", "material_share": 0.05, "attribution_factor": 2.0,
+        "seed": 3, "refute": "standard", "refit": False, "material_share": 0.05,
+        "attribution_factor": 2.0,
         "explainer": "TreeExplainer", "rows_explained": 400, "nuisance": "auto",
     }  # fmt: skip
     summary = data["summary"]
