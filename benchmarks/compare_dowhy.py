@@ -281,29 +281,11 @@ def run_side(args: argparse.Namespace) -> None:
     model = fitted_model(frame, features, seed=args.seed)
     with PeakMemory() as memory:
         start = time.perf_counter()
+        shared = (frame, edges, features, model, args.simulations, args.nuisance, args.seed)
         if args.side == "dowhy":
-            result = run_dowhy_loop(
-                frame,
-                edges,
-                features,
-                model,
-                args.simulations,
-                args.nuisance,
-                args.seed,
-                args.loop_n_jobs,
-            )
+            result = run_dowhy_loop(*shared, args.loop_n_jobs)
         else:
-            result = run_causalinterp(
-                frame,
-                edges,
-                features,
-                model,
-                args.simulations,
-                args.nuisance,
-                args.seed,
-                args.n_jobs,
-                args.graph_test,
-            )
+            result = run_causalinterp(*shared, args.n_jobs, args.graph_test)
         seconds = time.perf_counter() - start
     result.update(
         {"seconds": seconds, "peak_bytes": memory.peak, "truth": truth, "rows": args.rows}

@@ -110,28 +110,17 @@ def test_bad_input_exits_2_with_one_line(data_file, tmp_path, capsys, argv, mess
     assert not (tmp_path / "report.json").exists()
 
 
+def analyze_quietly(data_file, out, *options):
+    """``causalinterp analyze`` on the module's data, without refuters or the graph test."""
+    return run(
+        "analyze", "--data", data_file, "--graph", GRAPH, "--outcome", "y", "--out", out,
+        "--refute", "none", "--no-graph-test", "--quiet", *options,
+    )  # fmt: skip
+
+
 def test_nuisance_and_shap_rows_reach_the_analysis(data_file, tmp_path):
     out = tmp_path / "out"
-    code = run(
-        "analyze",
-        "--data",
-        data_file,
-        "--graph",
-        GRAPH,
-        "--outcome",
-        "y",
-        "--out",
-        out,
-        "--refute",
-        "none",
-        "--no-graph-test",
-        "--quiet",
-        "--nuisance",
-        "linear",
-        "--max-shap-rows",
-        "120",
-    )
-    assert code == 0
+    assert analyze_quietly(data_file, out, "--nuisance", "linear", "--max-shap-rows", "120") == 0
     report = json.loads((out / "report.json").read_text())
     assert report["settings"]["nuisance"] == "linear"
     assert report["settings"]["rows_explained"] == 120  # of 600
@@ -139,8 +128,7 @@ def test_nuisance_and_shap_rows_reach_the_analysis(data_file, tmp_path):
     for feature in report["features"]:
         assert feature["attribution"]["mean_abs_shap_se"] > 0
         assert feature["attribution"]["slope_se"] > 0
-    run("analyze", "--data", data_file, "--graph", GRAPH, "--outcome", "y", "--out", out,
-        "--refute", "none", "--no-graph-test", "--quiet", "--nuisance", "linear")  # fmt: skip
+    assert analyze_quietly(data_file, out, "--nuisance", "linear") == 0
     every_row = json.loads((out / "report.json").read_text())
     assert every_row["settings"]["rows_explained"] == 600
     assert {f["attribution"]["mean_abs_shap_se"] for f in every_row["features"]} == {0.0}
@@ -163,16 +151,14 @@ def test_case_file_sets_nuisance_and_shap_rows_and_the_command_line_wins(data_fi
 
 def test_refit_reaches_the_refuters(data_file, tmp_path):
     out = tmp_path / "out"
-    argv = ["analyze", "--data", data_file, "--graph", GRAPH, "--outcome", "y", "--out", out,
-            "--refute", "quick", "--no-graph-test", "--quiet", "--nuisance", "linear",
-            "--features", "x"]  # fmt: skip
-    assert run(*argv, "--refit") == 0
+    options = ["--refute", "quick", "--nuisance", "linear", "--features", "x"]
+    assert analyze_quietly(data_file, out, *options, "--refit") == 0
     report = json.loads((out / "report.json").read_text())
     assert report["settings"]["refit"] is True
     (x,) = report["features"]
     bootstrap = next(r for r in x["refutations"] if r["name"] == "bootstrap")
     assert bootstrap["detail"].startswith("mean half-sample estimate")  # re-fitted halves
-    assert run(*argv) == 0
+    assert analyze_quietly(data_file, out, *options) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["settings"]["refit"] is False
     bootstrap = next(r for r in report["features"][0]["refutations"] if r["name"] == "bootstrap")

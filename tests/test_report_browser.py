@@ -10,6 +10,7 @@ can be taken. (``docs/report-screenshot.png`` is made from a real analysis by
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,16 +22,10 @@ except ImportError:  # collected as a package
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# The same browser and flags as scripts/screenshot.py, which makes the docs' screenshot.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from screenshot import ARGS, CHROMIUM  # noqa: E402
+
 N_FEATURES = 7
 N_PLOTS = 2 + N_FEATURES + 5 * 3  # forest, DAG, one dependence plot each, 15 refuter plots
 
