@@ -372,6 +372,9 @@ def plot_dependence(report: Report, feature: str, *, max_points: int = 2000) -> 
     cloud's mean point run the causal effect line (slope = the estimated average effect per
     unit, with its 95% interval as a shaded band) and the attribution-slope line (the slope the
     model's SHAP values imply). Where they disagree, the model's explanation is not causal.
+    A categorical feature has no unit: its plot shows the model's mean SHAP value per level
+    and each level's causal effect against the reference level, drawn from the reference
+    level's mean SHAP value.
 
     Parameters
     ----------
