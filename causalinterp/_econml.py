@@ -433,9 +433,8 @@ class DoublyRobustNuisances:
 
     ``y0`` and ``y1`` predict the outcome at t = 0 and t = 1 from the controls, and
     ``propensity`` is P(t = 1 | w) clipped to [MIN_PROPENSITY, 1 - MIN_PROPENSITY], each out
-    of fold. The estimate is
-    the mean of the doubly robust scores (see :attr:`scores`). Refuters reuse them instead
-    of re-fitting the nuisances (see ``docs/performance.md``).
+    of fold. The estimate is the mean of the doubly robust scores (see :attr:`scores`).
+    Refuters reuse them instead of re-fitting the nuisances (see ``docs/performance.md``).
     """
 
     t: np.ndarray

@@ -1,7 +1,9 @@
 """Stage: try hard to break every estimated effect.
 
-Five refuters re-run the estimation adapter on perturbed copies of the data, each keeping its
-full simulated distribution, a p-value for the null "the claim survives this challenge", and a
+Five refuters perturb the data and re-estimate: for back-door effects on the original fit's
+cross-fitted nuisances (the final stage only, the fast path), otherwise, or with
+``refit=True``, by re-running the estimation adapter. Each keeps its full simulated
+distribution, a p-value for the null "the claim survives this challenge", and a
 Benjamini-Hochberg adjusted p-value over the whole report (every feature and refuter at once).
 A sensitivity analysis (Cinelli & Hazlett 2020 robustness values; VanderWeele & Ding 2017
 E-values for binary outcomes) says how strong a hidden confounder would have to be.
@@ -986,7 +988,8 @@ def refute_effects(
         default those reuse the cross-fitted nuisances of the original fit
         (``effects.nuisances``: LinearDML's residuals for a continuous treatment, the doubly
         robust scores' parts for a binary one) and compute each simulation's final stage
-        directly; see ``docs/performance.md`` for why this keeps each refuter's meaning.
+        directly; ``docs/performance.md`` says what each refuter keeps on that path and what
+        it cannot see (the nuisance estimates' own noise).
 
     Returns
     -------
