@@ -23,10 +23,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from causalinterp import refutation
 from causalinterp.data import check_data
-from causalinterp.effects import estimate_effects
+from causalinterp.estimate.effects import estimate_effects
 from causalinterp.graph import CausalGraph
+from causalinterp.refute import refutation
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

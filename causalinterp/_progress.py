@@ -15,7 +15,7 @@ from typing import Any
 
 from joblib import Parallel, delayed, parallel_config
 
-from .errors import OptionError
+from causalinterp.errors import OptionError
 
 
 def resolve_progress(progress: bool | None) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import OptionError
+from causalinterp.errors import OptionError
 
 
 def seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:

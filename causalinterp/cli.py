@@ -17,8 +17,8 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
-from .errors import CausalInterpError, DataError, OptionError
-from .refutation import DEPTHS
+from causalinterp.errors import CausalInterpError, DataError, OptionError
+from causalinterp.refute.refutation import DEPTHS
 
 _CASE_FILE = "case.toml"
 #: analyze()'s per-feature time limit (causalinterp.effects.DEFAULT_TIME_LIMIT; not imported,
@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             # Dependencies warn about their own internals; the report says what matters.
             warnings.simplefilter("ignore")
-            from ._progress import dask_client
+            from causalinterp._progress import dask_client
 
             if args.scheduler is not None and args.backend is None:
                 args.backend = "dask"
@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _analyze(args: argparse.Namespace):
-    from .pipeline import analyze
+    from causalinterp.pipeline import analyze
 
     _check_out(args.out)
     return analyze(
@@ -242,7 +242,7 @@ def _analyze(args: argparse.Namespace):
 
 
 def _run_case(args: argparse.Namespace):
-    from .pipeline import analyze
+    from causalinterp.pipeline import analyze
 
     case = load_case(args.case_dir)
     _check_out(args.out or args.case_dir / "report")

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, GraphError, OptionError
-from .graph import CausalGraph
+from causalinterp.errors import DataError, GraphError, OptionError
+from causalinterp.graph import CausalGraph
 
 #: Fewer rows than this cannot support cross-fitted estimation with any precision.
 MIN_ROWS = 50

@@ -13,17 +13,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _shap
-from ._progress import check_backend, resolve_progress
-from .attributions import attribute_model
-from .data import check_data
-from .effects import DEFAULT_TIME_LIMIT, check_time_limit, estimate_effects
-from .errors import OptionError
-from .graph import CausalGraph
-from .graph_test import check_graph
-from .refutation import DEPTHS, refute_effects
-from .report import Report
-from .verdicts import ATTRIBUTION_FACTOR, MATERIAL_SHARE, judge
+from causalinterp._progress import check_backend, resolve_progress
+from causalinterp.attribute import _shap
+from causalinterp.attribute.attributions import attribute_model
+from causalinterp.data import check_data
+from causalinterp.errors import OptionError
+from causalinterp.estimate.effects import DEFAULT_TIME_LIMIT, check_time_limit, estimate_effects
+from causalinterp.graph import CausalGraph
+from causalinterp.graph.independence import check_graph
+from causalinterp.judge import ATTRIBUTION_FACTOR, MATERIAL_SHARE, judge
+from causalinterp.refute.refutation import DEPTHS, refute_effects
+from causalinterp.report import Report
 
 _VERSIONED = ("causalinterp", "dowhy", "econml", "shap", "scikit-learn", "numpy", "pandas")
 

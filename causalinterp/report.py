@@ -19,16 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import plots
-from ._econml import describe_nuisance
-from ._io import write_text_atomic, write_texts_atomic
-from .attributions import Attributions
-from .data import CheckedData
-from .effects import Effects
-from .graph import CausalGraph
-from .graph_test import GraphTest
-from .refutation import RefutationResult, Refutations
-from .verdicts import FeatureVerdict
+from causalinterp._io import write_text_atomic, write_texts_atomic
+from causalinterp.attribute.attributions import Attributions
+from causalinterp.data import CheckedData
+from causalinterp.estimate._econml import describe_nuisance
+from causalinterp.estimate.effects import Effects
+from causalinterp.graph import CausalGraph
+from causalinterp.graph.independence import GraphTest
+from causalinterp.judge import FeatureVerdict
+from causalinterp.refute.refutation import RefutationResult, Refutations
+from causalinterp.render import plots
 
 __all__ = ["SCHEMA_VERSION", "TABLE_COLUMNS", "VERDICT_LABELS", "Report", "escape_markdown"]
 

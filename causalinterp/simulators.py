@@ -23,7 +23,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .graph import CausalGraph
+from causalinterp.graph import CausalGraph
 
 Values = Mapping[str, np.ndarray]
 

@@ -25,8 +25,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 from threadpoolctl import threadpool_limits
 
-from causalinterp import _shap
-from causalinterp.attributions import (
+from causalinterp.attribute import _shap
+from causalinterp.attribute.attributions import (
     Attributions,
     FeatureAttribution,
     compute_attributions,

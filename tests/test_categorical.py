@@ -13,10 +13,12 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from causalinterp import analyze, effects, refutation
+from causalinterp import analyze
 from causalinterp.data import check_data
 from causalinterp.errors import DataError
+from causalinterp.estimate import effects
 from causalinterp.graph import CausalGraph
+from causalinterp.refute import refutation
 
 PLAN_EFFECT = {"basic": 0.0, "plus": 1.0, "pro": -2.0}  # reference: basic, the most frequent
 REGION_ON_Y = {"north": 0.0, "south": 1.5, "west": 0.0}  # not monotone in the codes
@@ -252,7 +254,7 @@ def test_the_users_own_model_gets_its_own_values_back():
 
 
 def test_dependence_plot_of_a_categorical_feature_shows_per_level_effects(report):
-    from causalinterp import plots
+    from causalinterp.render import plots
 
     fig = plots.plot_dependence(report, "plan")
     ax = fig.axes[0]

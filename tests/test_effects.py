@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalinterp import effects as effects_module
-from causalinterp._dowhy import Identification
-from causalinterp._econml import (
+from causalinterp.data import CheckedData
+from causalinterp.errors import EstimationError, OptionError
+from causalinterp.estimate import effects as effects_module
+from causalinterp.estimate._dowhy import Identification
+from causalinterp.estimate._econml import (
     DoublyRobustNuisances,
     EffectEstimate,
     estimate_backdoor,
@@ -25,9 +27,7 @@ from causalinterp._econml import (
     estimate_iv,
     fit_backdoor,
 )
-from causalinterp.data import CheckedData
-from causalinterp.effects import Effects, estimate_effects
-from causalinterp.errors import EstimationError, OptionError
+from causalinterp.estimate.effects import Effects, estimate_effects
 from causalinterp.graph import CausalGraph
 
 N = 3000
@@ -450,7 +450,7 @@ def test_invalid_options_raise():
 def test_the_report_names_the_nuisance_learners_as_given():
     from sklearn.linear_model import LinearRegression, LogisticRegression
 
-    from causalinterp._econml import describe_nuisance
+    from causalinterp.estimate._econml import describe_nuisance
 
     assert describe_nuisance("linear") == "linear"
     pair = (LinearRegression(), LogisticRegression(C=2.0))

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalinterp import _io, analyze, effects
+from causalinterp import _io, analyze
 from causalinterp.cli import build_parser, main
+from causalinterp.estimate import effects
 
 GRAPH = "z -> x; z -> y; x -> y; w -> y"
 REPORTS = {"report.json", "report.md", "report.html"}

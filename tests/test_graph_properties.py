@@ -215,7 +215,7 @@ def test_walk_fallback_names_a_superset_of_the_exact_answer(query, data):
     features = sorted(set(data.draw(st.lists(st.sampled_from(sorted(graph.nodes))))) - {y})
     exact = graph.feature_set_diagnosis(t, y, features, observed)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("causalinterp.graph._PATH_BUDGET", 0)
+        mp.setattr("causalinterp.graph.causal_graph._PATH_BUDGET", 0)
         walks = graph.feature_set_diagnosis(t, y, features, observed)
     assert set(exact.missing_confounders) <= set(walks.missing_confounders)
     assert set(exact.latent_confounders) <= set(walks.latent_confounders)

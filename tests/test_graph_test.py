@@ -14,7 +14,7 @@ from scipy import stats
 from causalinterp.data import CheckedData
 from causalinterp.errors import DataError, GraphError, OptionError
 from causalinterp.graph import CausalGraph
-from causalinterp.graph_test import GraphTest, check_graph, implied_independences
+from causalinterp.graph.independence import GraphTest, check_graph, implied_independences
 
 # A 6-node DAG with a binary node (C); it implies 8 testable independences.
 TRUE_EDGES = [("A", "B"), ("A", "C"), ("B", "D"), ("C", "D"), ("D", "E"), ("C", "F"), ("E", "F")]

@@ -10,8 +10,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from causalinterp._dowhy import Identification, identify_effect
 from causalinterp.errors import GraphError
+from causalinterp.estimate._dowhy import Identification, identify_effect
 from causalinterp.graph import CausalGraph
 
 

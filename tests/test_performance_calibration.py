@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from causalinterp import _econml
-from causalinterp import refutation as R
 from causalinterp.data import check_data
-from causalinterp.effects import estimate_effects
+from causalinterp.estimate import _econml
+from causalinterp.estimate.effects import estimate_effects
 from causalinterp.graph import CausalGraph
+from causalinterp.refute import refutation as R
 
 GRAPH = CausalGraph.parse("w -> t; w -> y; t -> y")
 #: At 80 data sets a calibrated refuter exceeds the 0.12 rejection bound with probability 0.01.

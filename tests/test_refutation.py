@@ -14,12 +14,12 @@ import pytest
 from scipy.special import expit
 from statsmodels.stats.multitest import multipletests
 
-from causalinterp import refutation as R
-from causalinterp._dowhy import Identification
-from causalinterp._econml import EffectEstimate
 from causalinterp.data import CheckedData
-from causalinterp.effects import Effects, FeatureEffect
 from causalinterp.errors import OptionError
+from causalinterp.estimate._dowhy import Identification
+from causalinterp.estimate._econml import EffectEstimate
+from causalinterp.estimate.effects import Effects, FeatureEffect
+from causalinterp.refute import refutation as R
 
 C, B = "continuous", "binary"
 NUISANCE = "linear"

@@ -15,18 +15,19 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from causalinterp import _io, plots
+from causalinterp import _io
 from causalinterp import report as report_module
-from causalinterp._dowhy import Identification
-from causalinterp._econml import EffectEstimate
-from causalinterp.attributions import Attributions, FeatureAttribution
+from causalinterp.attribute.attributions import Attributions, FeatureAttribution
 from causalinterp.data import CheckedData
-from causalinterp.effects import Effects, FeatureEffect
+from causalinterp.estimate._dowhy import Identification
+from causalinterp.estimate._econml import EffectEstimate
+from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.graph import CausalGraph
-from causalinterp.graph_test import GraphTest, Implication
-from causalinterp.refutation import RefutationResult, Refutations, Sensitivity
+from causalinterp.graph.independence import GraphTest, Implication
+from causalinterp.judge import FeatureVerdict
+from causalinterp.refute.refutation import RefutationResult, Refutations, Sensitivity
+from causalinterp.render import plots
 from causalinterp.report import TABLE_COLUMNS, Report, escape_markdown
-from causalinterp.verdicts import FeatureVerdict
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_NAMES = {

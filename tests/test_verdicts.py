@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalinterp._dowhy import Identification
-from causalinterp._econml import EffectEstimate
-from causalinterp.attributions import Attributions, FeatureAttribution
+from causalinterp.attribute.attributions import Attributions, FeatureAttribution
 from causalinterp.data import CheckedData
-from causalinterp.effects import Effects, FeatureEffect
+from causalinterp.estimate._dowhy import Identification
+from causalinterp.estimate._econml import EffectEstimate
+from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.graph import CausalGraph
-from causalinterp.refutation import RefutationResult, Refutations
-from causalinterp.verdicts import VERDICTS, judge
+from causalinterp.judge import VERDICTS, judge
+from causalinterp.refute.refutation import RefutationResult, Refutations
 
 # z confounds x; m mediates x; l is a consequence of y; p is a proxy of z; u is latent.
 GRAPH = CausalGraph.from_edges(

@@ -35,8 +35,8 @@ from types import SimpleNamespace
 
 import networkx as nx
 
-from .errors import GraphError
-from .graph import CausalGraph
+from causalinterp.errors import GraphError
+from causalinterp.graph import CausalGraph
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any, TypeAlias
 
 import networkx as nx
 
-from .errors import GraphError
+from causalinterp.errors import GraphError
 
 __all__ = ["CausalGraph", "FeatureSetDiagnosis", "GraphSource"]
 

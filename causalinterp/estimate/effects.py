@@ -17,14 +17,14 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from . import _dowhy, _econml
-from ._dowhy import Identification, identify_effect
-from ._econml import EffectEstimate
-from ._progress import run_parallel
-from ._timeout import TimeLimitExceeded, call_with_time_limit
-from .data import CheckedData
-from .errors import EstimationError, OptionError
-from .graph import CausalGraph
+from causalinterp._progress import run_parallel
+from causalinterp._timeout import TimeLimitExceeded, call_with_time_limit
+from causalinterp.data import CheckedData
+from causalinterp.errors import EstimationError, OptionError
+from causalinterp.estimate import _dowhy, _econml
+from causalinterp.estimate._dowhy import Identification, identify_effect
+from causalinterp.estimate._econml import EffectEstimate
+from causalinterp.graph import CausalGraph
 
 _STRATEGIES_ESTIMATED = ("backdoor", "frontdoor", "iv")
 

@@ -62,7 +62,7 @@ from sklearn.multioutput import MultiOutputRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .errors import EstimationError, OptionError
+from causalinterp.errors import EstimationError, OptionError
 
 _KINDS = ("binary", "continuous")
 _NUISANCES = ("auto", "linear")

@@ -25,11 +25,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .attributions import Attributions
-from .data import CheckedData
-from .effects import Effects, FeatureEffect
-from .graph import CausalGraph, FeatureSetDiagnosis
-from .refutation import Refutations
+from causalinterp.attribute.attributions import Attributions
+from causalinterp.data import CheckedData
+from causalinterp.estimate.effects import Effects, FeatureEffect
+from causalinterp.graph import CausalGraph, FeatureSetDiagnosis
+from causalinterp.refute.refutation import Refutations
 
 #: A feature's attribution is material when its share of total mean |SHAP| reaches this.
 MATERIAL_SHARE = 0.05

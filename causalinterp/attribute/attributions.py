@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causalinterp import _shap
 from causalinterp._seeds import seed_sequence
+from causalinterp.attribute import _shap
 from causalinterp.data import CheckedData
 from causalinterp.errors import DataError, OptionError
 

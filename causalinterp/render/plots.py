@@ -27,9 +27,9 @@ from matplotlib.ticker import MaxNLocator
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from .effects import FeatureEffect
-    from .refutation import RefutationResult
-    from .report import Report
+    from causalinterp.estimate.effects import FeatureEffect
+    from causalinterp.refute.refutation import RefutationResult
+    from causalinterp.report import Report
 
 __all__ = [
     "dag_layout",

@@ -24,17 +24,17 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from . import _econml
-from ._dowhy import Identification
-from ._econml import EffectEstimate
-from ._progress import run_parallel
-from ._seeds import seed_sequence
-from .effects import design_arrays, estimate_identified
-from .errors import DataError, OptionError
+from causalinterp._progress import run_parallel
+from causalinterp._seeds import seed_sequence
+from causalinterp.errors import DataError, OptionError
+from causalinterp.estimate import _econml
+from causalinterp.estimate._dowhy import Identification
+from causalinterp.estimate._econml import EffectEstimate
+from causalinterp.estimate.effects import design_arrays, estimate_identified
 
 if TYPE_CHECKING:  # effects.py may come to import this module's dispatch
-    from .data import CheckedData
-    from .effects import Effects, FeatureEffect
+    from causalinterp.data import CheckedData
+    from causalinterp.estimate.effects import Effects, FeatureEffect
 
 #: Simulations per simulation-based refuter at each depth ("none" skips the refuters).
 DEPTHS: Mapping[str, int] = {"none": 0, "quick": 10, "standard": 20, "thorough": 100}

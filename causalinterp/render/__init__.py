@@ -1,0 +1,1 @@
+"""Renderers: each turns stage results into one output format (JSON, Markdown, HTML, plots)."""
