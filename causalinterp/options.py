@@ -1,0 +1,388 @@
+"""Every option of causalinterp, declared once.
+
+:data:`OPTIONS` is the one table from which :func:`causalinterp.analyze`'s checks, the command
+line's flags (``causalinterp analyze``/``run``/``monitor`` ...) and the keys of ``case.toml`` are
+all built. An option is declared by its name, type, range or choices, default and help; the
+stage verbs validate what they are given with :func:`validate`, so a bad value gets the same
+one-line message (naming the option and the fix, with a did-you-mean hint for near-misses)
+from every entry point.
+
+Adding an option: add one :class:`Option` row here, take it as a keyword-only argument of the
+verb that uses it, and pass it through :func:`causalinterp.analyze`. The CLI flag and the
+``case.toml`` key follow from the row (``cli=False`` or ``case=False`` to leave one out).
+
+This module imports nothing heavy, so that ``causalinterp --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from causalinterp.errors import OptionError
+
+#: The kinds of value an option takes; each has one check and one argparse parser.
+KINDS = ("int", "float", "seconds", "bool", "choice", "text", "names", "object")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: what it is called, what it takes and what it defaults to.
+
+    Attributes
+    ----------
+    name : str
+        The keyword in Python and the key in ``case.toml``; the CLI flag is ``--name`` with
+        dashes for underscores.
+    kind : str
+        One of :data:`KINDS`: ``"int"``, ``"float"``, ``"seconds"`` (a positive number or
+        None for no limit), ``"bool"``, ``"choice"``, ``"text"``, ``"names"`` (a list of column
+        names; comma-separated on the CLI) or ``"object"`` (Python only, checked by its stage).
+    default : object
+        The value used when the option is not given.
+    help : str
+        One sentence for ``--help`` and the documentation.
+    stage : str
+        The verb that uses it (``"data"``, ``"estimate"``, ``"refute"``, ``"graph_test"``,
+        ``"attribute"``, ``"judge"``, ``"run"`` ...); documentation groups options by it.
+    choices : tuple of str, optional
+        For ``kind="choice"``: the allowed values.
+    low, high : float, optional
+        Inclusive bounds for numbers.
+    low_open, high_open : bool
+        Make ``low``/``high`` exclusive.
+    nonzero : bool
+        Refuse 0 (``n_jobs``).
+    allow_none : bool
+        None is a valid value (it means "no cap", "automatic" ...).
+    cli_choices : tuple of str, optional
+        For ``kind="object"`` options that the CLI offers as named presets (``nuisance``).
+    example : str
+        A valid value, for the fix in error messages (``pass e.g. seed=0``).
+    cli, case : bool
+        Whether the CLI and ``case.toml`` offer the option.
+    metavar : str, optional
+        Placeholder in ``--help``.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    stage: str
+    choices: tuple[str, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    nonzero: bool = False
+    allow_none: bool = False
+    cli_choices: tuple[str, ...] | None = None
+    example: str = ""
+    cli: bool = True
+    case: bool = True
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag, e.g. ``--max-shap-rows``."""
+        return "--" + self.name.replace("_", "-")
+
+    def expected(self) -> str:
+        """What a valid value looks like, in words."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(map(repr, self.choices or ()))
+        if self.kind == "bool":
+            return "True or False"
+        if self.kind == "text":
+            return "a string"
+        if self.kind == "names":
+            return "a list of column names"
+        if self.kind == "seconds":
+            return "a positive number of seconds" + (" or None" if self.allow_none else "")
+        noun = "an integer" if self.kind == "int" else "a number"
+        if self.nonzero:
+            noun = "a non-zero integer"
+        elif self.low == 0 and not self.low_open and self.high is None:
+            noun = "a non-negative integer" if self.kind == "int" else "a non-negative number"
+        elif self.low is not None and self.high is not None:
+            left = "(" if self.low_open else "["
+            right = ")" if self.high_open else "]"
+            noun += f" in {left}{self.low:g}, {self.high:g}{right}"
+        elif self.low is not None:
+            noun += f" {'>' if self.low_open else '>='} {self.low:g}"
+        return noun + (" or None" if self.allow_none else "")
+
+    def fix(self) -> str:
+        return f"pass e.g. {self.name}={self.example}" if self.example else "see --help"
+
+
+def _opt(name: str, kind: str, default: Any, stage: str, help: str, **more: Any) -> Option:
+    return Option(name=name, kind=kind, default=default, stage=stage, help=help, **more)
+
+
+#: Refutation depths and the simulations each refuter runs at that depth.
+REFUTE_DEPTHS = ("none", "quick", "standard", "thorough")
+
+OPTIONS: tuple[Option, ...] = (
+    # ---------------------------------------------------------------- the run as a whole
+    _opt("seed", "int", 0, "run", "seed for every random component; the same seed gives the "
+         "same report whatever n_jobs", low=0, example="0"),
+    _opt("n_jobs", "int", None, "run", "parallel workers (joblib semantics): 1 serial, -1 all "
+         "cores; default 1", nonzero=True, allow_none=True, example="-1", case=False),
+    _opt("backend", "text", None, "run", "joblib backend for the parallel tasks: loky "
+         "(default), threading, or dask (inside a dask.distributed client; see "
+         "docs/performance.md)", allow_none=True, example="'loky'", case=False),
+    _opt("progress", "bool", None, "run", "progress bars on standard error; default: only "
+         "when it is a terminal", allow_none=True, cli=False, case=False),
+    _opt("time_limit", "seconds", 600.0, "estimate", "seconds one feature's effect estimation "
+         "may take before it is reported as 'error' ('inf' or None: no limit)",
+         allow_none=True, example="600", metavar="SECONDS"),
+    # ---------------------------------------------------------------- data
+    _opt("missing", "choice", "error", "data", "refuse missing values, or drop incomplete rows "
+         "(counted in the report)", choices=("error", "drop")),
+    # ---------------------------------------------------------------- effects
+    _opt("nuisance", "object", "auto", "estimate", "nuisance learners of the double ML "
+         "estimators: auto (least squares plus gradient boosting on its residuals) or linear "
+         "(least squares only, fast); in Python also a scikit-learn estimator or a "
+         "(regressor, classifier) pair", cli_choices=("auto", "linear"), example="'auto'"),
+    _opt("n_folds", "int", 5, "estimate", "cross-fitting folds of the double ML estimators",
+         low=2, example="5"),
+    # ---------------------------------------------------------------- refutations
+    _opt("refute", "choice", "standard", "refute", "refutation depth; see docs/refutation.md",
+         choices=REFUTE_DEPTHS),
+    _opt("refit", "bool", False, "refute", "re-fit every nuisance model in every refuter "
+         "simulation (slower; also exposes the nuisances' estimation noise, which matters in "
+         "samples of a few hundred rows)"),
+    _opt("alpha", "float", 0.05, "refute", "level of the refuters' tests and of the "
+         "sensitivity analysis (Benjamini-Hochberg across the report)", low=0, high=1,
+         low_open=True, high_open=True, example="0.05"),
+    # ---------------------------------------------------------------- graph test
+    _opt("test_graph", "bool", True, "graph_test", "test the DAG's implied conditional "
+         "independences against the data"),
+    _opt("graph_test_method", "choice", "auto", "graph_test", "conditional-independence test: "
+         "linear (partial correlation), gcm (flexible residuals) or auto (gcm from 500 rows)",
+         choices=("auto", "linear", "gcm")),
+    _opt("graph_test_alpha", "float", 0.05, "graph_test", "level of the graph test (Holm "
+         "across implications)", low=0, high=1, low_open=True, high_open=True, example="0.05"),
+    _opt("graph_test_max_conditioning", "int", None, "graph_test", "largest conditioning set "
+         "tested; None for no cap", low=0, allow_none=True, example="3"),
+    _opt("graph_test_max_rows", "int", 20_000, "graph_test", "rows the graph test uses (a "
+         "seeded sample when there are more)", low=10, example="20000"),
+    # ---------------------------------------------------------------- attributions
+    _opt("max_shap_rows", "int", 2000, "attribute", "rows explained with SHAP, a seeded sample "
+         "when there are more; the report states the sampling error", low=10, example="2000",
+         metavar="N"),
+    # ---------------------------------------------------------------- verdicts
+    _opt("material_share", "float", 0.05, "judge", "share of total mean |SHAP| from which an "
+         "attribution is material (and flagged when it lacks causal support)", low=0, high=1,
+         example="0.05"),
+    _opt("attribution_factor", "float", 1.5, "judge", "how far outside the effect's CI the "
+         "attribution slope must lie to be over- or under-attributed", low=1, example="1.5"),
+)
+
+_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def option(name: str) -> Option:
+    """The option called ``name``; an OptionError with a did-you-mean hint otherwise."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise OptionError(f"{name}: not an option; {_hint(name, _BY_NAME)}") from None
+
+
+def default(name: str) -> Any:
+    """The default of option ``name``."""
+    return option(name).default
+
+
+def defaults(stage: str | None = None) -> dict[str, Any]:
+    """Every option's default (or one stage's), by name."""
+    return {o.name: o.default for o in OPTIONS if stage is None or o.stage == stage}
+
+
+def _hint(name: str, known: Iterable[str]) -> str:
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"the options are {', '.join(known)}"
+
+
+def check_known(given: Iterable[str], known: Iterable[str], where: str) -> None:
+    """An OptionError naming the first of ``given`` not in ``known``, with a suggestion."""
+    known = list(known)
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise OptionError(f"{unknown[0]}: not an option of {where}; {_hint(unknown[0], known)}")
+
+
+def validate(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check option values against the table; return them normalised.
+
+    Parameters
+    ----------
+    values : mapping
+        Option name to value. Every name must be in :data:`OPTIONS`.
+
+    Returns
+    -------
+    dict
+        The same names; integers as ``int``, numbers as ``float``, ``time_limit=inf`` as None.
+
+    Raises
+    ------
+    OptionError
+        One line naming the option, what it expects, what it got and the fix.
+    """
+    return {name: _check(option(name), value) for name, value in values.items()}
+
+
+def _check(spec: Option, value: Any) -> Any:
+    if value is None and spec.allow_none:
+        return None
+    fail = OptionError(f"{spec.name}: expected {spec.expected()}, got {value!r}; {spec.fix()}")
+    kind = spec.kind
+    if kind == "object":
+        return value  # checked by the stage that interprets it (e.g. nuisance learners)
+    if kind == "bool":
+        if type(value).__name__ not in ("bool", "bool_"):
+            raise fail
+        return bool(value)
+    if kind == "choice":
+        if not isinstance(value, str) or value not in (spec.choices or ()):
+            close = difflib.get_close_matches(str(value), spec.choices or (), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "use one of " + ", ".join(
+                map(repr, spec.choices or ())
+            )
+            raise OptionError(f"{spec.name}: unknown value {value!r}; {hint}")
+        return value
+    if kind == "text":
+        if not isinstance(value, str) or not value:
+            raise fail
+        return value
+    if kind == "names":
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise fail
+        return [str(v) for v in value]
+    # numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise fail
+    if kind == "int":
+        if not isinstance(value, numbers.Integral):
+            raise fail
+        number: float = int(value)
+    else:
+        number = float(value)
+        if math.isnan(number):
+            raise fail
+    if kind == "seconds":
+        if number <= 0:
+            raise fail
+        if math.isinf(number):
+            if spec.allow_none:
+                return None
+            raise fail
+        return number
+    if spec.nonzero and number == 0:
+        raise fail
+    if spec.low is not None and (number < spec.low or (spec.low_open and number == spec.low)):
+        raise fail
+    if spec.high is not None and (number > spec.high or (spec.high_open and number == spec.high)):
+        raise fail
+    return number
+
+
+# --------------------------------------------------------------------------- command line
+def add_arguments(
+    parser: argparse.ArgumentParser, names: Iterable[str], *, defaults_from: str = ""
+) -> None:
+    """Add one flag per option in ``names`` to ``parser``, typed and checked from the table.
+
+    Every flag defaults to None, meaning "not given", so that the verb (or ``case.toml``)
+    supplies the default; ``--help`` states it. ``defaults_from`` names where else a default
+    may come from (e.g. ``"the case file"``).
+    """
+    for name in names:
+        spec = option(name)
+        if not spec.cli:
+            continue
+        shown = "inf" if spec.kind == "seconds" and spec.default is None else spec.default
+        where = f", or {defaults_from}'s" if defaults_from and spec.case else ""
+        help_text = f"{spec.help} (default: {shown}{where})"
+        dest = spec.name
+        if spec.kind == "bool":
+            negative = spec.default is True
+            flag = "--no-" + spec.flag[2:] if negative else spec.flag
+            parser.add_argument(
+                flag,
+                dest=dest,
+                action="store_const",
+                const=not negative,
+                default=None,
+                help=spec.help if not negative else "skip: " + spec.help,
+            )
+            continue
+        choices = spec.choices if spec.kind == "choice" else spec.cli_choices
+        kwargs: dict[str, Any] = {"dest": dest, "default": None, "help": help_text}
+        if choices:
+            kwargs["choices"] = choices
+        else:
+            kwargs["type"] = _parser(spec)
+            kwargs["metavar"] = spec.metavar or spec.name.upper()
+        parser.add_argument(spec.flag, **kwargs)
+
+
+def _parser(spec: Option):
+    """An argparse type for ``spec``: the table's check, worded for the command line."""
+
+    def parse(text: str) -> Any:
+        if spec.kind == "names":
+            names = [name.strip() for name in text.split(",") if name.strip()]
+            if not names:
+                raise argparse.ArgumentTypeError("expected comma-separated column names")
+            return names
+        if spec.kind == "text":
+            return text
+        try:
+            value: Any = int(text) if spec.kind == "int" else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {spec.expected()}, got {text!r}") from None
+        try:
+            return _check(spec, value)
+        except OptionError:
+            raise argparse.ArgumentTypeError(
+                f"expected {spec.expected()}, got {text!r}"
+            ) from None
+
+    parse.__name__ = spec.kind
+    return parse
+
+
+def given(namespace: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
+    """The options among ``names`` that were given on the command line."""
+    values = {}
+    for name in names:
+        value = getattr(namespace, name, None)
+        if value is not None:
+            values[name] = value
+    return values
+
+
+# --------------------------------------------------------------------------- case.toml
+def case_keys(stage_names: Iterable[str]) -> frozenset[str]:
+    """The option names ``case.toml`` accepts among ``stage_names``."""
+    return frozenset(n for n in stage_names if option(n).case)
+
+
+def from_case(case: Mapping[str, Any], names: Iterable[str], where: str) -> dict[str, Any]:
+    """The options among ``names`` that ``case`` sets, validated; ``where`` names the file."""
+    values = {name: case[name] for name in names if name in case}
+    try:
+        return validate(values)
+    except OptionError as error:
+        raise OptionError(f"{where}: {error}") from None
