@@ -225,7 +225,7 @@ def run_causalinterp(
 ) -> dict:
     """causalinterp doing the same work (plus bootstrap, dummy outcome, sensitivity)."""
     from causalinterp import analyze
-    from causalinterp.refute.refutation import DEPTHS
+    from causalinterp.refute import DEPTHS
 
     depth = next((name for name, sims in DEPTHS.items() if sims == simulations), None)
     if depth is None:

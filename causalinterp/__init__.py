@@ -1,6 +1,10 @@
 """causalinterp: which of a model's explanations may be read as causes.
 
-The public API is :func:`analyze`, :class:`CausalGraph`, :class:`Report` and the error classes.
+The public API: :func:`analyze`, the composition of the stage verbs :func:`check_data`,
+:func:`estimate_effects`, :func:`refute_effects`, :func:`check_graph`,
+:func:`attribute_model` and :func:`judge` (each usable by hand, with the seeds
+:func:`stage_seeds` says ``analyze`` gives them); :class:`CausalGraph`;
+:class:`Report`; the options table :mod:`causalinterp.options`; and the error classes.
 Heavy dependencies (DoWhy, EconML, SHAP) load on first use, so ``import causalinterp`` and the
 command line's ``--help`` stay fast.
 """
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import options
 from .errors import (
     CausalInterpError,
     DataError,
@@ -30,18 +35,40 @@ __all__ = [
     "OptionError",
     "Report",
     "analyze",
+    "attribute_model",
+    "check_data",
+    "check_graph",
+    "estimate_effects",
+    "judge",
+    "options",
+    "refute_effects",
+    "stage_seeds",
 ]
 
+#: Public name -> (module, attribute), imported on first access.
 _LAZY = {
     "analyze": ("pipeline", "analyze"),
+    "check_data": ("data", "check_data"),
+    "estimate_effects": ("estimate", "estimate_effects"),
+    "refute_effects": ("refute", "refute_effects"),
+    "check_graph": ("graph", "check_graph"),
+    "attribute_model": ("attribute", "attribute_model"),
+    "judge": ("verdicts", "judge"),
     "CausalGraph": ("graph", "CausalGraph"),
     "Report": ("report", "Report"),
+    "stage_seeds": ("_seeds", "stage_seeds"),
 }
 
 if TYPE_CHECKING:
-    from .graph import CausalGraph
+    from ._seeds import stage_seeds
+    from .attribute import attribute_model
+    from .data import check_data
+    from .estimate import estimate_effects
+    from .graph import CausalGraph, check_graph
     from .pipeline import analyze
+    from .refute import refute_effects
     from .report import Report
+    from .verdicts import judge
 
 
 def __getattr__(name: str) -> Any:
@@ -49,5 +76,11 @@ def __getattr__(name: str) -> Any:
         from importlib import import_module
 
         module, attribute = _LAZY[name]
-        return getattr(import_module(f".{module}", __name__), attribute)
+        value = getattr(import_module(f".{module}", __name__), attribute)
+        globals()[name] = value  # later look-ups skip this hook
+        return value
     raise AttributeError(f"module 'causalinterp' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,7 +2,9 @@
 
 Every parallel stage goes through :func:`run_parallel`: ``joblib.Parallel`` over picklable
 tasks, results in task order (so seeds, not scheduling, decide the numbers), any joblib
-backend. The progress bar (tqdm, on standard error) is shown only when asked for; the
+backend. Parallelism is configured the joblib way: ``with joblib.parallel_config(backend=...,
+n_jobs=...)`` around a call applies to every stage; the ``n_jobs``/``backend`` arguments, when
+given, override it. The progress bar (tqdm, on standard error) is shown only when asked for; the
 pipeline asks for it when standard error is a terminal and the run is not quiet.
 """
 
@@ -45,10 +47,10 @@ def run_parallel(
     items : sequence
         The tasks.
     n_jobs : int, optional
-        joblib's ``n_jobs`` (None: joblib's default, usually 1).
+        joblib's ``n_jobs``; None keeps the active ``joblib.parallel_config`` (1 outside one).
     backend : str, optional
         A joblib backend (``"loky"``, ``"threading"``, ``"dask"`` inside a
-        ``dask.distributed.Client`` context); None keeps the active configuration.
+        ``dask.distributed.Client`` context); None keeps the active ``joblib.parallel_config``.
     progress : bool, default False
         Show a tqdm bar on standard error.
     desc, unit : str
@@ -61,11 +63,16 @@ def run_parallel(
     """
     if not items:
         return []
-    context = parallel_config(backend=backend) if backend is not None else contextlib.nullcontext()
+    # Only what was given explicitly: anything else comes from the caller's
+    # ``joblib.parallel_config`` (joblib's defaults outside one).
+    config: dict[str, Any] = {}
+    if backend is not None:
+        config["backend"] = backend
+    if n_jobs is not None:
+        config["n_jobs"] = n_jobs
+    context = parallel_config(**config) if config else contextlib.nullcontext()
     with context:
-        outputs = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(function)(item) for item in items
-        )
+        outputs = Parallel(return_as="generator")(delayed(function)(item) for item in items)
         if progress:
             from tqdm.auto import tqdm
 

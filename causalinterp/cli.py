@@ -11,34 +11,23 @@ import csv
 import sys
 import tomllib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import pandas as pd
-
+from causalinterp import options
 from causalinterp.errors import CausalInterpError, DataError, OptionError
-from causalinterp.refute.refutation import DEPTHS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _CASE_FILE = "case.toml"
-#: analyze()'s per-feature time limit (causalinterp.effects.DEFAULT_TIME_LIMIT; not imported,
-#: so that --help stays fast).
-_DEFAULT_TIME_LIMIT = 600
-_CASE_KEYS = {
-    "title",
-    "description",
-    "data",
-    "graph",
-    "outcome",
-    "features",
-    "seed",
-    "refute",
-    "missing",
-    "nuisance",
-    "max_shap_rows",
-    "refit",
-    "truth",
-}
+#: The options of ``analyze`` and ``run``: analyze()'s rows of the options table (the table
+#: says which have a flag and which a case.toml key; ``progress`` is ``--quiet``'s business).
+_OPTIONS = options.names(options.ANALYZE_STAGES)
+#: case.toml keys that are not options: the case's inputs and its documentation.
+_CASE_INPUTS = ("title", "description", "data", "graph", "outcome", "features", "truth")
+_CASE_KEYS = frozenset(_CASE_INPUTS) | options.case_keys(_OPTIONS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -98,72 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_common(parser: argparse.ArgumentParser, from_config: bool = False) -> None:
-    default = None if from_config else 0
-    parser.add_argument(
-        "--seed",
-        type=_non_negative_int,
-        default=default,
-        help="seed for every random component (default: 0"
-        + (", or the case file's" if from_config else "")
-        + ")",
-    )
-    parser.add_argument(
-        "--n-jobs",
-        type=_n_jobs,
-        default=None,
-        dest="n_jobs",
-        help="parallel workers; -1 for all cores (default: 1)",
-    )
-    parser.add_argument(
-        "--refute",
-        choices=DEPTHS,
-        default=None if from_config else "standard",
-        help="refutation depth (default: standard); see docs/refutation.md",
-    )
-    parser.add_argument(
-        "--missing",
-        choices=("error", "drop"),
-        default=None if from_config else "error",
-        help="refuse missing values, or drop incomplete rows",
-    )
-    parser.add_argument(
-        "--nuisance",
-        choices=("auto", "linear"),
-        default=None,
-        help="nuisance learners of the effect estimators: auto (least squares plus gradient "
-        "boosting on its residuals) or linear (least squares only, fast) (default: auto"
-        + (", or the case file's" if from_config else "")
-        + ")",
-    )
-    parser.add_argument(
-        "--max-shap-rows",
-        type=_shap_rows,
-        default=None,
-        dest="max_shap_rows",
-        metavar="N",
-        help="rows explained with SHAP, a seeded sample when there are more; the report states "
-        "the sampling error (default: 2000" + (", or the case file's" if from_config else "") + ")",
-    )
-    parser.add_argument(
-        "--refit",
-        action="store_true",
-        help="re-fit every nuisance model in every refuter simulation (slower; also exposes "
-        "the nuisances' estimation noise, which matters in samples of a few hundred rows)",
-    )
-    parser.add_argument(
-        "--no-graph-test",
-        action="store_true",
-        help="skip testing the DAG's implied independences against the data",
-    )
-    parser.add_argument(
-        "--time-limit",
-        type=_seconds,
-        default=None,
-        dest="time_limit",
-        metavar="SECONDS",
-        help="stop a feature's effect estimation after this many seconds and report it as "
-        f"'error' (default: {_DEFAULT_TIME_LIMIT}; 'inf' for no limit)",
-    )
+    options.add_arguments(parser, _OPTIONS, defaults_from="the case file" if from_config else "")
     parser.add_argument(
         "--strict",
         action="store_true",
@@ -171,12 +95,6 @@ def _add_common(parser: argparse.ArgumentParser, from_config: bool = False) -> N
     )
     parser.add_argument(
         "--quiet", action="store_true", help="print nothing but errors (no progress bars)"
-    )
-    parser.add_argument(
-        "--backend",
-        default=None,
-        help="joblib backend for the parallel tasks: loky (default), threading, or dask "
-        "(with --scheduler); see docs/performance.md",
     )
     parser.add_argument(
         "--scheduler",
@@ -225,19 +143,8 @@ def _analyze(args: argparse.Namespace):
         args.graph,
         args.outcome,
         features=args.features,
-        seed=args.seed,
-        n_jobs=args.n_jobs,
-        refute=args.refute,
-        refit=args.refit,
-        missing=args.missing,
-        test_graph=not args.no_graph_test,
-        backend=args.backend,
         progress=False if args.quiet else None,
-        **_given(
-            nuisance=args.nuisance,
-            max_shap_rows=args.max_shap_rows,
-            time_limit=args.time_limit,
-        ),
+        **_options(args),
     )
 
 
@@ -245,32 +152,30 @@ def _run_case(args: argparse.Namespace):
     from causalinterp.pipeline import analyze
 
     case = load_case(args.case_dir)
-    _check_out(args.out or args.case_dir / "report")
+    out = args.out or args.case_dir / "report"
+    _check_out(out)
     report = analyze(
         read_table(case["data"]),
         case["graph"],
         case["outcome"],
         features=case.get("features"),
-        seed=args.seed if args.seed is not None else case.get("seed", 0),
-        n_jobs=args.n_jobs,
-        refute=args.refute or case.get("refute", "standard"),
-        refit=args.refit or case.get("refit", False),
-        missing=args.missing or case.get("missing", "error"),
-        test_graph=not args.no_graph_test,
-        backend=args.backend,
         progress=False if args.quiet else None,
-        **_given(
-            nuisance=args.nuisance or case.get("nuisance"),
-            max_shap_rows=args.max_shap_rows or case.get("max_shap_rows"),
-            time_limit=args.time_limit,
-        ),
+        **_options(args, case, where=str(Path(args.case_dir) / _CASE_FILE)),
     )
-    return report, args.out or args.case_dir / "report"
+    return report, out
 
 
-def _given(**options: Any) -> dict[str, Any]:
-    # Only the options given: analyze() owns the defaults.
-    return {name: value for name, value in options.items() if value is not None}
+def _options(
+    args: argparse.Namespace, case: dict[str, Any] | None = None, where: str = ""
+) -> dict[str, Any]:
+    """The options to pass to analyze(): the command line's, else the case file's.
+
+    Options given nowhere are left out, so that analyze() (built from the options table)
+    supplies the default.
+    """
+    values = options.from_case(case, options.case_keys(_OPTIONS), where) if case else {}
+    values.update(options.given(args, _OPTIONS))
+    return values
 
 
 def _check_out(out: Path) -> None:
@@ -302,12 +207,7 @@ def load_case(case_dir: Path) -> dict[str, Any]:
         case = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise OptionError(f"case: {path} is not valid TOML ({error}); fix the file") from None
-    unknown = sorted(set(case) - _CASE_KEYS)
-    if unknown:
-        raise OptionError(
-            f"case: unknown key(s) {', '.join(unknown)} in {path}; "
-            f"valid keys are {', '.join(sorted(_CASE_KEYS))}"
-        )
+    options.check_known(case, _CASE_KEYS, str(path))
     for key in ("data", "graph", "outcome"):
         if key not in case:
             raise OptionError(f"case: {path} lacks the key {key!r}; add it")
@@ -319,6 +219,8 @@ def load_case(case_dir: Path) -> dict[str, Any]:
 
 def read_table(path: Path) -> pd.DataFrame:
     """Read a .csv or .parquet file, or raise a one-line DataError."""
+    import pandas as pd  # here, not at the top: ``causalinterp --help`` stays fast
+
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data: file {str(path)!r} does not exist; check the path")
@@ -371,41 +273,6 @@ def _comma_list(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("expected comma-separated column names")
     return names
-
-
-def _number(kind: type, expected: str, valid: Callable[[Any], bool], invalid: str):
-    """An argparse type: ``kind(text)`` that satisfies ``valid``, else a one-line message."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-        if not valid(value):
-            raise argparse.ArgumentTypeError(invalid.format(text=repr(text)))
-        return value
-
-    return parse
-
-
-_non_negative_int = _number(
-    int, "a non-negative integer", lambda v: v >= 0, "expected a non-negative integer, got {text}"
-)
-_seconds = _number(
-    float,
-    "a number of seconds",
-    lambda v: v > 0,
-    "expected a positive number of seconds, got {text}",
-)
-_shap_rows = _number(
-    int, "a whole number of rows", lambda v: v >= 10, "expected at least 10 rows, got {text}"
-)
-_n_jobs = _number(
-    int,
-    "an integer",
-    lambda v: v != 0,
-    "0 workers cannot run anything; use 1, or -1 for all cores",
-)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from causalinterp import options
 from causalinterp.errors import DataError, GraphError, OptionError
 from causalinterp.graph import CausalGraph
 
@@ -130,7 +131,7 @@ def check_data(
     outcome: str,
     *,
     features: Iterable[str] | None = None,
-    missing: str = "error",
+    missing: str = options.default("missing"),
     min_rows: int = MIN_ROWS,
 ) -> CheckedData:
     """Check ``data`` against ``graph`` and return the numeric columns the analysis uses.
@@ -169,8 +170,7 @@ def check_data(
     >>> check_data(df, g, "y").kinds["y"]
     'binary'
     """
-    if missing not in ("error", "drop"):
-        raise OptionError(f"missing: unknown value {missing!r}; use 'error' or 'drop'")
+    missing = options.validate({"missing": missing})["missing"]
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"data: expected a pandas DataFrame, got {type(data).__name__}; "

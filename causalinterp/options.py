@@ -68,6 +68,8 @@ class Option:
         Whether the CLI and ``case.toml`` offer the option.
     metavar : str, optional
         Placeholder in ``--help``.
+    aliases : tuple of str
+        Further command-line flags for the option (older spellings kept working).
     """
 
     name: str
@@ -87,6 +89,7 @@ class Option:
     cli: bool = True
     case: bool = True
     metavar: str | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def flag(self) -> str:
@@ -134,10 +137,12 @@ OPTIONS: tuple[Option, ...] = (
     _opt("seed", "int", 0, "run", "seed for every random component; the same seed gives the "
          "same report whatever n_jobs", low=0, example="0"),
     _opt("n_jobs", "int", None, "run", "parallel workers (joblib semantics): 1 serial, -1 all "
-         "cores; default 1", nonzero=True, allow_none=True, example="-1", case=False),
+         "cores; unset: the active joblib.parallel_config, else 1", nonzero=True,
+         allow_none=True, example="-1", case=False, metavar="N"),
     _opt("backend", "text", None, "run", "joblib backend for the parallel tasks: loky "
          "(default), threading, or dask (inside a dask.distributed client; see "
-         "docs/performance.md)", allow_none=True, example="'loky'", case=False),
+         "docs/performance.md)", allow_none=True, example="'loky'", case=False,
+         metavar="NAME"),
     _opt("progress", "bool", None, "run", "progress bars on standard error; default: only "
          "when it is a terminal", allow_none=True, cli=False, case=False),
     _opt("time_limit", "seconds", 600.0, "estimate", "seconds one feature's effect estimation "
@@ -151,8 +156,8 @@ OPTIONS: tuple[Option, ...] = (
          "estimators: auto (least squares plus gradient boosting on its residuals) or linear "
          "(least squares only, fast); in Python also a scikit-learn estimator or a "
          "(regressor, classifier) pair", cli_choices=("auto", "linear"), example="'auto'"),
-    _opt("n_folds", "int", 5, "estimate", "cross-fitting folds of the double ML estimators",
-         low=2, example="5"),
+    _opt("n_folds", "int", 3, "estimate", "cross-fitting folds of the double ML estimators "
+         "(the refuters reuse the estimate's)", low=2, example="3", metavar="K"),
     # ---------------------------------------------------------------- refutations
     _opt("refute", "choice", "standard", "refute", "refutation depth; see docs/refutation.md",
          choices=REFUTE_DEPTHS),
@@ -161,19 +166,21 @@ OPTIONS: tuple[Option, ...] = (
          "samples of a few hundred rows)"),
     _opt("alpha", "float", 0.05, "refute", "level of the refuters' tests and of the "
          "sensitivity analysis (Benjamini-Hochberg across the report)", low=0, high=1,
-         low_open=True, high_open=True, example="0.05"),
+         low_open=True, high_open=True, example="0.05", metavar="LEVEL"),
     # ---------------------------------------------------------------- graph test
     _opt("test_graph", "bool", True, "graph_test", "test the DAG's implied conditional "
-         "independences against the data"),
+         "independences against the data", aliases=("--no-graph-test",)),
     _opt("graph_test_method", "choice", "auto", "graph_test", "conditional-independence test: "
-         "linear (partial correlation), gcm (flexible residuals) or auto (gcm from 500 rows)",
+         "linear (partial correlation), gcm (flexible residuals) or auto (gcm from 500 rows "
+         "when the conditioning set is non-empty)",
          choices=("auto", "linear", "gcm")),
-    _opt("graph_test_alpha", "float", 0.05, "graph_test", "level of the graph test (Holm "
-         "across implications)", low=0, high=1, low_open=True, high_open=True, example="0.05"),
+    _opt("graph_test_alpha", "float", 0.05, "graph_test", "false discovery rate of the graph "
+         "test (Benjamini-Hochberg across implications)", low=0, high=1, low_open=True,
+         high_open=True, example="0.05", metavar="RATE"),
     _opt("graph_test_max_conditioning", "int", None, "graph_test", "largest conditioning set "
-         "tested; None for no cap", low=0, allow_none=True, example="3"),
+         "tested; None for no cap", low=0, allow_none=True, example="3", metavar="N"),
     _opt("graph_test_max_rows", "int", 20_000, "graph_test", "rows the graph test uses (a "
-         "seeded sample when there are more)", low=10, example="20000"),
+         "seeded sample when there are more)", low=10, example="20000", metavar="N"),
     # ---------------------------------------------------------------- attributions
     _opt("max_shap_rows", "int", 2000, "attribute", "rows explained with SHAP, a seeded sample "
          "when there are more; the report states the sampling error", low=10, example="2000",
@@ -181,12 +188,86 @@ OPTIONS: tuple[Option, ...] = (
     # ---------------------------------------------------------------- verdicts
     _opt("material_share", "float", 0.05, "judge", "share of total mean |SHAP| from which an "
          "attribution is material (and flagged when it lacks causal support)", low=0, high=1,
-         example="0.05"),
+         example="0.05", metavar="SHARE"),
     _opt("attribution_factor", "float", 1.5, "judge", "how far outside the effect's CI the "
-         "attribution slope must lie to be over- or under-attributed", low=1, example="1.5"),
+         "attribution slope must lie to be over- or under-attributed", low=1, example="1.5",
+         metavar="FACTOR"),
+    # ---- monitoring (monitor())
+    _opt("drift_alpha", "float", 0.05, "monitor", "false discovery rate of the per-column "
+         "drift tests (Kolmogorov-Smirnov or chi-squared, Benjamini-Hochberg across columns)",
+         low=0, high=1, low_open=True, high_open=True, example="0.05", metavar="RATE"),
+    _opt("drift_threshold", "float", 0.1, "monitor", "distance from which a significant "
+         "column drifts: Wasserstein over the reference's SD (continuous) or Jensen-Shannon "
+         "(categorical)", low=0, example="0.1", metavar="DISTANCE"),
+    _opt("support_share", "float", 0.05, "monitor", "alert when more than this share of a "
+         "window's rows lies beyond the reference's 99th percentile of novelty (about 0.01 "
+         "when nothing changed)", low=0, high=1, example="0.05", metavar="SHARE"),
+    _opt("range_share", "float", 0.02, "monitor", "alert when more than this share of rows "
+         "lies outside a feature's reference range (or at an unseen level)", low=0, high=1,
+         example="0.02", metavar="SHARE"),
+    _opt("ndcg_threshold", "float", 0.9, "monitor", "alert when the nDCG of the mean |SHAP| "
+         "ranking against the reference falls below this", low=0, high=1, example="0.9",
+         metavar="NDCG"),
+    _opt("share_change", "float", 0.1, "monitor", "alert when a feature's attribution share "
+         "moves at least this much and its 95% bootstrap CI excludes 0", low=0, high=1,
+         example="0.1", metavar="SHARE"),
+    _opt("mechanism_alpha", "float", 0.05, "monitor", "false discovery rate of the mechanism-"
+         "change tests (Benjamini-Hochberg across nodes)", low=0, high=1, low_open=True,
+         high_open=True, example="0.05", metavar="RATE"),
+    _opt("mechanism_threshold", "float", 0.1, "monitor", "score (residual shift in reference "
+         "residual SDs) from which a significant mechanism change alerts", low=0,
+         example="0.1", metavar="SCORE"),
+    _opt("risk_increase", "float", 0.05, "monitor", "alert when the attribution share on "
+         "features without causal support grows by at least this (CI above 0)", low=0,
+         high=1, example="0.05", metavar="SHARE"),
+    _opt("performance_drop", "float", 0.1, "monitor", "alert when the model's error (RMSE, "
+         "or root Brier score for a classifier) rises by more than this fraction", low=0,
+         example="0.1", metavar="FRACTION"),
+    _opt("n_bootstrap", "int", 200, "monitor", "bootstrap resamples of the attribution "
+         "shares' confidence intervals", low=20, example="200", metavar="N"),
+    _opt("reference_rows", "int", 100_000, "monitor", "reference rows kept for the tests (a "
+         "seeded sample when there are more; ranges use every row)", low=100,
+         example="100000", metavar="N"),
+    _opt("mechanism_rows", "int", 5000, "monitor", "rows the mechanisms are fitted on and "
+         "tested with (seeded samples of the reference and of each window)", low=100,
+         example="5000", metavar="N"),
+    _opt("time_column", "text", None, "monitor", "cut the current data into windows by this "
+         "column of dates", allow_none=True, example="'date'", metavar="COLUMN"),
+    _opt("window", "text", None, "monitor", "window length with time_column: a pandas "
+         "frequency such as 1D, 7D or 1h", allow_none=True, example="'7D'", metavar="FREQ"),
+    # ---- domain logic (constrain())
+    _opt("ice_rows", "int", 200, "domain", "rows sampled (seeded) for the ICE curves that "
+         "check each feature against its direction", low=2, example="200", metavar="N"),
+    _opt("ice_grid", "int", 50, "domain", "grid points of each ICE curve over the feature's "
+         "observed range", low=2, example="50", metavar="N"),
+    _opt("validation_fraction", "float", 0.25, "domain", "share of rows held out to score the "
+         "model before and after the monotone constraints", low=0, high=1, low_open=True,
+         high_open=True, example="0.25", metavar="SHARE"),
+    _opt("score_bootstrap", "int", 1000, "domain", "paired bootstrap resamples of the score "
+         "difference's interval", low=100, example="1000", metavar="N"),
+    _opt("score_alpha", "float", 0.05, "domain", "the score difference's interval is at level "
+         "1 - score_alpha", low=0, high=1, low_open=True, high_open=True, example="0.05",
+         metavar="ALPHA"),
+    _opt("model_family", "choice", "hgb", "domain", "the model family constrain fits: "
+         "histogram gradient boosting (the default model), decision_tree, random_forest, "
+         "extra_trees, lightgbm or xgboost", choices=("hgb", "decision_tree", "random_forest",
+         "extra_trees", "lightgbm", "xgboost"), case=False),
+    _opt("verdicts", "bool", False, "domain", "also re-run the verdict table on the "
+         "constrained model (estimates every effect: slow)"),
+    _opt("save_model", "bool", True, "domain", "save the constrained model in its own format "
+         "(scikit-learn: skops; LightGBM: text; XGBoost: JSON)", case=False),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
+
+#: The stages :func:`causalinterp.analyze` runs: its options are those of these stages.
+ANALYZE_STAGES = ("run", "data", "estimate", "refute", "graph_test", "attribute", "judge")
+
+
+def names(stages: Iterable[str]) -> tuple[str, ...]:
+    """The names of the options of ``stages``, in table order."""
+    wanted = set(stages)
+    return tuple(o.name for o in OPTIONS if o.stage in wanted)
 
 
 def option(name: str) -> Option:
@@ -311,20 +392,26 @@ def add_arguments(
         spec = option(name)
         if not spec.cli:
             continue
-        shown = "inf" if spec.kind == "seconds" and spec.default is None else spec.default
         where = f", or {defaults_from}'s" if defaults_from and spec.case else ""
-        help_text = f"{spec.help} (default: {shown}{where})"
+        if spec.default is None:
+            # "None" means "unset" (the help says what then happens); nothing to show.
+            help_text = spec.help + (f" (default: {defaults_from}'s)" if where else "")
+        else:
+            shown = f"{spec.default:g}" if isinstance(spec.default, float) else spec.default
+            help_text = f"{spec.help} (default: {shown}{where})"
+        help_text = help_text.replace("%", "%%")  # argparse formats help with %
         dest = spec.name
         if spec.kind == "bool":
             negative = spec.default is True
             flag = "--no-" + spec.flag[2:] if negative else spec.flag
             parser.add_argument(
                 flag,
+                *spec.aliases,
                 dest=dest,
                 action="store_const",
                 const=not negative,
                 default=None,
-                help=spec.help if not negative else "skip: " + spec.help,
+                help=(spec.help if not negative else "do not " + spec.help).replace("%", "%%"),
             )
             continue
         choices = spec.choices if spec.kind == "choice" else spec.cli_choices
@@ -334,11 +421,14 @@ def add_arguments(
         else:
             kwargs["type"] = _parser(spec)
             kwargs["metavar"] = spec.metavar or spec.name.upper()
-        parser.add_argument(spec.flag, **kwargs)
+        parser.add_argument(spec.flag, *spec.aliases, **kwargs)
 
 
 def _parser(spec: Option):
     """An argparse type for ``spec``: the table's check, worded for the command line."""
+
+    # "or None" is Python's spelling; on the command line "no limit" is the default or "inf".
+    expected = spec.expected().removesuffix(" or None")
 
     def parse(text: str) -> Any:
         if spec.kind == "names":
@@ -351,13 +441,13 @@ def _parser(spec: Option):
         try:
             value: Any = int(text) if spec.kind == "int" else float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {spec.expected()}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
         try:
-            return _check(spec, value)
+            checked = _check(spec, value)
         except OptionError:
-            raise argparse.ArgumentTypeError(
-                f"expected {spec.expected()}, got {text!r}"
-            ) from None
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        # "inf" seconds normalise to None, which would read as "not given": keep the number.
+        return value if checked is None else checked
 
     parse.__name__ = spec.kind
     return parse

@@ -1,31 +1,39 @@
-"""The analysis, top to bottom: graph, data, effects, refutations, attributions, verdicts."""
+"""The analysis, top to bottom: the composition of the public stage verbs.
+
+:func:`analyze` checks its options against :mod:`causalinterp.options`, then runs
+``check_data -> estimate_effects -> refute_effects -> check_graph -> attribute_model -> judge``
+and wraps the results in a :class:`~causalinterp.report.Report`. Each verb can be run by hand
+with the seeds of :func:`causalinterp.stage_seeds` to reproduce a stage.
+"""
 
 from __future__ import annotations
 
-import difflib
-import inspect
+import platform
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from causalinterp import options
 from causalinterp._progress import check_backend, resolve_progress
-from causalinterp.attribute import _shap
-from causalinterp.attribute.attributions import attribute_model
+from causalinterp._seeds import stage_seeds
+from causalinterp.attribute import _shap, attribute_model
 from causalinterp.data import check_data
-from causalinterp.errors import OptionError
-from causalinterp.estimate.effects import DEFAULT_TIME_LIMIT, check_time_limit, estimate_effects
+from causalinterp.estimate import estimate_effects
+from causalinterp.estimate._econml import describe_nuisance
 from causalinterp.graph import CausalGraph
 from causalinterp.graph.independence import check_graph
-from causalinterp.judge import ATTRIBUTION_FACTOR, MATERIAL_SHARE, judge
-from causalinterp.refute.refutation import DEPTHS, refute_effects
+from causalinterp.refute import refute_effects
 from causalinterp.report import Report
+from causalinterp.verdicts import judge
 
-_VERSIONED = ("causalinterp", "dowhy", "econml", "shap", "scikit-learn", "numpy", "pandas")
+#: Packages whose versions the report's ``run`` section records (besides Python).
+VERSIONED = ("causalinterp", "dowhy", "econml", "shap", "scikit-learn", "numpy", "pandas")
+
+_DEFAULTS = options.defaults()
 
 
 def analyze(
@@ -35,22 +43,32 @@ def analyze(
     *,
     model: Any = None,
     features: Iterable[str] | None = None,
-    seed: int = 0,
-    n_jobs: int | None = None,
-    refute: str = "standard",
-    refit: bool = False,
-    test_graph: bool = True,
-    missing: str = "error",
-    backend: str | None = None,
-    nuisance: Any = "auto",
-    progress: bool | None = None,
-    max_shap_rows: int = 2000,
-    material_share: float = MATERIAL_SHARE,
-    attribution_factor: float = ATTRIBUTION_FACTOR,
-    time_limit: float | None = DEFAULT_TIME_LIMIT,
+    seed: int = _DEFAULTS["seed"],
+    n_jobs: int | None = _DEFAULTS["n_jobs"],
+    backend: str | None = _DEFAULTS["backend"],
+    progress: bool | None = _DEFAULTS["progress"],
+    time_limit: float | None = _DEFAULTS["time_limit"],
+    missing: str = _DEFAULTS["missing"],
+    nuisance: Any = _DEFAULTS["nuisance"],
+    n_folds: int = _DEFAULTS["n_folds"],
+    refute: str = _DEFAULTS["refute"],
+    refit: bool = _DEFAULTS["refit"],
+    alpha: float = _DEFAULTS["alpha"],
+    test_graph: bool = _DEFAULTS["test_graph"],
+    graph_test_method: str = _DEFAULTS["graph_test_method"],
+    graph_test_alpha: float = _DEFAULTS["graph_test_alpha"],
+    graph_test_max_conditioning: int | None = _DEFAULTS["graph_test_max_conditioning"],
+    graph_test_max_rows: int = _DEFAULTS["graph_test_max_rows"],
+    max_shap_rows: int = _DEFAULTS["max_shap_rows"],
+    material_share: float = _DEFAULTS["material_share"],
+    attribution_factor: float = _DEFAULTS["attribution_factor"],
     **unknown: Any,
 ) -> Report:
     """Judge, feature by feature, whether a model's attributions can be read as causes.
+
+    The keyword-only options after ``features`` are the rows of
+    :data:`causalinterp.options.OPTIONS` (the same names as the CLI's flags and the keys of
+    ``case.toml``); their defaults and checks come from that table.
 
     Parameters
     ----------
@@ -71,7 +89,25 @@ def analyze(
     seed : int, default 0
         Seeds every random component; the same seed gives the same report whatever ``n_jobs``.
     n_jobs : int, optional
-        Parallel workers for per-feature and per-simulation tasks (joblib semantics).
+        Parallel workers for per-feature and per-simulation tasks (joblib semantics). None
+        keeps the active ``joblib.parallel_config`` (1 outside one).
+    backend : str, optional
+        A joblib backend (e.g. ``"dask"`` inside a ``dask.distributed.Client`` context), a
+        shortcut for ``joblib.parallel_config(backend=...)``; see ``docs/performance.md``.
+        Results are identical to the local run.
+    progress : bool, optional
+        Progress bars on standard error; default: only when it is a terminal.
+    time_limit : float or None, default 600
+        Seconds one feature's effect estimation may take; a feature that takes longer gets
+        the verdict ``error`` and the others are unaffected. None: no limit. See
+        ``docs/reliability.md``.
+    missing : {"error", "drop"}, default "error"
+        Refuse missing values, or drop incomplete rows (counted in the report).
+    nuisance : {"auto", "linear"}, estimator or (regressor, classifier), default "auto"
+        Nuisance learners of the double ML estimators, e.g.
+        ``(GradientBoostingRegressor(), GradientBoostingClassifier())``.
+    n_folds : int, default 3
+        Cross-fitting folds of the double ML estimators (the refuters reuse the estimate's).
     refute : {"none", "quick", "standard", "thorough"}, default "standard"
         Depth of the refutations.
     refit : bool, default False
@@ -80,26 +116,22 @@ def analyze(
         ``docs/performance.md``), which holds the nuisance estimates fixed; re-fitting also
         exposes their estimation noise, which matters most in small samples (hundreds of
         rows), at the cost of one full fit per simulation.
+    alpha : float, default 0.05
+        Level of the refuters' tests and of the sensitivity analysis.
     test_graph : bool, default True
         Test the DAG's implied conditional independences against the data.
-    missing : {"error", "drop"}, default "error"
-        Refuse missing values, or drop incomplete rows (counted in the report).
-    backend : str, optional
-        A joblib backend (e.g. ``"dask"`` inside a ``dask.distributed.Client`` context); see
-        ``docs/performance.md``. Results are identical to the local run.
-    nuisance : {"auto", "linear"}, estimator or (regressor, classifier), default "auto"
-        Nuisance learners of the double ML estimators, e.g.
-        ``(GradientBoostingRegressor(), GradientBoostingClassifier())``.
-    progress : bool, optional
-        Progress bars on standard error; default: only when it is a terminal.
+    graph_test_method : {"auto", "linear", "gcm"}, default "auto"
+        Conditional-independence test of the graph test; see ``docs/graph-test.md``.
+    graph_test_alpha : float, default 0.05
+        False discovery rate of the graph test (Benjamini-Hochberg across implications).
+    graph_test_max_conditioning : int, optional
+        Largest conditioning set the graph test uses; None for no cap.
+    graph_test_max_rows : int, default 20000
+        Rows the graph test uses (a seeded sample when there are more).
     max_shap_rows : int, default 2000
         Rows explained with SHAP (a seeded sample when there are more).
     material_share, attribution_factor : float
         Verdict thresholds; see ``docs/verdicts.md``.
-    time_limit : float or None, default 600
-        Seconds one feature's effect estimation may take; a feature that takes longer gets
-        the verdict ``error`` and the others are unaffected. None: no limit. See
-        ``docs/reliability.md``.
 
     Returns
     -------
@@ -113,6 +145,11 @@ def analyze(
         and the fix; see ``docs/reliability.md``. A feature whose estimation fails or
         exceeds ``time_limit`` does not raise: its row gets the verdict ``error``.
 
+    See Also
+    --------
+    check_data, estimate_effects, refute_effects, check_graph, attribute_model, judge :
+        The stages, to run by hand.
+
     Examples
     --------
     >>> from causalinterp import analyze
@@ -125,73 +162,116 @@ def analyze(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
-    _check_unknown(unknown)
-    _check_options(
-        seed=seed, n_jobs=n_jobs, refute=refute, refit=refit, max_shap_rows=max_shap_rows
-    )
-    check_time_limit(time_limit)
-    model_name = "default" if model is None else type(model).__name__
-    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(5)]
 
+    # Options: one table, one check (unknown keywords get a did-you-mean hint).
+    options.check_known(unknown, options.names(options.ANALYZE_STAGES), "analyze()")
+    opt = options.validate(
+        {
+            "seed": seed,
+            "n_jobs": n_jobs,
+            "backend": backend,
+            "progress": progress,
+            "time_limit": time_limit,
+            "missing": missing,
+            "nuisance": nuisance,
+            "n_folds": n_folds,
+            "refute": refute,
+            "refit": refit,
+            "alpha": alpha,
+            "test_graph": test_graph,
+            "graph_test_method": graph_test_method,
+            "graph_test_alpha": graph_test_alpha,
+            "graph_test_max_conditioning": graph_test_max_conditioning,
+            "graph_test_max_rows": graph_test_max_rows,
+            "max_shap_rows": max_shap_rows,
+            "material_share": material_share,
+            "attribution_factor": attribution_factor,
+        }
+    )
+    check_backend(opt["backend"])
+    seeds = stage_seeds(opt["seed"])
+    parallel = {"n_jobs": opt["n_jobs"], "backend": opt["backend"]}
+
+    # Data.
     graph = CausalGraph.parse(graph)
     if isinstance(data, pd.DataFrame) and not data.index.is_unique:
         # Rows are matched between stages by label: repeated labels would mix them up.
         data = data.reset_index(drop=True)
     if features is None and hasattr(model, "feature_names_in_"):
         features = [str(f) for f in model.feature_names_in_]
-    checked = check_data(data, graph, outcome, features=features, missing=missing)
+    checked = check_data(data, graph, outcome, features=features, missing=opt["missing"])
     if model is not None:
         # Before the slow stages: an unfitted or mismatched model fails in a second.
         _shap.check_model(model, list(checked.features))
     seconds["checks"] = _lap(clock)
+    show = resolve_progress(opt["progress"])
 
+    # Effects.
     clock = time.perf_counter()
-    show = resolve_progress(progress)
-    check_backend(backend)
     effects = estimate_effects(
         checked,
         graph,
-        seed=seeds[0],
-        n_jobs=n_jobs,
-        backend=backend,
-        nuisance=nuisance,
+        seed=seeds.effects,
+        nuisance=opt["nuisance"],
+        n_folds=opt["n_folds"],
+        time_limit=opt["time_limit"],
         progress=show,
-        time_limit=time_limit,
+        **parallel,
     )
     seconds["effects"] = _lap(clock)
 
+    # Refutations (the nuisance learners and folds are read from ``effects``).
     clock = time.perf_counter()
     refutations = refute_effects(
         checked,
         effects,
-        depth=refute,
-        refit=refit,
-        seed=seeds[1],
-        n_jobs=n_jobs,
-        backend=backend,
-        nuisance=nuisance,
+        depth=opt["refute"],
+        refit=opt["refit"],
+        alpha=opt["alpha"],
+        seed=seeds.refutations,
         progress=show,
+        **parallel,
     )
     seconds["refutations"] = _lap(clock)
 
+    # The graph against the data.
     clock = time.perf_counter()
-    graph_test = check_graph(graph, checked, seed=seeds[2], n_jobs=n_jobs) if test_graph else None
+    graph_test = None
+    if opt["test_graph"]:
+        graph_test = check_graph(
+            graph,
+            checked,
+            method=opt["graph_test_method"],
+            alpha=opt["graph_test_alpha"],
+            max_conditioning=opt["graph_test_max_conditioning"],
+            max_rows=opt["graph_test_max_rows"],
+            seed=seeds.graph_test,
+            progress=show,
+            **parallel,
+        )
     seconds["graph_test"] = _lap(clock)
 
+    # Attributions.
     clock = time.perf_counter()
     attributions = attribute_model(
-        model, data, checked, model_seed=seeds[3], seed=seeds[4], max_rows=max_shap_rows
+        model,
+        data,
+        checked,
+        model_seed=seeds.model,
+        seed=seeds.attributions,
+        max_rows=opt["max_shap_rows"],
     )
     seconds["attributions"] = _lap(clock)
 
+    # Verdicts.
     verdicts = judge(
         effects,
         attributions,
         graph,
         checked,
         refutations,
-        material_share=material_share,
-        attribution_factor=attribution_factor,
+        material_share=opt["material_share"],
+        attribution_factor=opt["attribution_factor"],
     )
     return Report(
         checked=checked,
@@ -201,61 +281,30 @@ def analyze(
         verdicts=verdicts,
         refutations=refutations,
         graph_test=graph_test,
+        # Only the settings report.json states (its schema is fixed); the rest are in the call.
         settings={
-            "seed": seed,
-            "refute": refute,
-            "material_share": material_share,
-            "attribution_factor": attribution_factor,
-            "model": model_name,
+            "seed": opt["seed"],
+            "refute": opt["refute"],
+            "refit": opt["refit"],
+            "material_share": opt["material_share"],
+            "attribution_factor": opt["attribution_factor"],
+            "nuisance": describe_nuisance(opt["nuisance"]),
+            "model": "default" if model is None else type(model).__name__,
         },
-        run={"started_at": started_at, "seconds": seconds, "versions": _versions()},
+        run={"started_at": started_at, "seconds": seconds, "versions": versions()},
     )
-
-
-def _check_unknown(unknown: Mapping[str, Any]) -> None:
-    """An OptionError naming the first unknown keyword of :func:`analyze`, with a suggestion."""
-    if not unknown:
-        return
-    name = sorted(unknown)[0]
-    known = [
-        p.name
-        for p in inspect.signature(analyze).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"the options are {', '.join(known)}"
-    raise OptionError(f"{name}: not an option of analyze(); {hint}")
-
-
-def _check_options(*, seed: Any, n_jobs: Any, refute: str, refit: Any, max_shap_rows: Any) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise OptionError(f"seed: expected a non-negative integer, got {seed!r}; pass e.g. seed=0")
-    if n_jobs is not None and (
-        isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0
-    ):
-        raise OptionError(
-            f"n_jobs: expected a non-zero integer or None, got {n_jobs!r}; "
-            "use 1 for serial, -1 for all cores"
-        )
-    if not isinstance(refit, bool | np.bool_):
-        raise OptionError(f"refit: expected True or False, got {refit!r}")
-    if refute not in DEPTHS:
-        raise OptionError(
-            f"refute: unknown depth {refute!r}; use one of {', '.join(map(repr, DEPTHS))}"
-        )
-    if isinstance(max_shap_rows, bool) or not isinstance(max_shap_rows, int) or max_shap_rows < 10:
-        raise OptionError(f"max_shap_rows: expected an integer >= 10, got {max_shap_rows!r}")
 
 
 def _lap(start: float) -> float:
     return round(time.perf_counter() - start, 3)
 
 
-def _versions() -> dict[str, str]:
-    versions = {}
-    for name in _VERSIONED:
+def versions() -> dict[str, str]:
+    """Python's version and those of :data:`VERSIONED`, for the report's ``run`` section."""
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
         try:
-            versions[name] = metadata.version(name)
+            found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            versions[name] = "unknown"
-    return versions
+            found[name] = "unknown"
+    return found

@@ -26,12 +26,7 @@ from sklearn.svm import SVC, SVR
 from threadpoolctl import threadpool_limits
 
 from causalinterp.attribute import _shap
-from causalinterp.attribute.attributions import (
-    Attributions,
-    FeatureAttribution,
-    compute_attributions,
-    default_model,
-)
+from causalinterp.attribute.attributions import compute_attributions, default_model
 from causalinterp.errors import DataError, ModelError, OptionError
 
 
@@ -315,7 +310,7 @@ def test_ranks_break_ties_by_feature_order_and_constant_slope_is_nan(linear_data
     assert math.isnan(att.by_feature["k1"].slope)
     assert math.isnan(att.by_feature["k2"].slope_se)
     assert list(att.by_feature) == ["k1", "x1", "k2", "x2"]
-    assert all(isinstance(v, FeatureAttribution) for v in att.by_feature.values())
+    assert [v.feature for v in att.by_feature.values()] == list(att.by_feature)
 
 
 def test_max_rows_sampling_and_seeds(small_data):
@@ -323,7 +318,6 @@ def test_max_rows_sampling_and_seeds(small_data):
     X = X.set_axis(np.arange(1000, 1000 + len(X)))  # a non-default index is kept
     model = LinearRegression().fit(X, y_cont.to_numpy())
     att = compute_attributions(model, X, seed=7, max_rows=100, background_rows=30)
-    assert isinstance(att, Attributions)
     assert (att.rows_explained, att.rows_total, att.background_rows) == (100, len(X), 30)
     assert att.shap_values.shape == (100, 3) == att.feature_values.shape
     assert list(att.shap_values.columns) == list(X.columns)
@@ -349,6 +343,39 @@ def test_max_rows_sampling_and_seeds(small_data):
     assert all(v.mean_abs_shap_se == 0.0 for v in everything.by_feature.values())
 
 
+def test_attributions_convert_to_a_shap_explanation_that_shap_plots_draws(probability_data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import shap
+
+    X, y = probability_data
+    model = default_model("binary", seed=0).fit(X, y)
+    att = compute_attributions(model, X, seed=0, max_rows=200, background_rows=50)
+    explanation = att.to_explanation()
+    assert explanation.shape == (200, 2)
+    np.testing.assert_array_equal(explanation.values, att.shap_values.to_numpy())
+    np.testing.assert_array_equal(explanation.data, att.feature_values.to_numpy())
+    assert list(explanation.feature_names) == ["t", "x2"]
+    assert np.all(explanation.base_values == att.base_value)
+    # On the probability scale: base value plus the row's SHAP values is its prediction.
+    total = explanation.base_values + explanation.values.sum(axis=1)
+    np.testing.assert_allclose(total, model.predict_proba(att.feature_values)[:, 1], atol=1e-6)
+    # The converted values are copies: drawing cannot change the stored attributions.
+    explanation.values[:] = 0.0
+    assert att.shap_values.abs().to_numpy().sum() > 0
+
+    explanation = att.to_explanation()
+    shap.plots.beeswarm(explanation, show=False)
+    ax = plt.gcf().axes[0]
+    # One row of dots per feature, labelled with its name, most important (t) on top.
+    labels = [tick.get_text() for tick in ax.get_yticklabels()]
+    assert labels == ["x2", "t"]
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 2 * 200
+    plt.close("all")
+
+
 def test_default_model_kinds_and_determinism(small_data):
     X, y_bin, _ = small_data
     clf = default_model("binary", seed=3)
@@ -367,9 +394,14 @@ def test_default_model_kinds_and_determinism(small_data):
 def test_option_and_data_errors(small_data):
     X, _, y_cont = small_data
     model = LinearRegression().fit(X, y_cont)
-    with pytest.raises(OptionError, match="max_rows: 0 is not a positive integer"):
+    # max_rows is the max_shap_rows option: the table's message, as analyze() gives it.
+    with pytest.raises(OptionError, match=r"^max_shap_rows: expected an integer >= 10, got 0; "):
         compute_attributions(model, X, max_rows=0)
-    with pytest.raises(OptionError, match="seed: -1"):
+    with pytest.raises(OptionError, match=r"^max_shap_rows: expected an integer >= 10, got 2\.5"):
+        compute_attributions(model, X, max_rows=2.5)
+    with pytest.raises(OptionError, match=r"^background_rows: 0 is not a positive integer$"):
+        compute_attributions(model, X, background_rows=0)
+    with pytest.raises(OptionError, match=r"^seed: expected a non-negative integer, got -1"):
         compute_attributions(model, X, seed=-1)
     with pytest.raises(DataError, match="X: expected a pandas DataFrame"):
         compute_attributions(model, X.to_numpy())

@@ -294,12 +294,12 @@ CASES = [
         r"n_jobs: expected a non-zero integer",
         api={"n_jobs": 0},
         cli=["--n-jobs", "0"],
-        cli_match=r"argument --n-jobs: 0 workers cannot run anything; use 1",
+        cli_match=r"argument --n-jobs: expected a non-zero integer, got '0'",
     ),
     Bad(
         "option-refute-unknown",
         OptionError,
-        r"refute: unknown depth 'standrad'",
+        r"refute: unknown value 'standrad'; did you mean 'standard'\?",
         api={"refute": "standrad"},
         cli=["--refute", "standrad"],
         cli_match=r"argument --refute: invalid choice: 'standrad'",
@@ -326,7 +326,47 @@ CASES = [
         r"time_limit: expected a positive number of seconds",
         api={"time_limit": "soon"},
         cli=["--time-limit", "soon"],
-        cli_match=r"argument --time-limit: expected a number of seconds, got 'soon'",
+        cli_match=r"argument --time-limit: expected a positive number of seconds, got 'soon'",
+    ),
+    Bad(
+        "option-n-folds-one",
+        OptionError,
+        r"n_folds: expected an integer >= 2, got 1",
+        api={"n_folds": 1},
+        cli=["--n-folds", "1"],
+        cli_match=r"argument --n-folds: expected an integer >= 2, got '1'",
+    ),
+    Bad(
+        "option-alpha-one",
+        OptionError,
+        r"alpha: expected a number in \(0, 1\), got 1",
+        api={"alpha": 1},
+        cli=["--alpha", "1"],
+        cli_match=r"argument --alpha: expected a number in \(0, 1\), got '1'",
+    ),
+    Bad(
+        "option-graph-test-method-misspelled",
+        OptionError,
+        r"graph_test_method: unknown value 'gmc'; did you mean 'gcm'\?",
+        api={"graph_test_method": "gmc"},
+        cli=["--graph-test-method", "gmc"],
+        cli_match=r"argument --graph-test-method: invalid choice: 'gmc'",
+    ),
+    Bad(
+        "option-material-share-above-one",
+        OptionError,
+        r"material_share: expected a number in \[0, 1\], got 1.5",
+        api={"material_share": 1.5},
+        cli=["--material-share", "1.5"],
+        cli_match=r"argument --material-share: expected a number in \[0, 1\], got '1.5'",
+    ),
+    Bad(
+        "option-attribution-factor-below-one",
+        OptionError,
+        r"attribution_factor: expected a number >= 1, got 0.5",
+        api={"attribution_factor": 0.5},
+        cli=["--attribution-factor", "0.5"],
+        cli_match=r"argument --attribution-factor: expected a number >= 1, got '0.5'",
     ),
     Bad(
         "option-features-empty",
@@ -580,11 +620,13 @@ def test_no_user_file_is_unpickled_or_evaluated():
         r"\b(pickle\.loads?|cloudpickle|joblib\.load|dill|eval|exec|literal_eval|yaml\.load"
         r"|yaml\.unsafe_load|marshal\.loads?|shelve)\s*\("
     )
+    allowed: set[tuple[str, str]] = set()
     found = [
         f"{path.name}:{number}: {line.strip()}"
         for path in sorted(PACKAGE.rglob("*.py"))
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
         if forbidden.search(line.split("#")[0])
+        and (path.name, line.split("#")[0].strip()) not in allowed
     ]
     assert found == []
 

@@ -13,12 +13,11 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from causalinterp import analyze
+from causalinterp import analyze, refute
 from causalinterp.data import check_data
 from causalinterp.errors import DataError
 from causalinterp.estimate import effects
 from causalinterp.graph import CausalGraph
-from causalinterp.refute import refutation
 
 PLAN_EFFECT = {"basic": 0.0, "plus": 1.0, "pro": -2.0}  # reference: basic, the most frequent
 REGION_ON_Y = {"north": 0.0, "south": 1.5, "west": 0.0}  # not monotone in the codes
@@ -176,13 +175,13 @@ def test_the_refutation_stage_expands_categorical_controls_itself():
     graph = CausalGraph.parse(GRAPH)
     checked = check_data(plans(), graph, "y")
     estimated = effects.estimate_effects(checked, graph, n_jobs=1, nuisance="linear")
-    # Re-fitted, so every simulation re-estimates with the controls it is handed.
-    refuted = refutation.refute_effects(
-        checked, estimated, depth="quick", nuisance="linear", n_jobs=1, seed=1, refit=True
-    )
+    # Re-fitted, so every simulation re-estimates with the controls it is handed (and with
+    # the linear nuisances the effects were estimated with: the refuters read them there).
+    assert estimated.nuisance == "linear"
+    refuted = refute.refute_effects(checked, estimated, depth="quick", n_jobs=1, seed=1, refit=True)
     assert not refuted.by_feature.get("plan")  # per-level effects are not refuted
     usage = {r.name: r for r in refuted.by_feature["usage"]}
-    assert set(usage) == set(refutation.REFUTERS)
+    assert set(usage) == set(refute.REFUTERS)
     assert all(r.passed for r in usage.values()), {n: r.detail for n, r in usage.items()}
     # The data subset's re-estimates centre on the estimate made with the one-hot controls
     # (with region's codes as one number, south's effect would confound usage's).
@@ -256,7 +255,7 @@ def test_the_users_own_model_gets_its_own_values_back():
 def test_dependence_plot_of_a_categorical_feature_shows_per_level_effects(report):
     from causalinterp.render import plots
 
-    fig = plots.plot_dependence(report, "plan")
+    fig = plots.plot_dependence("plan", report.effects, report.attributions, checked=report.checked)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["basic (reference)", "plus", "pro"]
     assert not any(line.get_label().startswith("causal effect (") for line in ax.get_lines())

@@ -231,3 +231,93 @@ def test_console_script_help_documents_every_option():
         "--refit",
     ):
         assert option in result.stdout
+
+
+def test_every_option_of_analyze_is_a_keyword_a_flag_and_a_case_key():
+    import inspect
+
+    from causalinterp import options
+    from causalinterp.cli import _CASE_KEYS, build_parser
+    from causalinterp.pipeline import analyze
+
+    names = options.names(options.ANALYZE_STAGES)
+    keywords = {
+        p.name: p.default
+        for p in inspect.signature(analyze).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("model", "features")
+    }
+    assert list(keywords) == list(names)
+    assert keywords == {name: options.default(name) for name in names}
+    args = build_parser().parse_args(["run", "case"])
+    for name in names:
+        assert getattr(args, name, None) is None  # not given: analyze() supplies the default
+        assert (name in _CASE_KEYS) == options.option(name).case
+    usage = subprocess.run(
+        [sys.executable, "-m", "causalinterp.cli", "run", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in names:
+        spec = options.option(name)
+        if spec.cli:
+            flag = "--no-" + spec.flag[2:] if spec.default is True else spec.flag
+            assert flag in usage, flag
+        else:
+            assert spec.flag not in usage
+    # Options of other stages (monitoring, say) are not analyze's.
+    others = [o for o in options.OPTIONS if o.stage not in options.ANALYZE_STAGES and o.cli]
+    assert all(o.flag not in usage for o in others)
+
+
+def test_flags_parse_to_the_values_analyze_receives():
+    from causalinterp import options
+    from causalinterp.cli import _OPTIONS, build_parser
+
+    parse = build_parser().parse_args
+    base = ["analyze", "--data", "d.csv", "--graph", GRAPH, "--outcome", "y", "--out", "o"]
+    assert options.given(parse(base), _OPTIONS) == {}
+    assert options.given(parse([*base, "--no-test-graph"]), _OPTIONS) == {"test_graph": False}
+    assert options.given(parse([*base, "--no-graph-test"]), _OPTIONS) == {"test_graph": False}
+    given = options.given(
+        parse([*base, "--time-limit", "inf", "--n-folds", "4", "--graph-test-method", "linear",
+               "--material-share", "0.2", "--refit"]),
+        _OPTIONS,
+    )  # fmt: skip
+    assert given == {
+        "time_limit": float("inf"),  # analyze() reads it as no limit
+        "n_folds": 4,
+        "graph_test_method": "linear",
+        "material_share": 0.2,
+        "refit": True,
+    }
+
+
+def test_thresholds_come_from_the_case_file_unless_the_command_line_sets_them(
+    data_file, tmp_path
+):
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "case.toml").write_text(
+        f"data = {str(data_file)!r}\ngraph = {GRAPH!r}\noutcome = 'y'\nrefute = 'none'\n"
+        "nuisance = 'linear'\nmaterial_share = 0.3\ntest_graph = false\n"
+    )
+    assert run("run", case, "--quiet") == 0
+    report = json.loads((case / "report" / "report.json").read_text())
+    assert report["settings"]["material_share"] == 0.3
+    assert report["settings"]["attribution_factor"] == 1.5  # the table's default
+    assert report["graph_test"] is None  # test_graph = false in the case file
+    assert run("run", case, "--quiet", "--material-share", "0.1", "--attribution-factor", "2") == 0
+    settings = json.loads((case / "report" / "report.json").read_text())["settings"]
+    assert (settings["material_share"], settings["attribution_factor"]) == (0.1, 2.0)
+
+
+def test_a_misspelled_case_key_gets_a_suggestion(data_file, tmp_path, capsys):
+    (tmp_path / "case.toml").write_text(
+        f"data = {str(data_file)!r}\ngraph = {GRAPH!r}\noutcome = 'y'\nmax_shap_row = 80\n"
+    )
+    assert run("run", tmp_path, "--quiet") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "max_shap_row: not an option of" in err and "did you mean 'max_shap_rows'?" in err
+    assert not (tmp_path / "report").exists()

@@ -112,3 +112,7 @@ def test_not_a_dataframe():
 def test_unknown_missing_policy():
     with pytest.raises(OptionError, match=r"missing: unknown value 'skip'"):
         check_data(frame(), GRAPH, "y", missing="skip")
+    # Checked by the options table, as analyze(), the CLI and case.toml check it.
+    message = r"^missing: unknown value 'dorp'; did you mean 'drop'\?$"
+    with pytest.raises(OptionError, match=message):
+        check_data(frame(), GRAPH, "y", missing="dorp")

@@ -84,3 +84,53 @@ def test_n_jobs_does_not_change_the_report_json_the_cli_writes(serial, tmp_path)
     argv += ["--features", ",".join(FEATURES), "--seed", "4", "--refute", "quick"]
     assert main([*argv, "--n-jobs", "2", "--quiet"]) == 0
     assert without_run((out / "report.json").read_text(encoding="utf-8")) == without_run(serial)
+
+
+def test_parallel_config_is_honoured_and_changes_nothing(serial, monkeypatch):
+    from joblib import Parallel, parallel_config
+
+    from causalinterp import _progress
+
+    used = []
+
+    class Recording(Parallel):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            used.append((type(self._backend).__name__, self.n_jobs))
+
+    monkeypatch.setattr(_progress, "Parallel", Recording)
+    with parallel_config(backend="threading", n_jobs=2):
+        report = analyze(data(), GRAPH, "y", features=FEATURES, seed=4, refute="quick")
+    assert without_run(report.to_json()) == without_run(serial)
+    # Every parallel stage ran through the helper, on the user's backend and worker count.
+    assert len(used) >= 3
+    assert set(used) == {("ThreadingBackend", 2)}
+
+
+def test_the_stages_by_hand_give_the_verdicts_of_analyze(serial):
+    from causalinterp import (
+        CausalGraph,
+        attribute_model,
+        check_data,
+        estimate_effects,
+        judge,
+        refute_effects,
+        stage_seeds,
+    )
+
+    seeds = stage_seeds(4)
+    graph = CausalGraph.parse(GRAPH)
+    frame = data()
+    checked = check_data(frame, graph, "y", features=FEATURES)
+    effects = estimate_effects(checked, graph, seed=seeds.effects)
+    refutations = refute_effects(checked, effects, depth="quick", seed=seeds.refutations)
+    attributions = attribute_model(
+        None, frame, checked, model_seed=seeds.model, seed=seeds.attributions
+    )
+    verdicts = judge(effects, attributions, graph, checked, refutations)
+
+    expected = {f["name"]: f for f in json.loads(serial)["features"]}
+    assert list(verdicts) == list(expected)
+    for name, verdict in verdicts.items():
+        assert verdict.verdict == expected[name]["verdict"], name
+        assert verdict.flagged == expected[name]["flagged"], name

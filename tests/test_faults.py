@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalinterp import _io, analyze
+from causalinterp import _io, analyze, options
 from causalinterp.cli import build_parser, main
 from causalinterp.estimate import effects
 
@@ -122,7 +122,8 @@ def test_strict_exits_zero_when_nothing_failed(data_file, tmp_path):
 
 def test_time_limit_has_a_documented_default():
     default = inspect.signature(analyze).parameters["time_limit"].default
-    assert default == effects.DEFAULT_TIME_LIMIT == 600
+    assert default == options.default("time_limit") == 600
+    assert inspect.signature(effects.estimate_effects).parameters["time_limit"].default == 600
     help_text = build_parser()._subparsers._group_actions[0].choices["analyze"].format_help()
     assert "--time-limit" in help_text and "default: 600" in " ".join(help_text.split())
     docs = (Path(__file__).resolve().parents[1] / "docs" / "reliability.md").read_text()

@@ -559,17 +559,27 @@ def test_is_d_separated():
         (CONFOUNDING, {"x", "y", "z"}, {"z"}),
         (CONFOUNDING, {"x", "y"}, None),
         (CHAIN, {"x", "m", "y"}, set()),
-        (M_BIAS, {"x", "y", "a", "b", "c"}, set()),
+        # The rule adds observed causes of y that keep the set valid (precision): b, not c.
+        (M_BIAS, {"x", "y", "a", "b", "c"}, {"b"}),
         (COLLIDER, {"x", "y", "c"}, set()),
         (FRONT_DOOR, {"x", "m", "y"}, None),
         (INSTRUMENT, {"x", "y", "z"}, None),
-        (BUTTERFLY, {"x", "y", "a", "b", "c"}, {"a", "c"}),
+        (BUTTERFLY, {"x", "y", "a", "b", "c"}, {"b", "c"}),
         (BUTTERFLY, {"x", "y", "c"}, None),
         (CausalGraph.parse("u -> c -> x; c -> y; x -> y"), {"x", "y", "u", "c"}, {"c"}),
-        (CausalGraph.parse("u -> c -> x; c -> y; u -> y; x -> y"), {"x", "y", "u", "c"}, {"c"}),
+        (
+            CausalGraph.parse("u -> c -> x; c -> y; u -> y; x -> y"),
+            {"x", "y", "u", "c"},
+            {"c", "u"},
+        ),
         (CausalGraph.parse("u -> c -> x; c -> y; u -> x; x -> y"), {"x", "y", "u", "c"}, {"c"}),
         (CausalGraph.parse("u -> c -> x; c -> y; u -> x; u -> y; x -> y"), {"x", "y", "c"}, None),
         (CausalGraph.parse("y -> x"), {"x", "y"}, None),
+        # Not needed for validity, but a cause of y only: kept for precision.
+        (CausalGraph.parse("z -> x; z -> y; w -> y; x -> y"), {"x", "y", "z", "w"}, {"w", "z"}),
+        # The optimal set {m's parent q, z} is partly latent: a minimal valid set plus the
+        # observed members of the optimal set that keep it valid.
+        (CausalGraph.parse("z -> x; z -> y; x -> m -> y; q -> m"), {"x", "y", "m", "z"}, {"z"}),
     ],
 )
 def test_backdoor_adjustment_set(graph, observed, expected):

@@ -119,7 +119,7 @@ def _satisfies_backdoor(graph: CausalGraph, t: str, y: str, z: set[str]) -> bool
 
 @settings(max_examples=150, deadline=None)
 @given(queries())
-def test_backdoor_set_is_valid_minimal_and_found_when_one_exists(query):
+def test_backdoor_set_is_valid_precise_and_found_when_one_exists(query):
     graph, t, y, observed = query
     found = graph.backdoor_adjustment_set(t, y, observed)
     # An(t, y) minus forbidden nodes separates whenever any allowed set does.
@@ -129,10 +129,14 @@ def test_backdoor_set_is_valid_minimal_and_found_when_one_exists(query):
     if found is None:
         assert not _satisfies_backdoor(graph, t, y, canonical)
         return
-    assert found <= observed
+    assert found <= canonical
     assert _satisfies_backdoor(graph, t, y, set(found))
-    for z in found:
-        assert not _satisfies_backdoor(graph, t, y, set(found) - {z})
+    # The optimal set (parents of y and of the mediators, minus t and its descendants) is
+    # returned whenever it is observed and valid.
+    causal = (graph.descendants(t) & graph.ancestors(y)) | {y}
+    optimal = set().union(*(graph.parents(c) for c in causal)) - graph.descendants(t) - {t}
+    if optimal <= observed and _satisfies_backdoor(graph, t, y, optimal):
+        assert found == optimal
 
 
 @pytest.mark.parametrize("name", ["digraph", "graph [", "strict x", "/* c */", "a.dot", " x "])
@@ -215,7 +219,7 @@ def test_walk_fallback_names_a_superset_of_the_exact_answer(query, data):
     features = sorted(set(data.draw(st.lists(st.sampled_from(sorted(graph.nodes))))) - {y})
     exact = graph.feature_set_diagnosis(t, y, features, observed)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("causalinterp.graph.causal_graph._PATH_BUDGET", 0)
+        mp.setattr("causalinterp.graph.structure._PATH_BUDGET", 0)
         walks = graph.feature_set_diagnosis(t, y, features, observed)
     assert set(exact.missing_confounders) <= set(walks.missing_confounders)
     assert set(exact.latent_confounders) <= set(walks.latent_confounders)

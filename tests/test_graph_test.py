@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
+import joblib
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -13,8 +15,14 @@ from scipy import stats
 
 from causalinterp.data import CheckedData
 from causalinterp.errors import DataError, GraphError, OptionError
-from causalinterp.graph import CausalGraph
-from causalinterp.graph.independence import GraphTest, check_graph, implied_independences
+from causalinterp.graph import CausalGraph, independence
+from causalinterp.graph.independence import (
+    CITest,
+    GraphTest,
+    GraphTestMethod,
+    check_graph,
+    implied_independences,
+)
 
 # A 6-node DAG with a binary node (C); it implies 8 testable independences.
 TRUE_EDGES = [("A", "B"), ("A", "C"), ("B", "D"), ("C", "D"), ("D", "E"), ("C", "F"), ("E", "F")]
@@ -252,26 +260,105 @@ def test_categorical_variable_uses_a_wald_test():
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"method": "kernel"}, "method: unknown 'kernel'; use one of auto, linear, gcm"),
-        ({"alpha": 1.5}, "alpha: 1.5 is not between 0 and 1; use e.g. 0.05"),
-        ({"max_conditioning": -1}, "max_conditioning: -1 is not a non-negative integer"),
-        ({"seed": "x"}, "seed: 'x' is not a non-negative integer; pass e.g. seed=0"),
-        ({"max_rows": 5}, "max_rows: 5 is too small; use at least 10"),
+        (
+            {"method": "kernel"},
+            "graph_test_method: unknown value 'kernel'; use one of 'auto', 'linear', 'gcm'",
+        ),
+        ({"method": "lineer"}, "graph_test_method: unknown value 'lineer'; did you mean 'linear'?"),
+        (
+            {"alpha": 1.5},
+            "graph_test_alpha: expected a number in (0, 1), got 1.5; "
+            "pass e.g. graph_test_alpha=0.05",
+        ),
+        (
+            {"max_conditioning": -1},
+            "graph_test_max_conditioning: expected a non-negative integer or None, got -1; "
+            "pass e.g. graph_test_max_conditioning=3",
+        ),
+        ({"seed": "x"}, "seed: expected a non-negative integer, got 'x'; pass e.g. seed=0"),
+        (
+            {"max_rows": 5},
+            "graph_test_max_rows: expected an integer >= 10, got 5; "
+            "pass e.g. graph_test_max_rows=20000",
+        ),
+        ({"n_jobs": 0}, "n_jobs: expected a non-zero integer or None, got 0; pass e.g. n_jobs=-1"),
     ],
 )
 def test_bad_options_raise_one_line_errors(options, message):
     graph = CausalGraph.from_edges(TRUE_EDGES)
     checked = as_checked(simulate(100, 0), graph)
-    with pytest.raises(OptionError, match="^" + re.escape(message)):
+    with pytest.raises(OptionError, match="^" + re.escape(message) + "$"):
         check_graph(graph, checked, **options)
 
 
 def test_bad_inputs_raise_one_line_errors():
     graph = CausalGraph.from_edges(TRUE_EDGES)
-    with pytest.raises(DataError, match=r"^data: no checked data frame"):
+    checked = as_checked(simulate(100, 0), graph)
+    with pytest.raises(DataError, match=r"^data: no checked data frame \(got object\); pass"):
         check_graph(graph, object())
+    with pytest.raises(DataError, match=r"^data: no checked data frame \(got DataFrame\)"):
+        check_graph(graph, checked.frame)
     with pytest.raises(GraphError, match=r"^graph: expected a CausalGraph, got str"):
-        check_graph("A -> B", as_checked(simulate(100, 0), graph))
+        check_graph("A -> B", checked)
+    # A networkx graph is not read as a DAG here: CausalGraph.parse checks it first.
     cyclic = nx.DiGraph([("A", "B"), ("B", "A")])
-    with pytest.raises(GraphError, match=r"^graph: cycle A -> B -> A; remove one of these edges$"):
-        check_graph(cyclic, as_checked(simulate(100, 0), graph))
+    with pytest.raises(
+        GraphError,
+        match=r"^graph: expected a CausalGraph, got DiGraph; build one with CausalGraph.parse",
+    ):
+        check_graph(cyclic, checked)
+
+
+def test_regressions_go_through_run_parallel_with_backend_and_progress(monkeypatch, capsys):
+    graph = CausalGraph.from_edges(TRUE_EDGES)
+    checked = as_checked(simulate(600, 4), graph)
+    serial = check_graph(graph, checked, seed=3, method="gcm", max_conditioning=1)
+    calls = []
+    real = independence.run_parallel
+
+    def spy(function, items, **kwargs):
+        calls.append((len(items), kwargs))
+        return real(function, items, **kwargs)
+
+    monkeypatch.setattr(independence, "run_parallel", spy)
+    threaded = check_graph(
+        graph,
+        checked,
+        seed=3,
+        method="gcm",
+        max_conditioning=1,
+        n_jobs=2,
+        backend="threading",
+        progress=True,
+    )
+    assert threaded == serial
+    [(n_items, kwargs)] = calls
+    # One regression per (conditioning set, variable): each non-empty set regresses x and y.
+    assert n_items == len(
+        {(i.given, v) for i in serial.implications if i.given for v in (i.x, i.y)}
+    )
+    assert (kwargs["n_jobs"], kwargs["backend"], kwargs["progress"]) == (2, "threading", True)
+    assert "graph test" in capsys.readouterr().err
+    # The joblib way: an enclosing parallel_config applies when no backend is passed.
+    with joblib.parallel_config(backend="threading", n_jobs=2):
+        assert check_graph(graph, checked, seed=3, method="gcm", max_conditioning=1) == serial
+
+
+def test_methods_and_tests_are_str_enums_that_serialise_as_strings():
+    # A and B are marginally independent (partial correlation); each is independent of D
+    # given C (GCM, at 600 rows).
+    graph = CausalGraph.from_edges([("A", "C"), ("B", "C"), ("C", "D")])
+    frame = simulate(600, 0)[["A", "B"]].assign(C=lambda d: d.A + d.B)
+    frame = frame.assign(D=frame.C + np.random.default_rng(1).normal(size=600))
+    checked = as_checked(frame, graph)
+    result = check_graph(graph, checked, seed=0)
+    assert result.method is GraphTestMethod.AUTO and result.method == "auto"
+    tests = {(i.x, i.y): i.test for i in result.implications}
+    assert tests == {("A", "B"): "partial_correlation", ("A", "D"): "gcm", ("B", "D"): "gcm"}
+    assert tests["A", "B"] is CITest.PARTIAL_CORRELATION and tests["A", "D"] is CITest.GCM
+    as_json = json.loads(json.dumps(dataclasses.asdict(result)))
+    assert as_json["method"] == "auto"
+    assert [i["test"] for i in as_json["implications"]] == ["partial_correlation", "gcm", "gcm"]
+    linear = check_graph(graph, checked, method="linear")
+    assert linear.method is GraphTestMethod.LINEAR
+    assert {i.test for i in linear.implications} == {CITest.PARTIAL_CORRELATION}

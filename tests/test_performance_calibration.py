@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import causalinterp.refute as R
 from causalinterp.data import check_data
 from causalinterp.estimate import _econml
 from causalinterp.estimate.effects import estimate_effects
 from causalinterp.graph import CausalGraph
-from causalinterp.refute import refutation as R
+from causalinterp.refute import fast
 
 GRAPH = CausalGraph.parse("w -> t; w -> y; t -> y")
 #: At 80 data sets a calibrated refuter exceeds the 0.12 rejection bound with probability 0.01.
@@ -49,7 +50,8 @@ def _refute(frame: pd.DataFrame, seed: int, **options):
     effects = estimate_effects(checked, GRAPH, seed=seed, n_jobs=1, nuisance="linear")
     # The fast path has what it needs: the original fit's own nuisances.
     assert isinstance(effects.nuisances["t"], KEPT[checked.kinds["t"]])
-    options = {"depth": "quick", "seed": seed, "n_jobs": 1, "nuisance": "linear", **options}
+    # The refuters re-fit with the nuisances the effects were estimated with ("linear").
+    options = {"depth": "quick", "seed": seed, "n_jobs": 1, **options}
     return effects, R.refute_effects(checked, effects, **options)
 
 
@@ -136,9 +138,9 @@ def test_fast_placebo_spread_is_its_exact_permutation_spread(kind):
             seed=0,
             nuisance="linear",  # as the refuter's, up to its fold split
         )
-        stage = R._DoublyRobustStage(kept, outcome_mean)
+        stage = fast.DoublyRobustStage(kept, outcome_mean)
     else:
-        stage = R._PartiallyLinearStage(kept.y_res, kept.t_res)
+        stage = fast.PartiallyLinearStage(kept.y_res, kept.t_res)
     t = frame["t"].to_numpy()
     rng = np.random.default_rng(1)
     draws = np.array([stage.placebo(t[rng.permutation(len(t))])[0] for _ in range(4000)])
@@ -146,7 +148,7 @@ def test_fast_placebo_spread_is_its_exact_permutation_spread(kind):
     assert np.std(draws) == pytest.approx(stage.placebo_sd(t), rel=0.05)
     # The refuter's own test uses it: its standard error is that spread over sqrt(B).
     _, refutations = _refute(frame, seed=0)
-    placebo = refutations.by_feature["t"][0]
+    placebo = refutations.result("t", R.RefuterName.PLACEBO_TREATMENT)
     # (The refuter cross-fits its outcome model with folds of its own: equal to 1%.)
     sem = float(re.search(r"\(s\.e\. ([0-9.e+-]+),", placebo.detail).group(1))
     assert sem == pytest.approx(stage.placebo_sd(t) / np.sqrt(placebo.simulations), rel=0.01)

@@ -1,4 +1,4 @@
-"""Refuters and sensitivity analysis (causalinterp.refutation).
+"""Refuters and sensitivity analysis (causalinterp.refute).
 
 Data are simulated with known structure; effects are estimated through the estimation adapter
 with linear nuisances (fast) and refuted at depth "quick" unless a test says otherwise.
@@ -6,6 +6,7 @@ with linear nuisances (fast) and refuted at depth "quick" unless a test says oth
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -14,12 +15,14 @@ import pytest
 from scipy.special import expit
 from statsmodels.stats.multitest import multipletests
 
+import causalinterp.refute as R
 from causalinterp.data import CheckedData
 from causalinterp.errors import OptionError
 from causalinterp.estimate._dowhy import Identification
 from causalinterp.estimate._econml import EffectEstimate
 from causalinterp.estimate.effects import Effects, FeatureEffect
-from causalinterp.refute import refutation as R
+from causalinterp.refute import sensitivity as S
+from causalinterp.refute.simulation import reestimate
 
 C, B = "continuous", "binary"
 NUISANCE = "linear"
@@ -38,15 +41,17 @@ def _setup(frame, kinds, idents, *, outcome="y", seed=0, nuisance=NUISANCE):
     )
     by_feature = {}
     for feature, ident in idents.items():
-        estimate = R._reestimate(
+        estimate = reestimate(
             checked.frame, kinds, feature, outcome, ident, seed=seed, nuisance=nuisance
         )
         by_feature[feature] = FeatureEffect(feature, ident, estimate, "estimated")
-    return checked, Effects(by_feature, seed)
+    # The effects carry the nuisances and folds they were estimated with; the refuters read
+    # them from there.
+    return checked, Effects(by_feature, seed, nuisance=nuisance, n_folds=3)
 
 
 def _refute(checked, effects, **options):
-    options = {"depth": "quick", "seed": 0, "n_jobs": 2, "nuisance": NUISANCE, **options}
+    options = {"depth": "quick", "seed": 0, "n_jobs": 2, **options}
     return R.refute_effects(checked, effects, **options)
 
 
@@ -134,7 +139,7 @@ def test_share_of_sound_effects_passing_over_seeds():
     for seed in range(12):
         frame, kinds, idents = _confounded(1000, seed=500 + seed)
         checked, effects = _setup(frame, kinds, idents, seed=seed, nuisance="auto")
-        refutations = _refute(checked, effects, seed=seed, depth="standard", nuisance="auto")
+        refutations = _refute(checked, effects, seed=seed, depth="standard")
         passed += not refutations.failed("t")
     assert passed >= 10
 
@@ -296,28 +301,81 @@ def test_benjamini_hochberg_over_the_whole_report(frontdoor_iv):
         assert r.passed == (r.p_adjusted >= refutations.alpha)
 
 
+def test_each_refuter_states_its_expected_value(sound, frontdoor_iv):
+    """``expected`` is set by the refuter class, on both paths (back-door and re-fitted): 0
+    for the refuters that remove the effect, the original estimate for those that keep it."""
+    for _, effects, refutations in (sound, frontdoor_iv):
+        for feature, results in refutations.by_feature.items():
+            original = effects.by_feature[feature].estimate.estimate
+            for r in results:
+                zero = r.name in ("placebo_treatment", "dummy_outcome")
+                assert r.expected == (0.0 if zero else original), (feature, r.name)
+                assert r.expected == R.REGISTRY[r.name].expected(original)
+
+
+def test_names_and_statuses_are_plain_strings_in_json(sound):
+    _, _, refutations = sound
+    results = refutations.by_feature["t"]
+    assert [type(r.name) for r in results] == [R.RefuterName] * 5
+    assert json.dumps([r.name for r in results]) == json.dumps(
+        ["placebo_treatment", "random_common_cause", "data_subset", "bootstrap", "dummy_outcome"]
+    )
+    assert [r.status for r in results] == [R.RefutationStatus.PASSED] * 5
+    assert json.dumps(R.RefutationStatus.NOT_RUN) == '"not_run"'
+    assert tuple(R.REGISTRY) == R.REFUTERS == tuple(R.RefuterName)
+    assert R.refute is R.refute_effects
+
+
+def test_status_of_a_failed_and_of_an_unrun_refuter():
+    failed = R.RefutationResult("bootstrap", "x", 1.0, np.zeros(3), 0.001, 0.004, False)
+    unrun = R.RefutationResult("bootstrap", "x", 1.0, np.full(3, np.nan), np.nan, np.nan, False)
+    assert failed.status == R.RefutationStatus.FAILED == "failed"
+    assert unrun.status == R.RefutationStatus.NOT_RUN
+
+
 def test_failed_lists_the_failing_refuters():
     failing = R.RefutationResult("bootstrap", "x", 1.0, np.zeros(3), 0.001, 0.004, False)
     passing = R.RefutationResult("data_subset", "x", 1.0, np.zeros(3), 0.5, 0.6, True)
     refutations = R.Refutations({"x": (passing, failing)}, {}, "quick")
     assert refutations.failed("x") == ("bootstrap",)
     assert refutations.failed("unknown") == ()
+    assert refutations.result("x", "data_subset") is passing
+    assert refutations.result("x", "placebo_treatment") is None
 
 
 # ---------------------------------------------------------------------------- (7) options
 
 
-def test_unknown_depth_names_the_valid_values(sound):
+def test_invalid_options_get_the_options_table_messages(sound):
     checked, effects, _ = sound
     with pytest.raises(OptionError) as info:
         R.refute_effects(checked, effects, depth="standrad")
+    assert str(info.value) == "refute: unknown value 'standrad'; did you mean 'standard'?"
+    with pytest.raises(OptionError) as info:
+        R.refute_effects(checked, effects, depth="all")
     message = str(info.value)
-    assert "standrad" in message
     for depth in ("none", "quick", "standard", "thorough"):
         assert repr(depth) in message
     assert "\n" not in message
-    with pytest.raises(OptionError, match="alpha"):
+    with pytest.raises(OptionError, match=r"^alpha: expected a number in \(0, 1\), got 1.5"):
         R.refute_effects(checked, effects, depth="quick", alpha=1.5)
+    with pytest.raises(OptionError, match=r"^refit: expected True or False, got 'yes'"):
+        R.refute_effects(checked, effects, depth="quick", refit="yes")
+    with pytest.raises(OptionError, match=r"^seed: expected a non-negative integer, got -1"):
+        R.refute_effects(checked, effects, depth="quick", seed=-1)
+
+
+def test_nuisance_and_folds_come_from_the_effects(sound):
+    """The stage takes no nuisance argument: it re-fits with what the effects were made with.
+    The dummy outcome's cross-fit uses the effects' nuisance learners, so changing only the
+    learners recorded on the effects changes its distribution (the old argument is refused)."""
+    checked, effects, refutations = sound
+    with pytest.raises(TypeError, match="nuisance"):
+        R.refute_effects(checked, effects, depth="quick", nuisance="linear")
+    relabelled = Effects(effects.by_feature, effects.seed, nuisance="auto", n_folds=3)
+    other = _refute(checked, relabelled, seed=3)
+    dummy = refutations.result("t", "dummy_outcome").distribution
+    assert not np.array_equal(other.result("t", "dummy_outcome").distribution, dummy)
 
 
 def test_depths_and_none(sound):
@@ -358,7 +416,6 @@ def test_results_do_not_depend_on_n_jobs():
         depth="quick",
         seed=np.random.SeedSequence(9),
         n_jobs=1,
-        nuisance=NUISANCE,
     )
     np.testing.assert_array_equal(
         seq.by_feature["t"][0].distribution, one.by_feature["t"][0].distribution
@@ -372,36 +429,36 @@ def test_robustness_value_matches_cinelli_hazlett():
     """Darfur example of Cinelli & Hazlett (2020): t = 4.18445 with 783 degrees of freedom
     gives partial R² 2.19%, RV 13.9% and RV_{0.05} 7.6%; checked against the formulas."""
     t, dof = 4.18445, 783
-    assert R._partial_r2(t, dof) == pytest.approx(0.021873, abs=1e-6)
+    assert S.partial_r2(t, dof) == pytest.approx(0.021873, abs=1e-6)
     f = t / math.sqrt(dof)
     rv = 0.5 * (math.sqrt(f**4 + 4 * f**2) - f**2)
-    assert R._robustness_value(t, dof) == pytest.approx(rv, rel=1e-12)
-    assert R._robustness_value(t, dof) == pytest.approx(0.1388, abs=1e-4)
+    assert S.robustness_value(t, dof) == pytest.approx(rv, rel=1e-12)
+    assert S.robustness_value(t, dof) == pytest.approx(0.1388, abs=1e-4)
     from scipy import stats
 
     fa = f - stats.t.ppf(0.975, dof - 1) / math.sqrt(dof - 1)
     rva = 0.5 * (math.sqrt(fa**4 + 4 * fa**2) - fa**2)
-    assert R._robustness_value(t, dof, alpha=0.05) == pytest.approx(rva, rel=1e-12)
-    assert R._robustness_value(t, dof, alpha=0.05) == pytest.approx(0.0763, abs=1e-4)
+    assert S.robustness_value(t, dof, alpha=0.05) == pytest.approx(rva, rel=1e-12)
+    assert S.robustness_value(t, dof, alpha=0.05) == pytest.approx(0.0763, abs=1e-4)
     # Not significant: nothing is needed to make it insignificant.
-    assert R._robustness_value(1.5, 500, alpha=0.05) == 0.0
+    assert S.robustness_value(1.5, 500, alpha=0.05) == 0.0
     # Sign does not matter.
-    assert R._robustness_value(-t, dof) == R._robustness_value(t, dof)
+    assert S.robustness_value(-t, dof) == S.robustness_value(t, dof)
 
 
 def test_e_value_matches_vanderweele_ding():
     # RR 2.0 -> 2 + sqrt(2) = 3.414; RR 0.5 is treated as 1/0.5 = 2.
-    assert R._e_value(2.0) == pytest.approx(2.0 + math.sqrt(2.0))
-    assert R._e_value(0.5) == pytest.approx(2.0 + math.sqrt(2.0))
-    assert R._e_value(1.0) == 1.0
+    assert S.e_value(2.0) == pytest.approx(2.0 + math.sqrt(2.0))
+    assert S.e_value(0.5) == pytest.approx(2.0 + math.sqrt(2.0))
+    assert S.e_value(1.0) == 1.0
     # Binary treatment: baseline risk among the untreated 0.2, risk difference +0.1 -> RR 1.5.
     y = np.array([1, 0, 0, 0, 0, 1, 1, 0], dtype=float)
     t = np.array([0, 0, 0, 0, 0, 1, 1, 1], dtype=float)
-    assert R._risk_ratio(0.1, y, t, B) == pytest.approx(0.3 / 0.2)
+    assert S.risk_ratio(0.1, y, t, B) == pytest.approx(0.3 / 0.2)
     # Continuous treatment: one unit centred at the mean risk 0.375: (0.425) / (0.325).
-    assert R._risk_ratio(0.1, y, t, C) == pytest.approx(0.425 / 0.325)
+    assert S.risk_ratio(0.1, y, t, C) == pytest.approx(0.425 / 0.325)
     rr = 1.5
-    assert R._e_value(R._risk_ratio(0.1, y, t, B)) == pytest.approx(rr + math.sqrt(rr * 0.5))
+    assert S.e_value(S.risk_ratio(0.1, y, t, B)) == pytest.approx(rr + math.sqrt(rr * 0.5))
 
 
 def test_sensitivity_sentence_for_a_binary_outcome():
@@ -411,7 +468,7 @@ def test_sensitivity_sentence_for_a_binary_outcome():
     )
     checked = CheckedData(frame, {"t": B, "y": B}, "y", ("t",), ("t", "y"), (), 1000)
     effect = FeatureEffect("t", Identification("backdoor"), estimate, "estimated")
-    s = R._sensitivity(effect, checked, 0.05)
+    s = S.sensitivity(effect, checked, 0.05)
     assert s.t_statistic == pytest.approx(5.0) and s.dof == 1000 - 2
     assert s.partial_r2 == pytest.approx(25 / (25 + 998))
     rr = (0.2 + 0.1) / 0.2

@@ -16,18 +16,20 @@ import pytest
 from matplotlib.figure import Figure
 
 from causalinterp import _io
-from causalinterp import report as report_module
 from causalinterp.attribute.attributions import Attributions, FeatureAttribution
 from causalinterp.data import CheckedData
+from causalinterp.errors import CausalInterpError
 from causalinterp.estimate._dowhy import Identification
 from causalinterp.estimate._econml import EffectEstimate
 from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.graph import CausalGraph
 from causalinterp.graph.independence import GraphTest, Implication
-from causalinterp.judge import FeatureVerdict
 from causalinterp.refute.refutation import RefutationResult, Refutations, Sensitivity
+from causalinterp.render import html as html_render
 from causalinterp.render import plots
+from causalinterp.render.json import clean
 from causalinterp.report import TABLE_COLUMNS, Report, escape_markdown
+from causalinterp.verdicts import FeatureVerdict
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_NAMES = {
@@ -52,13 +54,13 @@ _SPEC = [
     ("income", "backdoor", ("age",), -0.0042, 0.0011, 1.3e-4, -0.0039, 0.041, 3,
      "supported", True, False),
     ("debt_ratio", "backdoor", ("income",), 0.21, 0.045, 2.9e-6, 0.46, 0.058, 2,
-     "over_attributed", True, True),
-    ("age", "backdoor", (), -0.0008, 0.00066, 0.23, 0.0031, 0.022, 5,
+     "over_attributed", True, False),
+    ("age", "backdoor", (), -0.0018, 0.00066, 0.0064, 0.0031, 0.022, 5,
      "sign_conflict", False, True),
     ("late_payments", "backdoor", ("debt_ratio",), 0.031, 0.006, 4e-7, 0.028, 0.035, 4,
      "supported", True, False),
     ("tenure_months", "backdoor", ("age",), -0.0011, 0.0004, 0.007, -0.0012, 0.012, 7,
-     "fragile", True, True),
+     "fragile", None, True),
     ("zip_risk", "none", (), None, None, None, 0.09, 0.019, 6,
      "not_identifiable", None, True),
     ("collections_calls", "no_path", (), None, None, None, 0.31, 0.064, 1,
@@ -150,6 +152,7 @@ def build_report(
 
     shap = {}
     by_effect, by_attr, verdicts, by_refute, sensitivity = {}, {}, {}, {}, {}
+    total_shap = sum(spec[7] for spec in _SPEC)
     for raw, strategy, adjust, est, se, p, slope, mean_abs, rank, verdict, support, flag in _SPEC:
         name = names[raw]
         x = values[raw]
@@ -181,7 +184,12 @@ def build_report(
             slope=slope, latent=latent[0], name=name, outcome=outcome
         )
         verdicts[name] = FeatureVerdict(
-            feature=name, causal_support=support, verdict=verdict, reasons=(reason,), flagged=flag
+            feature=name,
+            causal_support=support,
+            verdict=verdict,
+            reasons=(reason,),
+            flagged=flag,
+            share=mean_abs / total_shap,
         )
         if estimate is not None:
             results = []
@@ -291,6 +299,7 @@ def build_report(
             "refute": "standard",
             "material_share": 0.05,
             "attribution_factor": 2.0,
+            "nuisance": "auto",
             "n_jobs": 2,
         },
         run=dict(RUN if run is None else run),
@@ -376,9 +385,7 @@ def test_json_follows_the_schema(report):
     }  # fmt: skip
     summary = data["summary"]
     assert set(summary) == {"flagged", "verdict_counts", "graph_fits"}
-    assert summary["flagged"] == [
-        "debt_ratio", "age", "tenure_months", "zip_risk", "collections_calls",
-    ]  # fmt: skip
+    assert summary["flagged"] == ["age", "tenure_months", "zip_risk", "collections_calls"]
     assert summary["verdict_counts"] == {
         "fragile": 1, "no_causal_path": 1, "not_identifiable": 1, "over_attributed": 1,
         "sign_conflict": 1, "supported": 2,
@@ -397,19 +404,21 @@ def test_json_follows_the_schema(report):
 
     assert [f["name"] for f in data["features"]] == [s[0] for s in _SPEC]
     total = sum(s[7] for s in _SPEC)
-    for feature in data["features"]:
+    for feature, spec in zip(data["features"], _SPEC, strict=True):
         assert set(feature) == {
             "name", "kind", "causal_support", "verdict", "flagged", "reasons", "effect",
             "attribution", "identification", "refutations", "sensitivity", "error",
         }  # fmt: skip
-        assert feature["kind"] in {"binary", "continuous", "categorical"}
-        assert feature["causal_support"] in (True, False, None)
-        assert isinstance(feature["flagged"], bool)
-        assert all(isinstance(r, str) for r in feature["reasons"])
+        expected_kind = "binary" if spec[0] == "collections_calls" else "continuous"
+        assert feature["kind"] == expected_kind
+        assert (feature["verdict"], feature["causal_support"]) == (spec[9], spec[10])
+        assert feature["flagged"] is spec[11]
+        assert feature["reasons"] == [report.verdicts[spec[0]].reasons[0]]
         assert set(feature["attribution"]) == {
             "mean_abs_shap", "mean_abs_shap_se", "slope", "slope_se", "rank", "share",
         }  # fmt: skip
-        assert isinstance(feature["attribution"]["rank"], int)
+        assert feature["attribution"]["rank"] == spec[8]
+        assert feature["attribution"]["share"] == pytest.approx(spec[7] / total, rel=1e-5)
         assert set(feature["identification"]) == {
             "strategy", "adjustment_set", "instruments", "mediators", "blocking_latents",
         }  # fmt: skip
@@ -482,16 +491,17 @@ def test_run_is_filled_in_when_missing():
     built = build_report(run={})
     run = json.loads(built.to_json())["run"]
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", run["started_at"])
-    assert run["versions"]["numpy"] == np.__version__
+    # Versions are recorded by the pipeline only; the report adds none of its own.
+    assert run["versions"] == {}
     assert run["seconds"] == {"effects": 12.5}
     assert built.to_json() == built.to_json()  # filled once, not at every call
 
 
 def test_floats_are_rounded_to_six_significant_digits():
-    assert report_module._clean(
+    assert clean(
         {"b": 0.123456789, "a": 123456789.0, "c": np.float32(2.5), "d": -0.0, "e": np.int64(7)}
     ) == {"a": 123457000.0, "b": 0.123457, "c": 2.5, "d": 0.0, "e": 7}
-    assert report_module._clean([True, np.bool_(False), 1e-12 / 3]) == [True, False, 3.33333e-13]
+    assert clean([True, np.bool_(False), 1e-12 / 3]) == [True, False, 3.33333e-13]
 
 
 def test_nan_and_infinities_become_null(report):
@@ -527,8 +537,8 @@ def test_nan_and_infinities_become_null(report):
     # The renderers cope with the gaps too.
     assert "| income |" in patched.to_markdown()
     assert '<td class="num">—</td>' in patched.to_html(include_plots=False)
-    assert plots.to_svg(plots.plot_dependence(patched, name)).startswith("<svg")
-    assert plots.to_svg(plots.plot_effects_vs_attributions(patched)).startswith("<svg")
+    assert plots.to_svg(_dependence(patched, name)).startswith("<svg")
+    assert plots.to_svg(_forest(patched)).startswith("<svg")
 
 
 def test_error_rows_carry_their_message(report):
@@ -551,6 +561,62 @@ def test_error_rows_carry_their_message(report):
     assert row["error"] == "estimation failed: singular matrix"
     assert row["verdict"] == "error" and row["effect"] is None
     assert "estimation failed: singular matrix" in patched.to_html(include_plots=False)
+
+
+def _with_effect(report: Report, name: str, **estimate) -> Report:
+    """``report`` with one feature's estimate changed (or added), through the real types."""
+    old = report.effects.by_feature[name]
+    base = old.estimate or EffectEstimate(
+        estimate=0.0, stderr=0.01, ci_low=-0.0196, ci_high=0.0196, p_value=1.0,
+        method="LinearDML", n_rows=400,
+    )  # fmt: skip
+    # An effect with an estimate is "estimated" whatever the verdict says.
+    effect = dataclasses.replace(
+        old,
+        identification=Identification("backdoor"),
+        estimate=dataclasses.replace(base, **estimate),
+        status="estimated",
+    )
+    return dataclasses.replace(
+        report,
+        effects=dataclasses.replace(
+            report.effects, by_feature={**report.effects.by_feature, name: effect}
+        ),
+    )
+
+
+def test_report_refuses_a_sign_conflict_whose_effect_includes_zero(report):
+    # A p-value of 0.23 and an interval across zero: no sign can conflict with that effect.
+    with pytest.raises(
+        CausalInterpError, match=r"feature 'age' has verdict 'sign_conflict'.*0\.23"
+    ):
+        _with_effect(report, "age", estimate=-0.0008, ci_low=-0.0021, ci_high=0.0005, p_value=0.23)
+
+
+def test_report_refuses_a_supported_verdict_with_a_large_p_value(report):
+    with pytest.raises(CausalInterpError, match="feature 'income' has verdict 'supported'"):
+        _with_effect(report, "income", p_value=0.3)
+    with pytest.raises(CausalInterpError, match="feature 'income'"):
+        _with_effect(report, "income", ci_high=0.001)  # the interval now includes zero
+    # A p-value at the level itself is still significant enough for the judge's interval rule.
+    assert _with_effect(report, "income", p_value=0.05).verdicts["income"].verdict == "supported"
+
+
+def test_report_refuses_no_causal_path_with_an_estimate(report):
+    with pytest.raises(CausalInterpError, match="'collections_calls' has verdict 'no_causal_path'"):
+        _with_effect(report, "collections_calls", estimate=0.3, ci_low=0.1, ci_high=0.5)
+
+
+def test_flagged_features_with_causal_support_are_refused(report):
+    # The verdict type refuses this itself, so no report can be built with it.
+    with pytest.raises(ValueError, match="debt_ratio: flagged although"):
+        dataclasses.replace(report.verdicts["debt_ratio"], flagged=True)
+
+
+def test_report_refuses_a_verdict_filed_under_another_feature(report):
+    misfiled = {**report.verdicts, "income": report.verdicts["age"]}
+    with pytest.raises(CausalInterpError, match="stored under 'income' is for 'age'"):
+        dataclasses.replace(report, verdicts=misfiled)
 
 
 def test_report_is_frozen_and_copies_its_mappings(report):
@@ -583,7 +649,7 @@ def test_table_has_a_row_per_feature_in_model_order(report):
     assert tuple(table.columns) == TABLE_COLUMNS
     assert list(table["feature"]) == [s[0] for s in _SPEC]
     debt = table.set_index("feature").loc["debt_ratio"]
-    assert debt["verdict"] == "over_attributed" and bool(debt["flagged"])
+    assert debt["verdict"] == "over_attributed" and not debt["flagged"]
     assert debt["effect"] == pytest.approx(0.21)
     assert debt["ci_low"] == pytest.approx(0.21 - 1.96 * 0.045)
     assert debt["slope"] == pytest.approx(0.46)
@@ -592,12 +658,12 @@ def test_table_has_a_row_per_feature_in_model_order(report):
     assert "twice the causal effect" in debt["reasons"]
     zip_row = table.set_index("feature").loc["zip_risk"]
     assert np.isnan(zip_row["effect"]) and zip_row["causal_support"] is None
-    assert table["flagged"].sum() == 5
+    assert table["flagged"].sum() == 4
 
 
 def test_outcome_and_flagged(report):
     assert report.outcome == "default"
-    assert report.flagged == ("debt_ratio", "age", "tenure_months", "zip_risk", "collections_calls")
+    assert report.flagged == ("age", "tenure_months", "zip_risk", "collections_calls")
 
 
 # ---------------------------------------------------------------------------- Markdown
@@ -606,7 +672,7 @@ def test_outcome_and_flagged(report):
 def test_markdown_summary(report):
     md = report.to_markdown()
     assert md.splitlines()[0].startswith("### ")
-    assert "**7 features**" in md and "2 supported" in md and "**5 flagged**" in md
+    assert "**7 features**" in md and "2 supported" in md and "**4 flagged**" in md
     assert "debt\\_ratio" in md and "collections\\_calls" in md
     assert "DAG does not fit the data" in md and "1 of 4" in md
     assert "Failing refuters" in md and "placebo treatment" in md
@@ -667,7 +733,7 @@ def test_html_has_every_section_and_plot(report, html):
     assert "placebo estimates do not centre on 0" in text
     # flagged rows are marked in the summary table
     rows = html.split('<table class="summary-table">')[1].split("</table>")[0]
-    assert rows.count('<tr class="flagged">') == 5 and rows.count('<tr class="ok">') == 2
+    assert rows.count('<tr class="flagged">') == 4 and rows.count('<tr class="ok">') == 3
 
 
 def test_html_banner_follows_the_graph_test():
@@ -732,7 +798,7 @@ def test_html_without_plots_keeps_every_table(report):
     html = report.to_html(include_plots=False)
     assert "<img" not in html and "plot unavailable" not in html
     assert html.count("Plot omitted.") == 2 + len(_SPEC)
-    assert html.count('<tr class="flagged">') == 5 + 1  # summary rows and the failing refuter
+    assert html.count('<tr class="flagged">') == 4 + 1  # summary rows and the failing refuter
     assert "placebo estimates do not centre on 0" in html
 
 
@@ -740,7 +806,7 @@ def test_repr_html_is_the_summary_table(report):
     fragment = report._repr_html_()
     assert fragment.lstrip().startswith('<div class="causalinterp-summary">')
     assert "<html" not in fragment and "<img" not in fragment
-    assert fragment.count('<tr class="flagged">') == 5
+    assert fragment.count('<tr class="flagged">') == 4
     assert "debt_ratio" in fragment and "The DAG does not fit the data." in fragment
 
 
@@ -779,7 +845,7 @@ def test_failed_render_leaves_old_files_untouched(report, tmp_path, monkeypatch)
     def broken(self, **kwargs):
         raise RuntimeError("template failure")
 
-    monkeypatch.setattr(Report, "_html_context", broken)
+    monkeypatch.setattr(html_render, "render_html", broken)
     with pytest.raises(RuntimeError, match="template failure"):
         report.to_html(tmp_path / "report.html")
     with pytest.raises(RuntimeError, match="template failure"):
@@ -832,12 +898,34 @@ def test_write_text_atomic_new_file_gets_normal_permissions(tmp_path):
 # -------------------------------------------------------------------------------- plots
 
 
+def _dag(report: Report) -> Figure:
+    return plots.plot_dag(
+        report.graph, report.checked, verdicts=report.verdicts, graph_test=report.graph_test
+    )
+
+
+def _dependence(report: Report, feature: str) -> Figure:
+    return plots.plot_dependence(
+        feature,
+        report.effects,
+        report.attributions,
+        checked=report.checked,
+        verdicts=report.verdicts,
+    )
+
+
+def _forest(report: Report) -> Figure:
+    return plots.plot_effects_vs_attributions(
+        report.effects, report.attributions, report.verdicts, checked=report.checked
+    )
+
+
 def _texts_by_label(fig: Figure) -> dict[str, object]:
     return {t.get_text(): t for t in fig.axes[0].texts if t.get_text()}
 
 
 def test_plot_dag_marks_flagged_outcome_latent_and_violations(report):
-    fig = plots.plot_dag(report)
+    fig = _dag(report)
     texts = _texts_by_label(fig)
     assert set(texts) == set(report.graph.nodes)
 
@@ -845,7 +933,8 @@ def test_plot_dag_marks_flagged_outcome_latent_and_violations(report):
         return texts[name].get_bbox_patch()
 
     red = (0xC6 / 255, 0x28 / 255, 0x28 / 255, 1.0)
-    assert box("debt_ratio").get_edgecolor() == pytest.approx(red)
+    assert box("age").get_edgecolor() == pytest.approx(red)
+    assert box("debt_ratio").get_edgecolor() != pytest.approx(red)
     assert box("collections_calls").get_edgecolor() == pytest.approx(red)
     assert box("income").get_edgecolor() != pytest.approx(red)
     assert box("default").get_linewidth() > 2
@@ -867,7 +956,7 @@ def test_dag_layout_is_layered(report):
 
 
 def test_plot_dependence_draws_the_effect_through_the_mean_point(report):
-    fig = plots.plot_dependence(report, "debt_ratio")
+    fig = _dependence(report, "debt_ratio")
     ax = fig.axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
     effect = next(v for k, v in lines.items() if k.startswith("causal effect"))
@@ -883,10 +972,10 @@ def test_plot_dependence_draws_the_effect_through_the_mean_point(report):
     assert fig.legends and len(fig.legends[0].get_texts()) == 5
     plots.to_svg(fig)
 
-    no_effect = plots.plot_dependence(report, "collections_calls")
+    no_effect = _dependence(report, "collections_calls")
     assert any("no causal estimate" in t.get_text() for t in no_effect.axes[0].texts)
     with pytest.raises(ValueError, match="no SHAP values"):
-        plots.plot_dependence(report, "education")
+        _dependence(report, "education")
 
 
 def test_plot_refutation_marks_original_and_expected(report):
@@ -895,14 +984,22 @@ def test_plot_refutation_marks_original_and_expected(report):
     xs = sorted(line.get_xdata()[0] for line in fig.axes[0].get_lines())
     assert xs == pytest.approx(sorted([placebo.original, 0.0]))
     assert "failed" in fig.axes[0].get_title()
-    assert plots.expected_value(common_cause) == common_cause.original
+    fig = plots.plot_refutation(common_cause)
+    xs = [line.get_xdata()[0] for line in fig.axes[0].get_lines()]
+    assert xs == pytest.approx([common_cause.original, common_cause.original])
+    # The refuter's own expected value is drawn, whatever its name suggests.
+    renamed = dataclasses.replace(placebo, name="random_common_cause", expected=0.0)
+    xs = sorted(line.get_xdata()[0] for line in plots.plot_refutation(renamed).axes[0].get_lines())
+    assert xs == pytest.approx(sorted([placebo.original, 0.0]))
+    overridden = plots.plot_refutation(placebo, expected=0.5)
+    assert 0.5 in [line.get_xdata()[0] for line in overridden.axes[0].get_lines()]
     empty = dataclasses.replace(placebo, distribution=np.array([]))
     with pytest.raises(ValueError, match="no simulated estimates"):
         plots.plot_refutation(empty)
 
 
 def test_plot_effects_vs_attributions(report):
-    fig = plots.plot_effects_vs_attributions(report)
+    fig = _forest(report)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == [s[0] for s in reversed(_SPEC)]
@@ -916,9 +1013,9 @@ def test_plots_handle_dollar_signs_and_leave_no_pyplot_figures(hostile):
 
     before = plt.get_fignums()
     for make in (
-        lambda: plots.plot_dag(hostile),
-        lambda: plots.plot_dependence(hostile, HOSTILE_NAMES["age"]),
-        lambda: plots.plot_effects_vs_attributions(hostile),
+        lambda: _dag(hostile),
+        lambda: _dependence(hostile, HOSTILE_NAMES["age"]),
+        lambda: _forest(hostile),
     ):
         svg = plots.to_svg(make())
         assert "<script" not in svg and "onerror" not in svg

@@ -131,7 +131,7 @@ def test_flagged_rows_are_marked(clean):
     rows = clean.page.locator("table.summary-table tbody tr")
     assert rows.count() == N_FEATURES
     flagged = clean.page.locator("table.summary-table tr.flagged")
-    assert flagged.count() == 5
+    assert flagged.count() == 4
     colour = flagged.first.evaluate("row => getComputedStyle(row).backgroundColor")
     assert colour == "rgb(253, 236, 234)"
     assert "flagged" in flagged.first.inner_text()

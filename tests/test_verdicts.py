@@ -1,17 +1,20 @@
 """Verdict rules and structural reasons, on hand-built stage results with known answers."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from causalinterp.attribute.attributions import Attributions, FeatureAttribution
 from causalinterp.data import CheckedData
+from causalinterp.errors import OptionError
 from causalinterp.estimate._dowhy import Identification
 from causalinterp.estimate._econml import EffectEstimate
 from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.graph import CausalGraph
-from causalinterp.judge import VERDICTS, judge
-from causalinterp.refute.refutation import RefutationResult, Refutations
+from causalinterp.refute import RefutationResult, Refutations
+from causalinterp.verdicts import FeatureVerdict, Verdict, contradiction, judge
 
 # z confounds x; m mediates x; l is a consequence of y; p is a proxy of z; u is latent.
 GRAPH = CausalGraph.from_edges(
@@ -106,9 +109,11 @@ def verdict_of(feature, effect=None, slope=None, refutations=None, **kwargs):
     ],
 )
 def test_rules_for_estimated_effects(estimate, low, high, slope, verdict, support):
-    result = verdict_of("x", estimated("x", estimate, low, high), slope)
+    effect = estimated("x", estimate, low, high, p=0.001 if low * high > 0 else 0.4)
+    result = judge(effects(x=effect), attributions({"x": slope}), GRAPH, checked())["x"]
     assert (result.verdict, result.causal_support) == (verdict, support)
-    assert result.verdict in VERDICTS
+    assert result.verdict is Verdict(verdict)
+    assert contradiction(result, effect) == ""  # judge's rows never contradict themselves
 
 
 def test_the_attribution_factor_is_an_option():
@@ -171,3 +176,84 @@ def test_a_failed_refutation_makes_the_verdict_fragile_and_names_the_refuter():
     assert (fragile.verdict, fragile.causal_support) == ("fragile", None)
     assert "'placebo_treatment'" in fragile.reasons[0] and "bootstrap" not in fragile.reasons[0]
     assert verdict_of("m", refutations=refutations).verdict == "supported"
+
+
+def test_verdicts_are_one_named_list_in_report_order_and_stay_plain_strings():
+    assert list(Verdict) == [
+        "supported",
+        "over_attributed",
+        "under_attributed",
+        "sign_conflict",
+        "fragile",
+        "no_detectable_effect",
+        "no_causal_path",
+        "not_identifiable",
+        "error",
+    ]
+    assert [v.label for v in Verdict][:4] == [
+        "supported",
+        "over-attributed",
+        "under-attributed",
+        "sign conflict",
+    ]
+    assert {v: v.causal_support for v in Verdict if v.causal_support is not False} == {
+        "supported": True,
+        "over_attributed": True,
+        "under_attributed": True,
+        "fragile": None,
+        "not_identifiable": None,
+        "error": None,
+    }
+    result = verdict_of("l")
+    assert json.dumps({result.verdict: result.verdict}) == '{"no_causal_path": "no_causal_path"}'
+    assert f"{result.verdict}" == "no_causal_path"
+
+
+def test_a_verdict_row_refuses_to_contradict_itself():
+    assert FeatureVerdict("x", True, "supported", (), False).verdict is Verdict.SUPPORTED
+    with pytest.raises(ValueError, match=r"'supportd' is not a valid Verdict"):
+        FeatureVerdict("x", True, "supportd", (), False)
+    with pytest.raises(
+        ValueError, match=r"^x: verdict 'fragile' has causal_support None, not True"
+    ):
+        FeatureVerdict("x", True, "fragile", (), True)
+    with pytest.raises(ValueError, match=r"^x: flagged although it has causal support$"):
+        FeatureVerdict("x", True, "over_attributed", (), True)
+
+
+def test_contradiction_names_a_verdict_its_effect_does_not_allow():
+    # A p-value of 0.23 (CI across zero) cannot carry a sign conflict.
+    weak = estimated("x", -0.0008, -0.0021, 0.0005, p=0.23)
+    conflict = FeatureVerdict("x", False, "sign_conflict", ("r",), True)
+    assert contradiction(conflict, weak) == (
+        "x: verdict 'sign_conflict' needs an effect whose 95% CI excludes zero (p = 0.23)"
+    )
+    # Nor can an interval that excludes zero with p = 0.23.
+    odd = estimated("x", 1.0, 0.8, 1.2, p=0.23)
+    assert "needs an effect whose 95% CI excludes zero" in contradiction(conflict, odd)
+    assert contradiction(conflict, estimated("x", 1.0, 0.8, 1.2)) == ""
+    nothing = FeatureVerdict("x", False, "no_detectable_effect", ("r",), True)
+    assert contradiction(nothing, weak) == ""
+    assert contradiction(nothing, estimated("x", 1.0, 0.8, 1.2)) == (
+        "x: verdict 'no_detectable_effect' but the effect's 95% CI excludes zero"
+    )
+    no_path = FeatureEffect("x", Identification("no_path"), None, "no_path")
+    assert contradiction(conflict, no_path) == (
+        "x: verdict 'sign_conflict' on an effect with status 'no_path'"
+    )
+    assert contradiction(FeatureVerdict("x", False, "no_causal_path", (), True), no_path) == ""
+    assert contradiction(FeatureVerdict("x", None, "error", (), False), None) == ""
+    assert contradiction(conflict, None) == "x: verdict 'sign_conflict' but no effect"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("material_share", 1.5, r"^material_share: expected a number in \[0, 1\], got 1\.5; "),
+        ("material_share", "5%", r"^material_share: expected a number in \[0, 1\], got '5%'"),
+        ("attribution_factor", 0.5, r"^attribution_factor: expected a number >= 1, got 0\.5; "),
+    ],
+)
+def test_thresholds_are_checked_by_the_option_table(option, value, message):
+    with pytest.raises(OptionError, match=message):
+        judge(effects(), attributions(), GRAPH, checked(), **{option: value})

@@ -1,5 +1,22 @@
-"""Stage: the model's SHAP attributions on the outcome's scale."""
+"""Stage: the model's SHAP attributions on the outcome's scale.
 
-from causalinterp.attribute.attributions import Attributions, FeatureAttribution, attribute_model
+:func:`attribute_model` is the stage's verb; :class:`Attributions` its result, convertible to a
+``shap.Explanation`` (:meth:`Attributions.to_explanation`) for ``shap.plots``. The explainers
+are private (``_shap``).
+"""
 
-__all__ = ["Attributions", "FeatureAttribution", "attribute_model"]
+from causalinterp.attribute.attributions import (
+    Attributions,
+    FeatureAttribution,
+    attribute_model,
+    compute_attributions,
+    default_model,
+)
+
+__all__ = [
+    "Attributions",
+    "FeatureAttribution",
+    "attribute_model",
+    "compute_attributions",
+    "default_model",
+]

@@ -1,4 +1,10 @@
-"""Stage: SHAP attributions of the user's model on the outcome's scale."""
+"""Stage: SHAP attributions of the user's model on the outcome's scale.
+
+:func:`attribute_model` is the stage's verb (explain the user's model, or fit and explain the
+default one); :func:`compute_attributions` explains any fitted model on a frame. The result,
+:class:`Attributions`, keeps every explained row's SHAP values, so
+:meth:`Attributions.to_explanation` hands them to ``shap.plots`` unchanged.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,30 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from causalinterp import options
 from causalinterp._seeds import seed_sequence
 from causalinterp.attribute import _shap
 from causalinterp.data import CheckedData
 from causalinterp.errors import DataError, OptionError
+
+if TYPE_CHECKING:
+    import shap
+
+__all__ = [
+    "Attributions",
+    "FeatureAttribution",
+    "attribute_model",
+    "compute_attributions",
+    "default_model",
+]
+
+#: Rows explained at most by default (the ``max_shap_rows`` option).
+_MAX_ROWS = options.default("max_shap_rows")
 
 
 @dataclass(frozen=True)
@@ -64,7 +85,8 @@ class Attributions:
     feature_values : pandas.DataFrame
         The same rows' feature values.
     explainer : str
-        ``"tree"``, ``"linear"``, ``"exact"`` or ``"permutation"`` (see :mod:`causalinterp._shap`).
+        ``"tree"``, ``"linear"``, ``"exact"`` or ``"permutation"`` (see
+        :mod:`causalinterp.attribute._shap`).
     scale : str
         ``"probability"`` for classifiers, ``"outcome"`` otherwise.
     rows_explained : int
@@ -87,6 +109,32 @@ class Attributions:
     rows_total: int
     base_value: float = math.nan
     background_rows: int = 0
+
+    def to_explanation(self) -> shap.Explanation:
+        """The explained rows' SHAP values as a ``shap.Explanation``, for ``shap.plots``.
+
+        Returns
+        -------
+        shap.Explanation
+            ``values``: :attr:`shap_values` (rows explained x features, on the outcome's
+            scale: probabilities for classifiers); ``base_values``: :attr:`base_value` for
+            every row; ``data``: :attr:`feature_values` (level codes for categorical
+            features); ``feature_names``: the features, in order.
+
+        Examples
+        --------
+        >>> import shap  # doctest: +SKIP
+        >>> explanation = report.attributions.to_explanation()  # doctest: +SKIP
+        >>> shap.plots.beeswarm(explanation, show=False)  # doctest: +SKIP
+        """
+        import shap
+
+        return shap.Explanation(
+            values=self.shap_values.to_numpy(dtype=np.float64, copy=True),
+            base_values=np.full(len(self.shap_values), self.base_value, dtype=np.float64),
+            data=self.feature_values.to_numpy(dtype=np.float64, copy=True),
+            feature_names=[str(c) for c in self.shap_values.columns],
+        )
 
 
 def default_model(outcome_kind: str, *, seed: int | np.random.SeedSequence) -> Any:
@@ -138,9 +186,10 @@ def default_model(outcome_kind: str, *, seed: int | np.random.SeedSequence) -> A
     )
 
 
-def _positive_int(value: Any, name: str) -> int:
+def _background_rows(value: Any) -> int:
+    # Not a user option (the pipeline keeps the default): a bad value is a programming error.
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise OptionError(f"{name}: {value!r} is not a positive integer; pass e.g. {name}=200")
+        raise OptionError(f"background_rows: {value!r} is not a positive integer")
     return int(value)
 
 
@@ -156,7 +205,7 @@ def compute_attributions(
     X: pd.DataFrame,
     *,
     seed: int | np.random.SeedSequence = 0,
-    max_rows: int = 2000,
+    max_rows: int = _MAX_ROWS,
     background_rows: int = 200,
 ) -> Attributions:
     """SHAP attributions of a fitted model on the outcome scale, per feature.
@@ -171,9 +220,10 @@ def compute_attributions(
     seed : int or numpy.random.SeedSequence
         Seeds the row sample, the background sample and (for many features) the
         permutation explainer; the same seed gives identical results.
-    max_rows : int
-        Rows explained at most: a random sample of this many rows when ``X`` is larger.
-    background_rows : int
+    max_rows : int, default 2000
+        Rows explained at most (the ``max_shap_rows`` option, at least 10): a random sample
+        of this many rows when ``X`` is larger.
+    background_rows : int, default 200
         Rows of ``X`` drawn as the background sample that absent features are taken from.
 
     Returns
@@ -198,8 +248,8 @@ def compute_attributions(
     row for p <= 8 features and ``10 (p - 1) x background_rows`` above, which is slow for
     models with costly predictions (kernel machines, nearest neighbours).
     """
-    max_rows = _positive_int(max_rows, "max_rows")
-    background_rows = _positive_int(background_rows, "background_rows")
+    max_rows = options.validate({"max_shap_rows": max_rows})["max_shap_rows"]
+    background_rows = _background_rows(background_rows)
     if not isinstance(X, pd.DataFrame):
         raise DataError(
             f"X: expected a pandas DataFrame, got {type(X).__name__}; pass the feature columns"
@@ -281,16 +331,61 @@ def attribute_model(
     data: pd.DataFrame,
     checked: CheckedData,
     *,
-    model_seed: int,
-    seed: int,
-    max_rows: int = 2000,
+    model_seed: int | np.random.SeedSequence,
+    seed: int | np.random.SeedSequence,
+    max_rows: int = _MAX_ROWS,
 ) -> Attributions:
-    """The attribution stage of :func:`causalinterp.analyze`: explain the user's model on the
-    analysed rows, or fit the default model on the features and explain it.
+    """Explain the user's model on the analysed rows, or fit the default model and explain it.
 
     Categorical features are explained as wholes (their columns' SHAP values summed) and get
     no slope: their level codes have no unit.
+
+    Parameters
+    ----------
+    model : fitted estimator or None
+        The user's fitted regressor or binary classifier (a Pipeline included), fitted on the
+        columns ``checked.features`` of ``data``; None fits :func:`default_model` on them.
+    data : pandas.DataFrame
+        The user's data, as given to :func:`causalinterp.data.check_data` (the model sees
+        its own column values; rows dropped by the check are left out).
+    checked : CheckedData
+        The checked data: features, outcome, kinds and the rows analysed.
+    model_seed : int or numpy.random.SeedSequence
+        Seeds the default model (unused when ``model`` is given).
+    seed : int or numpy.random.SeedSequence
+        Seeds the sample of rows explained, the background sample and the explainer.
+    max_rows : int, default 2000
+        Rows explained at most (the ``max_shap_rows`` option of :func:`causalinterp.analyze`
+        and ``--max-shap-rows``; at least 10): a seeded sample when there are more.
+
+    Returns
+    -------
+    Attributions
+        Per feature, mean |SHAP|, its rank and the attribution slope, and the SHAP values of
+        the rows explained (:meth:`Attributions.to_explanation` for ``shap.plots``).
+
+    Raises
+    ------
+    OptionError
+        For an invalid ``max_rows`` or seed.
+    ModelError
+        The model cannot be explained (unfitted, other columns, multiclass, ...).
+
+    Examples
+    --------
+    >>> from causalinterp.attribute import attribute_model
+    >>> from causalinterp.data import check_data
+    >>> from causalinterp.simulators import retention_model
+    >>> sim = retention_model()
+    >>> data = sim.sample(2000, seed=0)
+    >>> checked = check_data(data, sim.graph, "churned", features=["tenure_years", "support_calls"])
+    >>> attributions = attribute_model(None, data, checked, model_seed=0, seed=0, max_rows=500)
+    >>> attributions.explainer, attributions.scale, attributions.rows_explained
+    ('tree', 'probability', 500)
+    >>> sorted(attributions.by_feature, key=lambda f: attributions.by_feature[f].rank)
+    ['tenure_years', 'support_calls']
     """
+    max_rows = options.validate({"max_shap_rows": max_rows})["max_shap_rows"]
     if model is None:
         attributions = _default_model_attributions(
             checked, model_seed=model_seed, seed=seed, max_rows=max_rows
@@ -302,7 +397,11 @@ def attribute_model(
 
 
 def _default_model_attributions(
-    checked: CheckedData, *, model_seed: int, seed: int, max_rows: int
+    checked: CheckedData,
+    *,
+    model_seed: int | np.random.SeedSequence,
+    seed: int | np.random.SeedSequence,
+    max_rows: int,
 ) -> Attributions:
     """Fit the default model on the features and explain it.
 
@@ -434,7 +533,7 @@ class _LevelDecoder:
         return self.model.predict_proba(self._frame(X))
 
 
-def _without_categorical_slopes(attributions: Any, checked: CheckedData) -> Any:
+def _without_categorical_slopes(attributions: Attributions, checked: CheckedData) -> Attributions:
     """A categorical feature's codes have no unit: its attribution slope is undefined (NaN);
     its mean |SHAP| and rank stand."""
     by_feature = dict(attributions.by_feature)

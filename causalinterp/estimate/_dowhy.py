@@ -10,16 +10,13 @@ subsets of the candidate variables (measured here: 3.4 s for 14 observed confoun
 twice that for every added one), and it always runs the front-door and instrument searches
 too. Instead:
 
-* Back-door existence is decided in polynomial time: a valid back-door set over the
-  observed non-descendants of the treatment exists if and only if all of them that are
-  ancestors of the treatment or the outcome form one (van der Zander, Liśkiewicz and
-  Textor, 2014); DoWhy's ``check_valid_backdoor_set`` decides validity.
-* The chosen set aims at precision: the optimal adjustment set O (parents of the outcome
-  and of the mediators, minus the treatment and its descendants; Henckel, Perković and
-  Maathuis, 2022), which has the smallest asymptotic variance among valid sets, when it is
-  observed and valid. Otherwise a minimal valid set, enlarged by every observed member of
-  O that keeps it valid (these explain outcome variance without touching the treatment),
-  then pruned of members no longer needed. Descendants of the treatment are never used.
+* The back-door set is the package's one back-door rule,
+  :func:`causalinterp.graph.structure.backdoor_set` (also behind
+  ``CausalGraph.backdoor_adjustment_set``): existence decided in polynomial time (van der
+  Zander, Liśkiewicz and Textor, 2014), and the optimal adjustment set for precision when it
+  is observed and valid (Henckel, Perković and Maathuis, 2022). Validity is d-separation in
+  the graph without the treatment's outgoing edges, the test DoWhy's
+  ``check_valid_backdoor_set`` makes.
 * Only when no back-door set exists: DoWhy's front-door search, then its instruments
   (observed ones only).
 """
@@ -37,6 +34,7 @@ import networkx as nx
 
 from causalinterp.errors import GraphError
 from causalinterp.graph import CausalGraph
+from causalinterp.graph.structure import backdoor_set
 
 
 @dataclass(frozen=True)
@@ -74,13 +72,11 @@ def _api() -> SimpleNamespace:
         from dowhy.causal_identifier.auto_identifier import identify_frontdoor
         from dowhy.graph import (
             check_dseparation,
-            check_valid_backdoor_set,
             do_surgery,
             get_instruments,
         )
     return SimpleNamespace(
         check_dseparation=check_dseparation,
-        check_valid_backdoor_set=check_valid_backdoor_set,
         do_surgery=do_surgery,
         get_instruments=get_instruments,
         identify_frontdoor=identify_frontdoor,
@@ -145,7 +141,7 @@ def identify_effect(
 
     api = _api()
     with _quiet():
-        adjustment = _backdoor_set(api, g, treatment, outcome, obs)
+        adjustment = backdoor_set(g, treatment, outcome, obs)
         if adjustment is not None:
             return Identification(strategy="backdoor", adjustment_set=_sorted(adjustment))
 
@@ -169,37 +165,6 @@ def identify_effect(
 
 def _sorted(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(names))
-
-
-def _backdoor_set(
-    api: SimpleNamespace, g: nx.DiGraph, t: str, y: str, obs: set[str]
-) -> set[str] | None:
-    """A precision-oriented valid back-door set over ``obs``, or None if none exists."""
-    g_bd = api.do_surgery(g, [t], remove_outgoing_edges=True)
-
-    def valid(z: Iterable[str]) -> bool:
-        return bool(
-            api.check_valid_backdoor_set(g, [t], [y], set(z), new_graph=g_bd)["is_dseparated"]
-        )
-
-    forbidden = nx.descendants(g, t) | {t}
-    causal_nodes = (nx.descendants(g, t) & nx.ancestors(g, y)) | {y}
-    optimal = set().union(*(g.predecessors(c) for c in causal_nodes)) - forbidden
-    if optimal <= obs and valid(optimal):
-        return optimal
-
-    # g holds only ancestors of {t, y}, so these are the canonical candidates.
-    candidates = obs - forbidden
-    if not valid(candidates):
-        return None
-    chosen = set(nx.find_minimal_d_separator(g_bd, {t}, {y}, restricted=candidates))
-    for v in sorted((optimal & obs) - chosen):
-        if valid(chosen | {v}):
-            chosen.add(v)
-    for v in sorted(chosen - optimal):
-        if valid(chosen - {v}):
-            chosen.discard(v)
-    return chosen
 
 
 def _iv_controls(

@@ -33,15 +33,8 @@ Instrumental variables
 
 Nuisance learners
 -----------------
-``nuisance="auto"``: an ordinary least-squares (or logistic) fit plus histogram gradient
-boosting on its residuals. Boosted trees alone approximate smooth linear confounding by
-steps, and in double ML the treatment and outcome nuisance errors then share a sign and
-bias the final estimate; starting from the linear fit removes that part, the trees add
-non-linearity. Settings are conservative and deterministic (100 iterations, 15 leaves of
-at least 30 rows, L2 penalty 1, no early stopping, seeded): in simulations at 3,000 rows,
-finer trees overfit the nuisances and made the intervals too narrow. Like any double ML
-with flexible learners, strongly non-linear confounding leaves a finite-sample bias that
-shrinks as rows grow. ``nuisance="linear"`` keeps the linear part only (fast).
+The scikit-learn learners every estimator fits (``nuisance="auto"``, ``"linear"`` or the
+user's own) are built in :mod:`causalinterp.estimate._learners`, which states their settings.
 All estimators cross-fit with ``n_folds`` seeded folds. Model fitting runs with one
 OpenMP/BLAS thread so results do not depend on how many features run in parallel.
 """
@@ -55,34 +48,40 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.base import BaseEstimator
 from sklearn.multioutput import MultiOutputRegressor
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
+from causalinterp import options
 from causalinterp.errors import EstimationError, OptionError
+from causalinterp.estimate._learners import (
+    Nuisance,
+    check_nuisance,
+    describe_nuisance,
+    make_classifier,
+    make_learner,
+    make_regressor,
+)
+
+__all__ = [
+    "MIN_PROPENSITY",
+    "BackdoorNuisances",
+    "BackdoorResiduals",
+    "DoublyRobustNuisances",
+    "EffectEstimate",
+    "Nuisance",
+    "check_nuisance",
+    "cross_fitted",
+    "describe_nuisance",
+    "estimate_backdoor",
+    "estimate_frontdoor",
+    "estimate_iv",
+    "fit_backdoor",
+]
 
 _KINDS = ("binary", "continuous")
-_NUISANCES = ("auto", "linear")
 _Z975 = float(stats.norm.ppf(0.975))
 #: Propensities are clipped to [MIN_PROPENSITY, 1 - MIN_PROPENSITY] in doubly robust fits.
 MIN_PROPENSITY = 0.01
-_BOOST = {
-    "max_iter": 100,
-    "learning_rate": 0.1,
-    "max_leaf_nodes": 15,
-    "min_samples_leaf": 30,
-    "l2_regularization": 1.0,
-    # Boosting on the linear fit's residuals must stop when they hold no more signal: without
-    # early stopping it fits noise, and on a few hundred rows the propensity scores that result
-    # make doubly robust weights explode (a randomised treatment of 445 rows came out with a
-    # standard error seven times the difference in means'). Seeded, so still deterministic.
-    "early_stopping": True,
-    "validation_fraction": 0.2,
-    "n_iter_no_change": 5,
-}
 
 
 @dataclass(frozen=True)
@@ -96,148 +95,6 @@ class EffectEstimate:
     p_value: float
     method: str
     n_rows: int
-
-
-# --------------------------------------------------------------------------- learners
-
-
-class _LinearBoostRegressor(RegressorMixin, BaseEstimator):
-    """Least squares, then (optionally) gradient boosting on its residuals."""
-
-    def __init__(self, boost: bool = True, random_state: int | None = None) -> None:
-        self.boost = boost
-        self.random_state = random_state
-
-    def fit(self, X, y, sample_weight=None):
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=float).ravel()
-        self.linear_ = LinearRegression().fit(X, y, sample_weight=sample_weight)
-        self.boost_ = None
-        if self.boost:
-            resid = y - self.linear_.predict(X)
-            self.boost_ = HistGradientBoostingRegressor(
-                **_BOOST, random_state=self.random_state
-            ).fit(X, resid, sample_weight=sample_weight)
-        return self
-
-    def predict(self, X):
-        X = np.asarray(X, dtype=float)
-        pred = self.linear_.predict(X)
-        if self.boost_ is not None:
-            pred = pred + self.boost_.predict(X)
-        return pred
-
-
-class _LinearBoostClassifier(ClassifierMixin, BaseEstimator):
-    """Logistic regression, then (optionally) boosting on its probability residuals.
-
-    Binary 0/1 targets only. Probabilities are clipped to [0, 1].
-    """
-
-    def __init__(self, boost: bool = True, random_state: int | None = None) -> None:
-        self.boost = boost
-        self.random_state = random_state
-
-    def fit(self, X, y, sample_weight=None):
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=float).ravel()
-        self.classes_ = np.unique(y)
-        if self.classes_.size != 2:
-            raise ValueError("a training fold holds only one class of a binary variable")
-        y = (y == self.classes_[1]).astype(float)
-        self.linear_ = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-        self.linear_.fit(X, y, logisticregression__sample_weight=sample_weight)
-        self.boost_ = None
-        if self.boost:
-            resid = y - self.linear_.predict_proba(X)[:, 1]
-            self.boost_ = HistGradientBoostingRegressor(
-                **_BOOST, random_state=self.random_state
-            ).fit(X, resid, sample_weight=sample_weight)
-        return self
-
-    def predict_proba(self, X):
-        X = np.asarray(X, dtype=float)
-        p = self.linear_.predict_proba(X)[:, 1]
-        if self.boost_ is not None:
-            p = np.clip(p + self.boost_.predict(X), 0.0, 1.0)
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X):
-        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
-
-
-#: A nuisance specification: "auto", "linear", one scikit-learn estimator, or a
-#: (regressor, classifier) pair.
-Nuisance = str | BaseEstimator | tuple
-
-
-def _seeded(estimator: BaseEstimator, seed: int) -> BaseEstimator:
-    """An unfitted copy of a user's learner, seeded when it takes a ``random_state``."""
-    estimator = clone(estimator)
-    if "random_state" in estimator.get_params(deep=False):
-        estimator.set_params(random_state=seed)
-    return estimator
-
-
-def _user_learner(kind: str, nuisance: Any, seed: int) -> BaseEstimator:
-    """The user's learner for a target of ``kind``.
-
-    A pair is (regressor, classifier). A lone estimator is used for the targets it fits:
-    a regressor for continuous targets, a classifier for binary ones; the other kind falls
-    back to the ``"auto"`` learner (a regressor cannot give EconML the probabilities a
-    binary target needs).
-    """
-    if isinstance(nuisance, tuple | list):
-        regressor, classifier = nuisance
-    else:
-        regressor, classifier = (None, nuisance) if is_classifier(nuisance) else (nuisance, None)
-    chosen = classifier if kind == "binary" else regressor
-    if chosen is None:
-        return _learner(kind, "auto", seed)
-    return _seeded(chosen, seed)
-
-
-def _regressor(nuisance: Any, seed: int) -> BaseEstimator:
-    if not isinstance(nuisance, str):
-        return _user_learner("continuous", nuisance, seed)
-    return _LinearBoostRegressor(boost=nuisance == "auto", random_state=seed)
-
-
-def _classifier(nuisance: Any, seed: int) -> BaseEstimator:
-    if not isinstance(nuisance, str):
-        return _user_learner("binary", nuisance, seed)
-    return _LinearBoostClassifier(boost=nuisance == "auto", random_state=seed)
-
-
-def _learner(kind: str, nuisance: Any, seed: int) -> BaseEstimator:
-    return _classifier(nuisance, seed) if kind == "binary" else _regressor(nuisance, seed)
-
-
-def describe_nuisance(nuisance: Nuisance) -> str:
-    """The nuisance specification as the report states it: its name or the learners' reprs."""
-    if isinstance(nuisance, str):
-        return nuisance
-    parts = nuisance if isinstance(nuisance, tuple | list) else (nuisance,)
-    return ", ".join(" ".join(repr(part).split()) for part in parts)
-
-
-def check_nuisance(nuisance: Any) -> None:
-    """Raise :class:`OptionError` unless ``nuisance`` is a valid nuisance specification."""
-    if isinstance(nuisance, str):
-        if nuisance not in _NUISANCES:
-            raise OptionError(
-                f"nuisance: {nuisance!r} is not supported; use 'auto', 'linear', a "
-                "scikit-learn estimator or a (regressor, classifier) pair"
-            )
-        return
-    parts = list(nuisance) if isinstance(nuisance, tuple | list) else [nuisance]
-    if len(parts) not in (1, 2) or not all(
-        hasattr(p, "fit") and hasattr(p, "get_params") for p in parts
-    ):
-        raise OptionError(
-            f"nuisance: {nuisance!r} is not a scikit-learn estimator; pass e.g. "
-            "GradientBoostingRegressor() or a (regressor, classifier) pair"
-        )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -289,8 +146,7 @@ def _check_options(treatment_kind: str, outcome_kind: str, n_folds: int, nuisanc
             f"outcome_kind: {outcome_kind!r} is not supported; use 'binary' or 'continuous'"
         )
     check_nuisance(nuisance)
-    if not isinstance(n_folds, int | np.integer) or n_folds < 2:
-        raise OptionError(f"n_folds: {n_folds!r} is invalid; use an integer of at least 2")
+    options.validate({"n_folds": n_folds})  # a user option: the table's check and message
 
 
 def _checked_inputs(
@@ -397,8 +253,8 @@ def _dml(
     t_cols = 1 if t.ndim == 1 else t.shape[1]
     discrete_t = treatment_kind == "binary"
     discrete_y = outcome_kind == "binary"
-    model_y = _learner(outcome_kind, nuisance, int(rng[0]))
-    model_t = _learner(treatment_kind, nuisance, int(rng[1]))
+    model_y = make_learner(outcome_kind, nuisance, int(rng[0]))
+    model_t = make_learner(treatment_kind, nuisance, int(rng[1]))
     est = LinearDML(
         model_y=_multi(model_y, y_cols) if not discrete_y else model_y,
         model_t=_multi(model_t, t_cols) if not discrete_t else model_t,
@@ -582,8 +438,8 @@ def fit_backdoor(
 
         rng = np.random.SeedSequence(seed).generate_state(3)
         est = LinearDRLearner(
-            model_propensity=_classifier(nuisance, int(rng[0])),
-            model_regression=_learner(outcome_kind, nuisance, int(rng[1])),
+            model_propensity=make_classifier(nuisance, int(rng[0])),
+            model_regression=make_learner(outcome_kind, nuisance, int(rng[1])),
             discrete_outcome=outcome_kind == "binary",
             min_propensity=MIN_PROPENSITY,
             cv=n_folds,
@@ -627,7 +483,7 @@ def cross_fitted(
 
     def fit():
         for train, test in folds.split(w):
-            learner = _regressor(nuisance, int(rng[1]))
+            learner = make_regressor(nuisance, int(rng[1]))
             learner.fit(w[train], target[train])
             predicted[test] = learner.predict(w[test])
         return predicted
@@ -779,14 +635,14 @@ def estimate_iv(
         from econml.iv.dml import OrthoIV
 
         kwargs: dict[str, Any] = {
-            "model_y_xw": _learner(outcome_kind, nuisance, int(rng[0])),
-            "model_t_xw": _learner(treatment_kind, nuisance, int(rng[1])),
+            "model_y_xw": make_learner(outcome_kind, nuisance, int(rng[0])),
+            "model_t_xw": make_learner(treatment_kind, nuisance, int(rng[1])),
         }
         if projection:
             # Stage models see [X, W, Z]; Z carries the signal, so keep them flexible.
-            kwargs["model_t_xwz"] = _learner(treatment_kind, nuisance, int(rng[2]))
+            kwargs["model_t_xwz"] = make_learner(treatment_kind, nuisance, int(rng[2]))
         else:
-            kwargs["model_z_xw"] = _learner(
+            kwargs["model_z_xw"] = make_learner(
                 "binary" if discrete_z else "continuous", nuisance, int(rng[3])
             )
         est = OrthoIV(

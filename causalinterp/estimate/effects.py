@@ -2,9 +2,14 @@
 
 Per feature: identify the effect from the DAG (DoWhy adapter), then estimate it by
 double machine learning (EconML adapter). Identification is quick and runs here;
-estimation runs per feature through ``joblib.Parallel``. Each feature gets its own seed
-spawned from one ``SeedSequence``, so the numbers do not depend on ``n_jobs`` or the
-backend, and a failure in one feature is recorded in its row and never stops the others.
+estimation runs per feature through :func:`causalinterp._progress.run_parallel` (joblib).
+Each feature gets its own seed spawned from one ``SeedSequence``, so the numbers do not
+depend on ``n_jobs`` or the backend, and a failure in one feature is recorded in its row and
+never stops the others.
+
+The result, :class:`Effects`, also keeps the settings the estimates were made with (seed,
+nuisance learners, folds, time limit) and the back-door fits' cross-fitted nuisances, so the
+refutation stage and the report read them from here instead of asking for them again.
 """
 
 from __future__ import annotations
@@ -17,20 +22,32 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from causalinterp import options
 from causalinterp._progress import run_parallel
+from causalinterp._seeds import seed_sequence
 from causalinterp._timeout import TimeLimitExceeded, call_with_time_limit
 from causalinterp.data import CheckedData
 from causalinterp.errors import EstimationError, OptionError
 from causalinterp.estimate import _dowhy, _econml
 from causalinterp.estimate._dowhy import Identification, identify_effect
 from causalinterp.estimate._econml import EffectEstimate
+from causalinterp.estimate.enums import EffectStatus, Strategy
 from causalinterp.graph import CausalGraph
 
-_STRATEGIES_ESTIMATED = ("backdoor", "frontdoor", "iv")
+__all__ = [
+    "EffectEstimate",
+    "EffectStatus",
+    "Effects",
+    "FeatureEffect",
+    "LevelEffect",
+    "Strategy",
+    "estimate_effects",
+]
 
-#: Seconds one feature's estimation may take before it is stopped and reported as ``error``
-#: (``analyze(time_limit=...)``, ``--time-limit``); see docs/reliability.md.
-DEFAULT_TIME_LIMIT = 600.0
+#: The option table's defaults (seed, nuisance, n_folds, time_limit ...): one source.
+_DEFAULT = options.defaults()
+#: Strategies with an estimator; the members compare equal to their plain strings.
+_ESTIMABLE = frozenset(s for s in Strategy if s.estimable)
 
 
 @dataclass(frozen=True)
@@ -52,35 +69,89 @@ class LevelEffect:
 class FeatureEffect:
     """One feature's identification and (if identified) estimate.
 
-    ``status`` is ``"estimated"``, ``"no_path"``, ``"not_identifiable"`` or ``"error"``.
-    For a categorical treatment, ``levels`` holds one :class:`LevelEffect` per level other
-    than the reference, and ``estimate`` summarises them (see :func:`_summarise_levels`).
+    Attributes
+    ----------
+    feature : str
+        The model feature (the treatment).
+    identification : Identification
+        How the effect is identified: strategy and the sets it uses.
+    estimate : EffectEstimate or None
+        The average effect on the outcome's scale; present exactly when ``status`` is
+        :attr:`EffectStatus.ESTIMATED`.
+    status : EffectStatus
+        ``"estimated"``, ``"no_path"``, ``"not_identifiable"`` or ``"error"``; a plain string
+        is accepted and converted.
+    message : str
+        Why there is no estimate (empty for estimated effects).
+    levels : tuple of LevelEffect
+        For a categorical treatment, one :class:`LevelEffect` per level other than the
+        reference; ``estimate`` then summarises them (see :func:`_summarise_levels`).
+
+    Raises
+    ------
+    ValueError
+        For an unknown status, or an estimate that contradicts it (an ``"estimated"`` row
+        without an estimate, or an estimate on any other row).
     """
 
     feature: str
     identification: Identification
     estimate: EffectEstimate | None
-    status: str
+    status: EffectStatus
     message: str = ""
     levels: tuple[LevelEffect, ...] = ()
+
+    def __post_init__(self) -> None:
+        status = EffectStatus(self.status)
+        object.__setattr__(self, "status", status)
+        if (self.estimate is not None) != (status is EffectStatus.ESTIMATED):
+            has = "an estimate" if self.estimate is not None else "no estimate"
+            raise ValueError(f"{self.feature}: status {str(status)!r} with {has}")
 
 
 @dataclass(frozen=True)
 class Effects:
-    """Every feature's effect, keyed by feature name, plus the seed used and timings."""
+    """Every feature's effect, and the settings and seed the estimates were made with.
+
+    The settings are stored here once, by the stage that used them: the refutation stage
+    re-estimates with :attr:`nuisance` and :attr:`n_folds`, and the report states
+    :attr:`nuisance_description`, without either asking for them again.
+
+    Attributes
+    ----------
+    by_feature : Mapping[str, FeatureEffect]
+        Per model feature, in the model's feature order.
+    seed : int
+        The seed the per-feature seeds were spawned from (its entropy for a SeedSequence).
+    seconds : Mapping[str, float]
+        Wall-clock seconds spent per feature (identification and estimation).
+    nuisances : Mapping[str, BackdoorNuisances]
+        Cross-fitted nuisances of each back-door fit (``LinearDML``'s residuals or the parts
+        of ``LinearDRLearner``'s doubly robust scores), kept so the refuters can reuse the
+        nuisance fits instead of repeating them (not part of the report).
+    nuisance : str, estimator or (regressor, classifier)
+        The nuisance learners the estimates were made with (the ``nuisance`` option).
+    n_folds : int
+        Cross-fitting folds of every estimate (the ``n_folds`` option).
+    time_limit : float or None
+        Seconds one feature's estimation was allowed (the ``time_limit`` option; None: none).
+    """
 
     by_feature: Mapping[str, FeatureEffect]
     seed: int
     seconds: Mapping[str, float] = field(default_factory=dict)
-    #: Cross-fitted nuisances of each back-door fit (``LinearDML``'s residuals or the parts of
-    #: ``LinearDRLearner``'s doubly robust scores), kept so the refuters can reuse the nuisance
-    #: fits instead of repeating them (not part of the report).
     nuisances: Mapping[str, _econml.BackdoorNuisances] = field(
         default_factory=dict, repr=False, compare=False
     )
-    #: The nuisance specification and folds the estimates were made with.
-    nuisance: _econml.Nuisance = field(default="auto", repr=False, compare=False)
-    n_folds: int = field(default=3, repr=False, compare=False)
+    nuisance: _econml.Nuisance = field(default=_DEFAULT["nuisance"], repr=False, compare=False)
+    n_folds: int = field(default=_DEFAULT["n_folds"], repr=False, compare=False)
+    time_limit: float | None = field(default=_DEFAULT["time_limit"], repr=False, compare=False)
+
+    @property
+    def nuisance_description(self) -> str:
+        """The nuisance learners as the report states them: ``"auto"``, ``"linear"`` or the
+        learners' one-line reprs (e.g. ``"LinearRegression(), LogisticRegression(C=2.0)"``)."""
+        return _econml.describe_nuisance(self.nuisance)
 
 
 @dataclass(frozen=True)
@@ -116,8 +187,8 @@ def estimate_identified(
     treatment_kind: str,
     outcome_kind: str,
     seed: int,
-    n_folds: int = 3,
-    nuisance: _econml.Nuisance = "auto",
+    n_folds: int = _DEFAULT["n_folds"],
+    nuisance: _econml.Nuisance = _DEFAULT["nuisance"],
 ) -> EffectEstimate:
     """Estimate an identified effect with the estimator its strategy calls for.
 
@@ -153,11 +224,11 @@ def estimate_identified(
         "nuisance": nuisance,
     }
     strategy = identification.strategy
-    if strategy == "backdoor":
+    if strategy == Strategy.BACKDOOR:
         return _econml.estimate_backdoor(y, t, w, **opts)
-    if strategy == "frontdoor":
+    if strategy == Strategy.FRONTDOOR:
         return _econml.estimate_frontdoor(y, t, m, w, **opts)
-    if strategy == "iv":
+    if strategy == Strategy.IV:
         return _econml.estimate_iv(y, t, z, w, **opts)
     raise EstimationError(f"strategy {strategy!r} has no estimator")
 
@@ -210,16 +281,18 @@ def _run_task_keeping_nuisances(
             lambda: _estimate_task(task), task.time_limit
         )
         effect = FeatureEffect(
-            task.feature, task.identification, estimate, "estimated", levels=levels
+            task.feature, task.identification, estimate, EffectStatus.ESTIMATED, levels=levels
         )
     except TimeLimitExceeded as exc:
         message = (
             f"estimation exceeded the time limit of {exc.seconds:g} s; "
             "raise --time-limit or simplify the graph"
         )
-        effect = FeatureEffect(task.feature, task.identification, None, "error", message)
+        effect = FeatureEffect(task.feature, task.identification, None, EffectStatus.ERROR, message)
     except Exception as exc:  # one feature's failure must not take the others down
-        effect = FeatureEffect(task.feature, task.identification, None, "error", _one_line(exc))
+        effect = FeatureEffect(
+            task.feature, task.identification, None, EffectStatus.ERROR, _one_line(exc)
+        )
     return effect, time.perf_counter() - start, nuisances
 
 
@@ -231,7 +304,7 @@ def _estimate_task(
     if task.treatment_kind == "categorical":
         estimate, levels = _estimate_levels(task)
         return estimate, None, levels
-    if task.identification.strategy == "backdoor":
+    if task.identification.strategy == Strategy.BACKDOOR:
         # The same fit as estimate_identified, keeping its nuisances for the refuters.
         estimate, nuisances = _econml.fit_backdoor(
             task.y,
@@ -361,61 +434,92 @@ def estimate_effects(
     checked: CheckedData,
     graph: CausalGraph,
     *,
-    seed: int | np.random.SeedSequence = 0,
+    seed: int | np.random.SeedSequence = _DEFAULT["seed"],
+    nuisance: _econml.Nuisance = _DEFAULT["nuisance"],
+    n_folds: int = _DEFAULT["n_folds"],
+    time_limit: float | None = _DEFAULT["time_limit"],
     n_jobs: int | None = None,
     backend: str | None = None,
-    n_folds: int = 3,
-    nuisance: _econml.Nuisance = "auto",
     progress: bool = False,
-    time_limit: float | None = DEFAULT_TIME_LIMIT,
 ) -> Effects:
     """Identify and estimate the total causal effect of every feature on the outcome.
+
+    Per feature: identification from the DAG (back-door, else front-door, else instruments),
+    then double machine learning with cross-fitted nuisance learners. A feature's failure or
+    time-out is recorded in its own row; the others are unaffected.
 
     Parameters
     ----------
     checked : CheckedData
-        Checked data: numeric frame, column kinds, outcome, features, observed columns.
+        Checked data (:func:`causalinterp.data.check_data`): numeric frame, column kinds,
+        outcome, features, observed columns.
     graph : CausalGraph
         The causal DAG over observed and latent variables.
     seed : int or numpy.random.SeedSequence, default 0
         Per-feature seeds are spawned from it, so results do not depend on ``n_jobs``.
-    n_jobs : int or None, default None
-        Features estimated in parallel (``joblib.Parallel``).
-    backend : str or None, default None
-        A joblib backend (e.g. ``"loky"``, ``"threading"``, ``"dask"``), set through
-        ``joblib.parallel_config`` when given.
-    n_folds : int, default 3
-        Cross-fitting folds.
     nuisance : {"auto", "linear"}, estimator or (regressor, classifier), default "auto"
-        Nuisance learners; see :mod:`causalinterp._econml`. A scikit-learn estimator (e.g.
-        ``GradientBoostingRegressor()``) is cloned and seeded per fit.
+        Nuisance learners; see :mod:`causalinterp.estimate._econml`. A scikit-learn
+        estimator (e.g. ``GradientBoostingRegressor()``) is cloned and seeded per fit.
+    n_folds : int, default 3
+        Cross-fitting folds (at least 2).
+    time_limit : float or None, default 600
+        Wall-clock seconds one feature's estimation may take; a feature that takes longer
+        is stopped and gets status ``"error"``. None (or ``inf``): no limit.
+    n_jobs : int or None, default None
+        Features estimated in parallel (joblib semantics); None keeps the active
+        ``joblib.parallel_config`` (serial outside one).
+    backend : str or None, default None
+        A joblib backend (e.g. ``"loky"``, ``"threading"``, ``"dask"``); None keeps the
+        active ``joblib.parallel_config``.
     progress : bool, default False
         Show a progress bar over the features (on standard error).
-    time_limit : float or None, default :data:`DEFAULT_TIME_LIMIT` (600 s)
-        Wall-clock seconds one feature's estimation may take; a feature that takes longer
-        is stopped and gets status ``"error"``. None: no limit.
 
     Returns
     -------
     Effects
-        One :class:`FeatureEffect` per feature, in ``checked.features`` order, with
-        status ``"estimated"``, ``"no_path"`` (no directed path: a structural zero, no
-        estimate), ``"not_identifiable"`` (message names the blocking latent confounders)
-        or ``"error"`` (one-line message); ``seconds`` holds the time spent per feature.
+        One :class:`FeatureEffect` per feature, in ``checked.features`` order, with status
+        ``"estimated"``, ``"no_path"`` (no directed path: a structural zero, no estimate),
+        ``"not_identifiable"`` (the message names the blocking latent confounders) or
+        ``"error"`` (one-line message); ``seconds`` holds the time spent per feature, and
+        the settings used (``nuisance``, ``n_folds``, ``time_limit``) are kept with them.
 
     Raises
     ------
     OptionError
-        For an invalid ``n_folds``, ``nuisance`` or ``time_limit``.
+        For an invalid ``seed``, ``nuisance``, ``n_folds``, ``time_limit`` or ``n_jobs``.
+
+    See Also
+    --------
+    causalinterp.refute.refute_effects : attacks these estimates, reusing their nuisances.
+    causalinterp.verdicts.judge : turns effects and attributions into verdicts.
+
+    Examples
+    --------
+    >>> from causalinterp.data import check_data
+    >>> from causalinterp.estimate import estimate_effects
+    >>> from causalinterp.simulators import retention_model
+    >>> sim = retention_model()
+    >>> data = sim.sample(1000, seed=0)
+    >>> features = ["premium_device", "tenure_years"]
+    >>> checked = check_data(data, sim.graph, "churned", features=features)
+    >>> effects = estimate_effects(checked, sim.graph, seed=0, nuisance="linear")
+    >>> effects.by_feature["premium_device"].status
+    <EffectStatus.NO_PATH: 'no_path'>
+    >>> effects.by_feature["tenure_years"].identification.strategy == "backdoor"
+    True
+    >>> tenure = effects.by_feature["tenure_years"].estimate
+    >>> tenure.ci_low < tenure.estimate < tenure.ci_high
+    True
     """
-    _econml.check_nuisance(nuisance)
-    check_time_limit(time_limit)
-    if not isinstance(n_folds, int | np.integer) or isinstance(n_folds, bool) or n_folds < 2:
-        raise OptionError(f"n_folds: {n_folds!r} is invalid; use an integer of at least 2")
+    checked_options = options.validate(
+        {"n_folds": n_folds, "time_limit": time_limit, "n_jobs": n_jobs}
+    )
+    n_folds, time_limit = checked_options["n_folds"], checked_options["time_limit"]
+    _econml.check_nuisance(nuisance)  # an "object" option: its stage interprets it
+    seed_seq = seed_sequence(seed)  # validates an int seed; copies a SeedSequence
 
     features = tuple(checked.features)
     outcome = checked.outcome
-    seed_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     seeds = [int(s.generate_state(1)[0]) for s in seed_seq.spawn(len(features))]
     outcome_kind = checked.kinds.get(outcome, "continuous")
 
@@ -426,7 +530,7 @@ def estimate_effects(
     tasks: list[_Task] = []
     for feature, feature_seed in zip(features, seeds, strict=True):
         start = time.perf_counter()
-        ident = Identification(strategy="none")
+        ident = Identification(strategy=Strategy.NONE)
         try:
             ident = identify_effect(graph, feature, outcome, checked.observed)
             effect = _without_estimate(feature, outcome, ident)
@@ -445,15 +549,15 @@ def estimate_effects(
                         treatment_kind=treatment_kind,
                         outcome_kind=outcome_kind,
                         seed=feature_seed,
-                        n_folds=int(n_folds),
+                        n_folds=n_folds,
                         nuisance=nuisance,
-                        time_limit=None if time_limit is None else float(time_limit),
+                        time_limit=time_limit,
                         levels=levels,
                         reference=reference,
                     )
                 )
         except Exception as exc:  # a bad feature is reported in its own row
-            effect = FeatureEffect(feature, ident, None, "error", _one_line(exc))
+            effect = FeatureEffect(feature, ident, None, EffectStatus.ERROR, _one_line(exc))
         if effect is not None:
             results[feature] = effect
         seconds[feature] = time.perf_counter() - start
@@ -471,7 +575,7 @@ def estimate_effects(
         for effect, elapsed, kept in done:
             results[effect.feature] = effect
             seconds[effect.feature] += elapsed
-            if kept is not None and effect.status == "estimated":
+            if kept is not None and effect.status is EffectStatus.ESTIMATED:
                 nuisances[effect.feature] = kept
 
     return Effects(
@@ -480,32 +584,33 @@ def estimate_effects(
         seconds={f: seconds[f] for f in features},
         nuisances=nuisances,
         nuisance=nuisance,
-        n_folds=int(n_folds),
+        n_folds=n_folds,
+        time_limit=time_limit,
     )
 
 
 def _without_estimate(feature: str, outcome: str, ident: Identification) -> FeatureEffect | None:
     """The row for a feature that needs no estimation, or None."""
-    if ident.strategy == "no_path":
+    if ident.strategy == Strategy.NO_PATH:
         return FeatureEffect(
             feature,
             ident,
             None,
-            "no_path",
+            EffectStatus.NO_PATH,
             f"no directed path from {feature} to {outcome} in the graph: "
             "its total causal effect is zero by the graph's assumptions",
         )
-    if ident.strategy == "none":
+    if ident.strategy == Strategy.NONE:
         return FeatureEffect(
             feature,
             ident,
             None,
-            "not_identifiable",
+            EffectStatus.NOT_IDENTIFIABLE,
             _not_identifiable_message(feature, outcome, ident),
         )
-    if ident.strategy not in _STRATEGIES_ESTIMATED:
+    if ident.strategy not in _ESTIMABLE:
         return FeatureEffect(
-            feature, ident, None, "error", f"unknown identification {ident.strategy!r}"
+            feature, ident, None, EffectStatus.ERROR, f"unknown identification {ident.strategy!r}"
         )
     return None
 
@@ -524,22 +629,7 @@ def _kind_problem(
             feature,
             ident,
             None,
-            "error",
+            EffectStatus.ERROR,
             f"{outcome} is categorical: only binary or continuous outcomes are supported",
         )
     return None
-
-
-def check_time_limit(time_limit: object) -> None:
-    """Raise :class:`OptionError` unless ``time_limit`` is a positive number of seconds or None."""
-    if time_limit is None:
-        return
-    if (
-        isinstance(time_limit, bool)
-        or not isinstance(time_limit, int | float | np.integer | np.floating)
-        or not time_limit > 0
-    ):
-        raise OptionError(
-            f"time_limit: expected a positive number of seconds or None, got {time_limit!r}; "
-            f"pass e.g. time_limit={DEFAULT_TIME_LIMIT:g} (--time-limit {DEFAULT_TIME_LIMIT:g})"
-        )

@@ -4,6 +4,10 @@ Every verdict rests on the user's DAG. This stage lists the conditional independ
 implies among the observed variables (one per separable non-adjacent pair), tests each one
 with a calibrated test, corrects for multiple testing with Benjamini-Hochberg and says which
 missing edges or common causes the violations point to. See ``docs/graph-test.md``.
+
+The regressions run through :func:`causalinterp._progress.run_parallel`, like every parallel
+stage, so ``n_jobs``, ``backend``, an enclosing ``joblib.parallel_config`` and the progress bar
+apply here too; seeds, not scheduling, decide the numbers.
 """
 
 from __future__ import annotations
@@ -11,53 +15,80 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import networkx as nx
 import numpy as np
-import pandas as pd
-from joblib import Parallel, delayed
-from scipy import stats
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.preprocessing import SplineTransformer
 from statsmodels.stats.multitest import multipletests
-from threadpoolctl import threadpool_limits
 
+from causalinterp import options
+from causalinterp._progress import resolve_progress, run_parallel
 from causalinterp._seeds import seed_sequence
-from causalinterp.errors import DataError, GraphError, OptionError
+from causalinterp.data import CheckedData
+from causalinterp.errors import DataError, GraphError
+from causalinterp.graph._citests import (
+    design,
+    gcm_residuals,
+    linear_residuals,
+    partial_correlation_test,
+    residual_product_test,
+)
+from causalinterp.graph.causal_graph import CausalGraph
 
 __all__ = [
+    "CITest",
     "GraphTest",
+    "GraphTestMethod",
     "Implication",
     "SkippedPair",
     "check_graph",
     "implied_independences",
 ]
 
-METHODS = ("auto", "linear", "gcm")
+
+class GraphTestMethod(StrEnum):
+    """How the implications are tested (the ``graph_test_method`` option)."""
+
+    AUTO = "auto"
+    """GCM when the conditioning set is non-empty and enough rows are tested, else linear."""
+    LINEAR = "linear"
+    """Partial correlation for every implication."""
+    GCM = "gcm"
+    """The Generalised Covariance Measure for every implication."""
+
+
+class CITest(StrEnum):
+    """The conditional-independence test one implication was tested with."""
+
+    PARTIAL_CORRELATION = "partial_correlation"
+    """Fisher z test of the partial correlation (Wald test for categorical variables)."""
+    GCM = "gcm"
+    """Generalised Covariance Measure on cross-fitted flexible residuals."""
+
+
+METHODS = tuple(GraphTestMethod)
+_DEFAULT_SEED: int = options.default("seed")
 # Below this many rows the flexible regressions of the GCM are too noisy (each of the two
 # cross-fitting folds would train on fewer than 250 rows); "auto" then uses partial correlation.
 GCM_MIN_ROWS = 500
 # Beyond this many rows a seeded subsample is tested: the tests already have ample power and
 # the cost of the boosted regressions grows linearly with the rows.
 DEFAULT_MAX_ROWS = 20_000
-# Additive spline basis of the GCM regressions: knots at these many quantiles, for columns with
-# at least this many distinct values.
-_SPLINE_KNOTS = 4
-_SPLINE_MIN_VALUES = 20
-# Pairwise products of continuous conditioning columns enter the basis up to this many columns.
-_MAX_PRODUCT_COLUMNS = 8
 # Upper bound on d-separation checks spent searching a smaller separating set under a cap.
 _MAX_SUBSET_CHECKS = 5_000
 
 
 @dataclass(frozen=True)
 class Implication:
-    """One implied conditional independence ``x ⟂ y | given`` and its test."""
+    """One implied conditional independence ``x ⟂ y | given`` and its test.
+
+    ``test`` is a :class:`CITest` (equal to, and serialised as, its plain string).
+    """
 
     x: str
     y: str
     given: tuple[str, ...]
-    test: str
+    test: CITest
     p_value: float
     p_adjusted: float
     violated: bool
@@ -83,9 +114,10 @@ class GraphTest:
     ``skipped`` lists non-adjacent observed pairs that could not be tested (only a set
     containing latent variables separates them, or every separating set exceeds
     ``max_conditioning``). ``rows_used`` is the number of rows tested (after subsampling).
+    ``method`` is the :class:`GraphTestMethod` asked for (equal to its plain string).
     """
 
-    method: str
+    method: GraphTestMethod
     implications: tuple[Implication, ...]
     alpha: float
     suggestions: tuple[str, ...]
@@ -110,21 +142,14 @@ class GraphTest:
 # --------------------------------------------------------------------------------------------
 
 
-def _as_networkx(graph: object) -> nx.DiGraph:
-    if isinstance(graph, nx.DiGraph):
-        g = nx.DiGraph(graph)
-    elif hasattr(graph, "to_networkx"):
-        g = graph.to_networkx()
-    else:
+def _as_networkx(graph: CausalGraph) -> nx.DiGraph:
+    # A CausalGraph is a DAG by construction; anything else is refused rather than guessed at.
+    if not isinstance(graph, CausalGraph):
         raise GraphError(
             f"graph: expected a CausalGraph, got {type(graph).__name__}; "
             "build one with CausalGraph.parse(...)"
         )
-    if not nx.is_directed_acyclic_graph(g):
-        cycle = [u for u, _ in nx.find_cycle(g)]
-        path = " -> ".join(str(n) for n in [*cycle, cycle[0]])
-        raise GraphError(f"graph: cycle {path}; remove one of these edges")
-    return g
+    return graph.to_networkx()
 
 
 def _separates(g: nx.DiGraph, x: str, y: str, given: Iterable[str]) -> bool:
@@ -175,7 +200,7 @@ def _smallest_separator(
 
 
 def implied_independences(
-    graph: object,
+    graph: CausalGraph,
     observed: Sequence[str],
     *,
     max_conditioning: int | None = None,
@@ -185,7 +210,7 @@ def implied_independences(
     Parameters
     ----------
     graph : CausalGraph
-        The DAG (a ``networkx.DiGraph`` is accepted too).
+        The DAG.
     observed : sequence of str
         The graph nodes present in the data; all other nodes are latent.
     max_conditioning : int, optional
@@ -218,157 +243,6 @@ def implied_independences(
 
 
 # --------------------------------------------------------------------------------------------
-# Tests
-# --------------------------------------------------------------------------------------------
-
-
-def _design(column: pd.Series, kind: str) -> np.ndarray:
-    """The column as a numeric block: categorical columns become dummies (first level dropped)."""
-    values = column.to_numpy(dtype=float)
-    if kind == "categorical":
-        levels = np.unique(values)
-        if len(levels) > 1:
-            return (values[:, None] == levels[None, 1:]).astype(float)
-    return values[:, None]
-
-
-def _linear_residuals(v: np.ndarray, z: np.ndarray | None) -> np.ndarray:
-    if z is None or z.shape[1] == 0:
-        return v - v.mean(axis=0)
-    design = np.column_stack([np.ones(len(z)), z])
-    coef, *_ = np.linalg.lstsq(design, v, rcond=None)
-    return v - design @ coef
-
-
-def _additive_basis(z_train: np.ndarray, z_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares basis (train, test): intercept, columns, splines and pairwise products.
-
-    Each many-valued column gets a cubic spline; the products of pairs of many-valued columns
-    cover the commonest interaction. Few-valued (binary, dummy) columns enter as they are.
-    """
-    train_parts = [np.ones((len(z_train), 1)), z_train]
-    test_parts = [np.ones((len(z_test), 1)), z_test]
-    smooth = []
-    for j in range(z_train.shape[1]):
-        column = z_train[:, j]
-        knots = np.unique(np.quantile(column, np.linspace(0.0, 1.0, _SPLINE_KNOTS)))
-        if len(np.unique(column)) < _SPLINE_MIN_VALUES or len(knots) < 3:
-            continue
-        smooth.append(j)
-        spline = SplineTransformer(
-            knots=knots[:, None], degree=3, extrapolation="linear", include_bias=False
-        ).fit(column[:, None])
-        train_parts.append(spline.transform(column[:, None]))
-        test_parts.append(spline.transform(z_test[:, j : j + 1]))
-    if 2 <= len(smooth) <= _MAX_PRODUCT_COLUMNS:
-        pairs = list(itertools.combinations(smooth, 2))
-        train_parts.append(np.column_stack([z_train[:, a] * z_train[:, b] for a, b in pairs]))
-        test_parts.append(np.column_stack([z_test[:, a] * z_test[:, b] for a, b in pairs]))
-    return np.hstack(train_parts), np.hstack(test_parts)
-
-
-def _best_stage(boost: HistGradientBoostingRegressor, z: np.ndarray, start: float) -> np.ndarray:
-    """Predictions of the boosting stage with the best validation score.
-
-    Early stopping keeps the ``n_iter_no_change`` trees fitted after the best stage; on pure
-    noise they add variance to the residuals that the GCM's standard error does not see.
-    ``start`` (the training mean) stands in when no tree improved on the constant.
-    """
-    best = int(np.argmax(boost.validation_score_))  # index 0 is the constant start
-    if best == 0:
-        return np.full(len(z), start)
-    return next(itertools.islice(boost.staged_predict(z), best - 1, None))
-
-
-def _flexible_residuals(v: np.ndarray, z: np.ndarray, folds: np.ndarray, seed: int) -> np.ndarray:
-    """Cross-fitted residuals of ``v`` on ``z``: least squares, then boosted trees on the rest.
-
-    The GCM stays calibrated only if both regressions are accurate: their errors multiply into a
-    bias of the statistic. Least squares on splines and pairwise products makes linear, smooth
-    additive and product relations (nearly) exact, where trees alone leave step-shaped errors
-    that are alike for ``x`` and ``y``: in trials they gave 93% false positives on a quadratic
-    null (3% with splines) and 32% on an interaction null (8% with the products). The boosted
-    trees then pick up what is left, truncated at their best validation stage.
-    """
-    out = np.empty_like(v)
-    for k in (0, 1):
-        train, test = folds != k, folds == k
-        basis_train, basis_test = _additive_basis(z[train], z[test])
-        coef, *_ = np.linalg.lstsq(basis_train, v[train], rcond=None)
-        rest = v[train] - basis_train @ coef
-        for j in range(v.shape[1]):
-            boost = HistGradientBoostingRegressor(
-                max_iter=200,
-                learning_rate=0.1,
-                max_leaf_nodes=15,
-                min_samples_leaf=20,
-                early_stopping=True,
-                validation_fraction=0.2,
-                n_iter_no_change=5,
-                random_state=seed,
-            ).fit(z[train], rest[:, j])
-            fitted = basis_test @ coef[:, j] + _best_stage(boost, z[test], float(rest[:, j].mean()))
-            out[test, j] = v[test, j] - fitted
-    return out
-
-
-def _residual_product_test(rx: np.ndarray, ry: np.ndarray) -> float:
-    """p-value of the GCM statistic: the normalised mean of residual products.
-
-    Scalar case: ``sqrt(n) mean(R) / sd(R)`` is N(0, 1) under the null (Shah & Peters 2020).
-    Dummy-coded categorical variables give a vector of products: Wald chi-square on its mean.
-    """
-    n = len(rx)
-    products = (rx[:, :, None] * ry[:, None, :]).reshape(n, -1)
-    mean = products.mean(axis=0)
-    centred = products - mean
-    cov = centred.T @ centred / n
-    if products.shape[1] == 1:
-        sd = float(np.sqrt(cov[0, 0]))
-        if not np.isfinite(sd) or sd <= 1e-12 * (1.0 + abs(float(mean[0]))):
-            return 1.0  # a constant residual carries no evidence of dependence
-        stat = np.sqrt(n) * float(mean[0]) / sd
-        return float(2.0 * stats.norm.sf(abs(stat)))
-    wald = float(n * mean @ np.linalg.pinv(cov) @ mean)
-    dof = max(int(np.linalg.matrix_rank(cov)), 1)
-    return float(stats.chi2.sf(wald, dof))
-
-
-def _partial_correlation_test(rx: np.ndarray, ry: np.ndarray, n_given_columns: int) -> float:
-    if rx.shape[1] > 1 or ry.shape[1] > 1:
-        return _residual_product_test(rx, ry)
-    a, b = rx[:, 0], ry[:, 0]
-    denom = np.sqrt(a @ a * (b @ b))
-    if denom <= 0 or not np.isfinite(denom):
-        return 1.0
-    r = float(np.clip(a @ b / denom, -0.9999999, 0.9999999))
-    dof = max(len(a) - n_given_columns - 3, 1)
-    stat = np.arctanh(r) * np.sqrt(dof)
-    return float(2.0 * stats.norm.sf(abs(stat)))
-
-
-def _child(parent: np.random.SeedSequence, *key: int) -> np.random.SeedSequence:
-    """The seed at ``key`` below ``parent``: what repeated ``spawn`` calls would reach."""
-    return np.random.SeedSequence(parent.entropy, spawn_key=(*parent.spawn_key, *key))
-
-
-def _gcm_residual_task(
-    v: np.ndarray, z: np.ndarray, set_seed: np.random.SeedSequence, variable_index: int
-) -> np.ndarray:
-    """Cross-fitted flexible residuals of one variable on one conditioning set."""
-    # The folds depend only on the conditioning set's seed, so every variable regressed on the
-    # same set is cross-fitted on the same split; the trees get a seed per variable.
-    n = len(v)
-    folds = np.zeros(n, dtype=int)
-    folds[np.random.default_rng(_child(set_seed, 0)).permutation(n)[: n // 2]] = 1
-    tree_seed = int(_child(set_seed, 1, variable_index).generate_state(1)[0])
-    # One OpenMP thread per regression: parallelism is across regressions (joblib), and
-    # OpenMP teams spinning on busy cores slowed the boosted trees by over 50x in trials.
-    with threadpool_limits(limits=1, user_api="openmp"):
-        return _flexible_residuals(v, z, folds, tree_seed)
-
-
-# --------------------------------------------------------------------------------------------
 # Suggestions
 # --------------------------------------------------------------------------------------------
 
@@ -398,64 +272,59 @@ def _suggestion(imp: Implication, g: nx.DiGraph, latent: frozenset[str]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_options(alpha: float, method: str, max_conditioning: int | None, max_rows: int) -> None:
-    if method not in METHODS:
-        raise OptionError(f"method: unknown {method!r}; use one of {', '.join(METHODS)}")
-    if not (isinstance(alpha, int | float) and 0.0 < float(alpha) < 1.0):
-        raise OptionError(f"alpha: {alpha!r} is not between 0 and 1; use e.g. 0.05")
-    if max_conditioning is not None and (
-        isinstance(max_conditioning, bool)
-        or not isinstance(max_conditioning, int | np.integer)
-        or max_conditioning < 0
-    ):
-        raise OptionError(
-            f"max_conditioning: {max_conditioning!r} is not a non-negative integer; "
-            "use e.g. 3, or None for no cap"
-        )
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int | np.integer) or max_rows < 10:
-        raise OptionError(f"max_rows: {max_rows!r} is too small; use at least 10")
-
-
 def check_graph(
-    graph: object,
-    checked: object,
+    graph: CausalGraph,
+    checked: CheckedData,
     *,
-    alpha: float = 0.05,
-    seed: int | np.random.SeedSequence = 0,
+    method: str = options.default("graph_test_method"),
+    alpha: float = options.default("graph_test_alpha"),
+    max_conditioning: int | None = options.default("graph_test_max_conditioning"),
+    max_rows: int = options.default("graph_test_max_rows"),
+    seed: int | np.random.SeedSequence = _DEFAULT_SEED,
     n_jobs: int | None = None,
-    method: str = "auto",
-    max_conditioning: int | None = None,
-    max_rows: int = DEFAULT_MAX_ROWS,
+    backend: str | None = None,
+    progress: bool | None = False,
 ) -> GraphTest:
     """Test the conditional independences the DAG implies among the observed variables.
 
     For each non-adjacent pair of observed nodes that some set of observed nodes d-separates
     in the DAG (latent nodes included), one independence ``x ⟂ y | given`` is tested; p-values
     are adjusted with Benjamini-Hochberg and an implication is violated when its adjusted
-    p-value is below ``alpha``.
+    p-value is below ``alpha``. Violations are turned into suggestions: the missing edges or
+    common causes they point to. See ``docs/graph-test.md``.
 
     Parameters
     ----------
     graph : CausalGraph
         The user's DAG.
     checked : CheckedData
-        Checked data; ``frame`` holds numeric columns (binary coded 0/1), ``observed`` the graph
-        nodes present in the data.
-    alpha : float, default 0.05
-        False discovery rate for the Benjamini-Hochberg step.
-    seed : int or numpy.random.SeedSequence, default 0
-        Seeds the subsample, the cross-fitting folds and the boosted trees.
-    n_jobs : int, optional
-        Implications tested in parallel through joblib; results do not depend on it.
+        The result of :func:`causalinterp.check_data`: ``frame`` holds numeric columns
+        (binary coded 0/1), ``kinds`` each column's kind and ``observed`` the graph nodes
+        present in the data; every other node is latent.
     method : {"auto", "linear", "gcm"}, default "auto"
         ``"linear"``: partial correlation (Fisher z) for every implication. ``"gcm"``: the
         Generalised Covariance Measure with cross-fitted boosted regressions. ``"auto"``: GCM
         when the conditioning set is non-empty and at least 500 rows are tested, partial
-        correlation otherwise.
+        correlation otherwise. The ``graph_test_method`` option.
+    alpha : float, default 0.05
+        False discovery rate for the Benjamini-Hochberg step (``graph_test_alpha``).
     max_conditioning : int, optional
-        Largest conditioning set tested; pairs needing a larger one are skipped.
+        Largest conditioning set tested; pairs needing a larger one are skipped
+        (``graph_test_max_conditioning``; None: no cap).
     max_rows : int, default 20000
-        Larger data are tested on a seeded subsample of this many rows.
+        Larger data are tested on a seeded subsample of this many rows
+        (``graph_test_max_rows``).
+    seed : int or numpy.random.SeedSequence, default 0
+        Seeds the subsample, the cross-fitting folds and the boosted trees.
+    n_jobs : int, optional
+        Regressions run in parallel through joblib; results do not depend on it. None keeps
+        the active ``joblib.parallel_config`` (serial outside one).
+    backend : str, optional
+        A joblib backend (``"loky"``, ``"threading"``, ``"dask"``); None keeps the active
+        configuration.
+    progress : bool or None, default False
+        Show a progress bar over the regressions on standard error (None: when standard error
+        is a terminal).
 
     Returns
     -------
@@ -466,27 +335,70 @@ def check_graph(
     Raises
     ------
     OptionError
-        For an invalid option value.
+        For an invalid option value (the message names the option as in
+        :mod:`causalinterp.options`, e.g. ``graph_test_alpha``).
     GraphError
-        If ``graph`` is not a DAG.
+        If ``graph`` is not a :class:`CausalGraph`.
     DataError
-        If ``checked`` has no usable data frame.
+        If ``checked`` is not a :class:`~causalinterp.data.CheckedData`, or too few rows are
+        left to test.
+
+    Examples
+    --------
+    Data generated by ``a -> b -> c`` satisfy ``a ⟂ c | b``, the one implication of the DAG:
+
+    >>> import numpy as np, pandas as pd
+    >>> from causalinterp import CausalGraph, check_data, check_graph
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(size=500)
+    >>> b = a + rng.normal(size=500)
+    >>> df = pd.DataFrame({"a": a, "b": b, "c": b + rng.normal(size=500)})
+    >>> graph = CausalGraph.parse("a -> b -> c")
+    >>> result = check_graph(graph, check_data(df, graph, "c"), method="linear")
+    >>> [(i.x, i.y, i.given) for i in result.implications], result.fits
+    ([('a', 'c', ('b',))], True)
+
+    A DAG that omits the edge ``a -> c`` is contradicted by data that have it:
+
+    >>> df["c"] = df["c"] + a
+    >>> result = check_graph(graph, check_data(df, graph, "c"), method="linear")
+    >>> result.fits, result.suggestions[0].split(":")[0]
+    (False, 'a and c are dependent given {b}')
     """
-    _check_options(alpha, method, max_conditioning, max_rows)
+    values = {
+        "graph_test_method": method,
+        "graph_test_alpha": alpha,
+        "graph_test_max_conditioning": max_conditioning,
+        "graph_test_max_rows": max_rows,
+        "n_jobs": n_jobs,
+        "backend": backend,
+        "progress": progress,
+    }
+    if not isinstance(seed, np.random.SeedSequence):  # a SeedSequence is already a seed
+        values["seed"] = seed
+    opt = options.validate(values)
+    method = GraphTestMethod(opt["graph_test_method"])
+    alpha = opt["graph_test_alpha"]
+    max_conditioning = opt["graph_test_max_conditioning"]
+    max_rows = opt["graph_test_max_rows"]
     root = seed_sequence(seed)
     g = _as_networkx(graph)
-    frame = getattr(checked, "frame", None)
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError("data: no checked data frame; pass the result of check_data(...)")
-    kinds: Mapping[str, str] = getattr(checked, "kinds", {}) or {}
-    declared = getattr(checked, "observed", None)
-    candidates = frame.columns if declared is None else declared
+    if not isinstance(checked, CheckedData):
+        raise DataError(
+            f"data: no checked data frame (got {type(checked).__name__}); "
+            "pass the result of check_data(...)"
+        )
+    frame = checked.frame
+    kinds: Mapping[str, str] = checked.kinds
+    candidates = checked.observed
     # A node is tested only if it is in the graph and really a column of the frame; anything
     # else is treated as latent, which can only remove tests, never make one wrong.
     observed = frozenset(str(c) for c in candidates if c in frame.columns) & frozenset(g.nodes)
     latent = frozenset(g.nodes) - observed
 
-    found, skipped = implied_independences(g, sorted(observed), max_conditioning=max_conditioning)
+    found, skipped = implied_independences(
+        graph, sorted(observed), max_conditioning=max_conditioning
+    )
 
     sample_seed, test_seed = root.spawn(2)
     n_total = len(frame)
@@ -502,20 +414,20 @@ def check_graph(
     for name in used:
         column = frame[name].iloc[rows]
         kind = kinds.get(name) or ("binary" if column.nunique() <= 2 else "continuous")
-        blocks[name] = _design(column, kind)
+        blocks[name] = design(column, kind)
 
-    def choose(given: tuple[str, ...]) -> str:
-        if method == "linear":
-            return "partial_correlation"
-        if method == "gcm":
-            return "gcm"
-        return "gcm" if given and n >= GCM_MIN_ROWS else "partial_correlation"
+    def choose(given: tuple[str, ...]) -> CITest:
+        if method == GraphTestMethod.LINEAR:
+            return CITest.PARTIAL_CORRELATION
+        if method == GraphTestMethod.GCM:
+            return CITest.GCM
+        return CITest.GCM if given and n >= GCM_MIN_ROWS else CITest.PARTIAL_CORRELATION
 
     tests = [choose(given) for _, _, given in found]
 
     # GCM regressions of one variable on one conditioning set are shared by every implication
     # that needs them (the local Markov sets make this common), and are the only costly step.
-    gcm_found = [imp for imp, t in zip(found, tests, strict=True) if t == "gcm" and imp[2]]
+    gcm_found = [imp for imp, t in zip(found, tests, strict=True) if t == CITest.GCM and imp[2]]
     given_sets = sorted({given for _, _, given in gcm_found})
     regressions = sorted({(given, v) for x, y, given in gcm_found for v in (x, y)})
     # Seeds per conditioning set (spawned in sorted order) and per variable name's position:
@@ -526,29 +438,31 @@ def check_graph(
     def conditioning(given: tuple[str, ...]) -> np.ndarray:
         return np.hstack([blocks[v] for v in given])
 
-    residual_list = (
-        Parallel(n_jobs=n_jobs)(
-            delayed(_gcm_residual_task)(
-                blocks[v], conditioning(given), set_seeds[given], position[v]
-            )
+    residual_list = run_parallel(
+        gcm_residuals,
+        [
+            (blocks[v], conditioning(given), set_seeds[given], position[v])
             for given, v in regressions
-        )
-        if regressions
-        else []
+        ],
+        n_jobs=opt["n_jobs"],
+        backend=opt["backend"],
+        progress=resolve_progress(opt["progress"]),
+        desc="graph test",
+        unit="regression",
     )
     residuals = dict(zip(regressions, residual_list, strict=True))
 
     p_values = []
     for (x, y, given), test in zip(found, tests, strict=True):
-        if test == "gcm" and given:
-            p_values.append(_residual_product_test(residuals[given, x], residuals[given, y]))
-        elif test == "gcm":
+        if test == CITest.GCM and given:
+            p_values.append(residual_product_test(residuals[given, x], residuals[given, y]))
+        elif test == CITest.GCM:
             centred_x, centred_y = blocks[x] - blocks[x].mean(0), blocks[y] - blocks[y].mean(0)
-            p_values.append(_residual_product_test(centred_x, centred_y))
+            p_values.append(residual_product_test(centred_x, centred_y))
         else:
             z = conditioning(given) if given else None
-            rx, ry = _linear_residuals(blocks[x], z), _linear_residuals(blocks[y], z)
-            p_values.append(_partial_correlation_test(rx, ry, 0 if z is None else z.shape[1]))
+            rx, ry = linear_residuals(blocks[x], z), linear_residuals(blocks[y], z)
+            p_values.append(partial_correlation_test(rx, ry, 0 if z is None else z.shape[1]))
 
     if p_values:
         _, adjusted, _, _ = multipletests(np.asarray(p_values), alpha=alpha, method="fdr_bh")

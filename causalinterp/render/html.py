@@ -1,0 +1,190 @@
+"""``report.html``: one self-contained page (inline CSS, embedded SVG plots, no scripts)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from causalinterp.render import plots
+from causalinterp.render._text import (
+    VERDICT_LABELS,
+    fmt,
+    fmt_effect,
+    fmt_p,
+    identification_text,
+    one_line,
+    ordered_counts,
+    support_text,
+    verdict_label,
+)
+from causalinterp.render.json import clean, model_features
+
+if TYPE_CHECKING:
+    from causalinterp.attribute.attributions import Attributions
+    from causalinterp.data import CheckedData
+    from causalinterp.estimate.effects import Effects
+    from causalinterp.graph import CausalGraph
+    from causalinterp.graph.independence import GraphTest
+    from causalinterp.refute.refutation import Refutations
+    from causalinterp.verdicts import FeatureVerdict
+
+__all__ = ["render_html", "render_summary_html"]
+
+_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=True,  # every name comes from user data or the user's graph
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["num"] = fmt
+    env.filters["pval"] = fmt_p
+    env.filters["verdict_label"] = verdict_label
+    env.filters["support"] = support_text
+    return env
+
+
+def _render_plot(make: Callable[[], Any], alt: str, enabled: bool = True) -> dict[str, Any]:
+    """Render one plot to a data URI; a failure becomes a short reason instead."""
+    if not enabled:
+        return {"uri": None, "error": None, "alt": alt}
+    try:
+        svg = plots.to_svg(make())
+    except Exception as error:  # one bad plot must not take the report down
+        return {"uri": None, "error": one_line(error), "alt": alt}
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return {"uri": f"data:image/svg+xml;base64,{encoded}", "error": None, "alt": alt}
+
+
+def _summary_context(data: Mapping[str, Any], *, refuted: bool) -> dict[str, Any]:
+    """What the summary table needs: the rows of ``report.json`` with their display texts."""
+    features = []
+    for index, row in enumerate(data["features"], start=1):
+        view = dict(row)
+        view["index"] = index
+        view["anchor"] = f"feature-{index}"
+        view["identification_text"] = identification_text(row["identification"])
+        view["effect_text"] = fmt_effect(row["effect"])
+        view["verdict_class"] = row["verdict"] if row["verdict"] in VERDICT_LABELS else "other"
+        features.append(view)
+    return {
+        "data": data,
+        "outcome": data["outcome"],
+        "features": features,
+        "counts": [
+            (verdict, verdict if verdict in VERDICT_LABELS else "other", n)
+            for verdict, n in ordered_counts(data["summary"]["verdict_counts"])
+        ],
+        "refuted": refuted,
+    }
+
+
+def render_summary_html(data: Mapping[str, Any], *, refuted: bool) -> str:
+    """The summary table alone, as an HTML fragment (for notebooks).
+
+    Parameters
+    ----------
+    data : Mapping
+        The analysis as ``report.json`` data.
+    refuted : bool
+        Whether refuters ran.
+
+    Returns
+    -------
+    str
+    """
+    context = {"fragment": True, **_summary_context(data, refuted=refuted)}
+    return _environment().get_template("report.html").render(context)
+
+
+def render_html(
+    data: Mapping[str, Any],
+    *,
+    checked: CheckedData,
+    graph: CausalGraph,
+    effects: Effects,
+    attributions: Attributions,
+    verdicts: Mapping[str, FeatureVerdict],
+    refutations: Refutations | None = None,
+    graph_test: GraphTest | None = None,
+    settings: Mapping[str, Any] | None = None,
+    include_plots: bool = True,
+) -> str:
+    """The full report as one self-contained HTML page.
+
+    No network access is needed or made: CSS is inline, plots are embedded SVG images,
+    there are no scripts, and a content security policy forbids loading anything else.
+    A plot that fails to render is replaced by ``plot unavailable: <reason>``.
+
+    Parameters
+    ----------
+    data : Mapping
+        The analysis as ``report.json`` data; every table and text is read from it.
+    checked, graph, effects, attributions, verdicts, refutations, graph_test
+        The stage results the plots are drawn from.
+    settings : Mapping, optional
+        Options of the run, listed beside the ones ``data`` records.
+    include_plots : bool, default True
+        Draw the plots; without them every plot is replaced by a short note.
+
+    Returns
+    -------
+    str
+    """
+    refuted = refutations is not None and refutations.depth != "none"
+    ctx = {"fragment": False, **_summary_context(data, refuted=refuted)}
+    failing = []
+    total_refuters = 0
+    names = model_features(checked, attributions)
+    for view, name in zip(ctx["features"], names, strict=True):
+        refs = refutations.by_feature.get(name, ()) if refutations is not None else ()
+        total_refuters += len(refs)
+        view["dependence_plot"] = _render_plot(
+            lambda name=name: plots.plot_dependence(
+                name, effects, attributions, checked=checked, verdicts=verdicts
+            ),
+            f"SHAP dependence plot of {name} with its causal effect",
+            include_plots,
+        )
+        view["refutation_plots"] = [
+            _render_plot(
+                lambda ref=ref: plots.plot_refutation(ref),
+                f"distribution of the {ref.name} refuter for {name}",
+                include_plots,
+            )
+            for ref in refs
+        ]
+        failing.extend((view, ref) for ref in view["refutations"] if not ref["passed"])
+    ctx.update(
+        include_plots=include_plots,
+        failing_refuters=failing,
+        total_refuters=total_refuters,
+        refute_depth=refutations.depth if refutations is not None else None,
+        refute_alpha=getattr(refutations, "alpha", None),
+        settings_shown=clean({**(settings or {}), **data["settings"]}),
+        dag_plot=_render_plot(
+            lambda: plots.plot_dag(graph, checked, verdicts=verdicts, graph_test=graph_test),
+            "the causal DAG",
+            include_plots,
+        ),
+        forest_plot=_render_plot(
+            lambda: plots.plot_effects_vs_attributions(
+                effects, attributions, verdicts, checked=checked
+            ),
+            "causal effects beside attribution slopes, per feature",
+            include_plots,
+        ),
+        seconds_total=sum(v for v in data["run"]["seconds"].values() if isinstance(v, int | float)),
+    )
+    return _environment().get_template("report.html").render(ctx)
