@@ -169,7 +169,10 @@ def test_tree_explainer_for_tree_classifiers(small_data, make):
     X, y_bin, _ = small_data
     model = make().fit(X, y_bin)
     att = compute_attributions(model, X, seed=0, max_rows=60, background_rows=30)
-    assert att.explainer == "tree"
+    # LightGBM and XGBoost explain themselves (native TreeSHAP); scikit-learn trees go
+    # through SHAP's interventional tree explainer.
+    library = type(model).__module__.split(".")[0]
+    assert att.explainer == ("native" if library in ("lightgbm", "xgboost") else "tree")
     assert att.scale == "probability"
     proba = model.predict_proba(att.feature_values)[:, 1]
     total = att.base_value + att.shap_values.sum(axis=1).to_numpy()
@@ -181,13 +184,13 @@ def test_tree_explainer_for_tree_classifiers(small_data, make):
     [
         (lambda: HistGradientBoostingRegressor(max_iter=20, random_state=0), "tree"),
         (lambda: ExtraTreesRegressor(n_estimators=10, max_depth=5, random_state=0), "tree"),
-        (lambda: xgboost.XGBRegressor(n_estimators=20, max_depth=3, n_jobs=1), "tree"),
-        (lambda: lightgbm.LGBMRegressor(n_estimators=20, verbose=-1, n_jobs=1), "tree"),
+        (lambda: xgboost.XGBRegressor(n_estimators=20, max_depth=3, n_jobs=1), "native"),
+        (lambda: lightgbm.LGBMRegressor(n_estimators=20, verbose=-1, n_jobs=1), "native"),
         (lambda: LinearRegression(), "linear"),
         (lambda: Ridge(alpha=1.0), "linear"),
         (lambda: SVR(), "exact"),
         (lambda: KNeighborsRegressor(n_neighbors=5), "exact"),
-        (lambda: make_pipeline(StandardScaler(), Ridge()), "exact"),
+        (lambda: make_pipeline(StandardScaler(), Ridge()), "pipeline-linear"),
     ],
     ids=["hgb", "extratrees", "xgboost", "lightgbm", "ols", "ridge", "svr", "knn", "pipeline"],
 )
@@ -252,7 +255,11 @@ def test_tree_explainer_is_interventional_and_exact(small_data):
     assert tree.base_value == pytest.approx(base, abs=1e-9)
 
 
-def test_permutation_explainer_above_exact_limit_is_additive_and_seeded():
+def test_permutation_explainer_above_exact_limit_is_additive_and_seeded(monkeypatch):
+    # A Pipeline has a fast path now: switch it off to exercise the permutation explainer.
+    from causalinterp.attribute import _pipelines
+
+    monkeypatch.setattr(_pipelines, "is_transforming_pipeline", lambda model: False)
     rng = np.random.default_rng(5)
     p = _shap.MAX_EXACT_FEATURES + 2
     X = pd.DataFrame(rng.normal(size=(300, p)), columns=[f"f{j}" for j in range(p)])
@@ -478,3 +485,99 @@ def test_error_prediction_failure_is_one_line(small_data):
 
     message = _model_error(Broken(), X)
     assert message.startswith("model Broken: prediction on X failed (RuntimeError: boom);")
+
+
+# --- the user's model in the user's types: fast paths, budgets, errors -------------------
+
+LEVEL_EFFECT = {"x": 0.0, "y": 2.0, "z": -1.5}
+
+
+def _categorical_frame(n: int = 2000, seed: int = 21) -> pd.DataFrame:
+    """P(y = 1) = logistic(a + effect(c)); b is noise; c a pandas category of three levels."""
+    rng = np.random.default_rng(seed)
+    c = rng.choice(list(LEVEL_EFFECT), n)
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    signal = a + pd.Series(c).map(LEVEL_EFFECT).to_numpy()
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-signal))).astype(int)
+    frame = pd.DataFrame({"a": a, "b": b, "c": c, "y": y})
+    return frame.assign(c=pd.Categorical(frame["c"], categories=list(LEVEL_EFFECT)))
+
+
+def _checked(frame: pd.DataFrame):
+    from causalinterp.data import check_data
+    from causalinterp.graph import CausalGraph
+
+    graph = CausalGraph.parse("a -> y; b -> y; c -> y")
+    return check_data(frame, graph, "y", features=["a", "b", "c"])
+
+
+def test_categorical_lightgbm_is_explained_natively_in_seconds():
+    import time
+
+    from causalinterp.attribute import attribute_model
+
+    frame = _categorical_frame()
+    features = ["a", "b", "c"]
+    model = lightgbm.LGBMClassifier(n_estimators=100, verbose=-1, n_jobs=1)
+    model.fit(frame[features], frame["y"])
+    for data in (frame, frame.assign(c=frame["c"].astype(str))):  # as read from a CSV file
+        start = time.perf_counter()
+        att = attribute_model(model, data, _checked(data), model_seed=0, seed=0)
+        seconds = time.perf_counter() - start
+        assert att.explainer == "native" and "path-dependent" in att.note
+        assert seconds < 60  # was 750 s through the model-agnostic explainer
+        assert att.rows_explained == 2000
+        proba = model.predict_proba(frame[features])[:, 1]
+        total = att.base_value + att.shap_values.sum(axis=1).to_numpy()
+        assert np.max(np.abs(total - proba[att.shap_values.index])) < 1e-9
+        # The level effects come back in their order (z < x < y) and b gets the least.
+        c = frame["c"].astype(str).to_numpy()[att.shap_values.index]
+        by_level = {lvl: att.shap_values["c"].to_numpy()[c == lvl].mean() for lvl in "xyz"}
+        assert by_level["z"] < by_level["x"] < by_level["y"]
+        assert att.by_feature["b"].rank == 3
+        assert math.isnan(att.by_feature["c"].slope)  # levels have no unit
+
+
+def test_a_type_mismatch_names_the_column_not_an_internal_wrapper():
+    from causalinterp.attribute import attribute_model
+
+    frame = _categorical_frame(n=400)
+    model = lightgbm.LGBMClassifier(n_estimators=10, verbose=-1, n_jobs=1)
+    model.fit(frame[["a", "b", "c"]], frame["y"])
+    coded = frame.assign(c=frame["c"].cat.codes.astype("int64"))
+    with pytest.raises(ModelError) as error:
+        attribute_model(model, coded, _checked(coded), model_seed=0, seed=0)
+    text = str(error.value)
+    assert text.startswith("model LGBMClassifier: column 'c'") and "\n" not in text
+    assert "category" in text and "int64" in text and "_LevelDecoder" not in text
+    assert _shap.model_name(_user_model_decoder(model, frame)) == "LGBMClassifier"
+
+
+def _user_model_decoder(model, frame):
+    from causalinterp.attribute.attributions import _user_model_and_rows
+
+    return _user_model_and_rows(model, frame, _checked(frame))[0]
+
+
+def test_a_time_budget_explains_fewer_rows_and_says_so(small_data, capsys):
+    X, _, y_cont = small_data
+    model = KNeighborsRegressor(n_neighbors=5).fit(X, y_cont)  # no fast explainer
+    full = compute_attributions(model, X, seed=3, max_rows=200, background_rows=30)
+    assert full.rows_explained == 200 and "model-agnostic exact explainer" in full.note
+    capsys.readouterr()
+    cut = compute_attributions(
+        model, X, seed=3, max_rows=200, background_rows=30, max_seconds=1e-9, progress=True
+    )
+    err = capsys.readouterr().err
+    assert "SHAP: model KNeighborsRegressor" in err and "10 of 200 rows explained" in err
+    assert cut.rows_explained == 10 and "max_shap_seconds=1e-09" in cut.note
+    # The rows kept are a subset of the unbudgeted sample, explained identically (the exact
+    # explainer is deterministic), and their mean |SHAP| has the larger sampling error.
+    assert set(cut.shap_values.index) <= set(full.shap_values.index)
+    pd.testing.assert_frame_equal(cut.shap_values, full.shap_values.loc[cut.shap_values.index])
+    for name in X.columns:
+        assert cut.by_feature[name].mean_abs_shap_se > full.by_feature[name].mean_abs_shap_se
+    quiet = compute_attributions(
+        model, X, seed=3, max_rows=200, background_rows=30, max_seconds=1e-9, progress=False
+    )
+    assert capsys.readouterr().err == "" and quiet.note == cut.note

@@ -19,7 +19,7 @@ import pandas as pd
 
 from causalinterp import options
 from causalinterp._seeds import seed_sequence
-from causalinterp.attribute import _shap
+from causalinterp.attribute import _columns, _shap
 from causalinterp.data import CheckedData
 from causalinterp.errors import DataError, OptionError
 
@@ -85,8 +85,9 @@ class Attributions:
     feature_values : pandas.DataFrame
         The same rows' feature values.
     explainer : str
-        ``"tree"``, ``"linear"``, ``"exact"`` or ``"permutation"`` (see
-        :mod:`causalinterp.attribute._shap`).
+        ``"tree"``, ``"linear"``, ``"native"``, ``"pipeline-tree"``, ``"pipeline-linear"``,
+        ``"pipeline-native"`` (fast and exact), or ``"exact"`` / ``"permutation"``
+        (model-agnostic; see :mod:`causalinterp.attribute._shap` and ``docs/models.md``).
     scale : str
         ``"probability"`` for classifiers, ``"outcome"`` otherwise.
     rows_explained : int
@@ -98,6 +99,10 @@ class Attributions:
         ``base_value`` plus the sum of its SHAP values.
     background_rows : int
         Rows in the background sample.
+    note : str
+        What the explainer computed beyond the plain interventional SHAP values (native
+        TreeSHAP is path-dependent), or why no fast explainer applied, what the
+        model-agnostic one cost and how many rows the time budget left; ``""`` otherwise.
     """
 
     by_feature: Mapping[str, FeatureAttribution]
@@ -109,6 +114,7 @@ class Attributions:
     rows_total: int
     base_value: float = math.nan
     background_rows: int = 0
+    note: str = ""
 
     def to_explanation(self) -> shap.Explanation:
         """The explained rows' SHAP values as a ``shap.Explanation``, for ``shap.plots``.
@@ -207,6 +213,8 @@ def compute_attributions(
     seed: int | np.random.SeedSequence = 0,
     max_rows: int = _MAX_ROWS,
     background_rows: int = 200,
+    max_seconds: float | None = None,
+    progress: bool | None = None,
 ) -> Attributions:
     """SHAP attributions of a fitted model on the outcome scale, per feature.
 
@@ -225,6 +233,13 @@ def compute_attributions(
         of this many rows when ``X`` is larger.
     background_rows : int, default 200
         Rows of ``X`` drawn as the background sample that absent features are taken from.
+    max_seconds : float, optional
+        Time budget of a model-agnostic explanation (no fast explainer applies): fewer rows
+        are explained when it would take longer, which widens ``mean_abs_shap_se``.
+    progress : bool, optional
+        For a model-agnostic explanation: announce it on standard error and show a progress
+        bar (True), announce it and show the bar only on a terminal (None), or stay silent
+        (False; :attr:`Attributions.note` still says what ran).
 
     Returns
     -------
@@ -263,7 +278,17 @@ def compute_attributions(
     background = _sample(n, background_rows, np.random.default_rng(background_seed))
 
     explained = X.iloc[rows]
-    result = _shap.explain(model, explained, background=X.iloc[background], seed=explain_seed)
+    result = _shap.explain(
+        model,
+        explained,
+        background=X.iloc[background],
+        seed=explain_seed,
+        max_seconds=max_seconds,
+        progress=progress,
+    )
+    if result.rows is not None:  # the time budget left room for only some rows
+        rows = rows[result.rows]
+        explained = X.iloc[rows]
 
     features = [str(c) for c in X.columns]
     values = result.values
@@ -303,6 +328,7 @@ def compute_attributions(
         rows_total=int(n),
         base_value=float(result.base_value),
         background_rows=len(background),
+        note=result.note,
     )
 
 
@@ -334,6 +360,8 @@ def attribute_model(
     model_seed: int | np.random.SeedSequence,
     seed: int | np.random.SeedSequence,
     max_rows: int = _MAX_ROWS,
+    max_seconds: float | None = None,
+    progress: bool | None = None,
 ) -> Attributions:
     """Explain the user's model on the analysed rows, or fit the default model and explain it.
 
@@ -357,6 +385,11 @@ def attribute_model(
     max_rows : int, default 2000
         Rows explained at most (the ``max_shap_rows`` option of :func:`causalinterp.analyze`
         and ``--max-shap-rows``; at least 10): a seeded sample when there are more.
+    max_seconds : float, optional
+        ``max_shap_seconds``: time budget of a model-agnostic explanation of the user's
+        model (the default model always has a fast explainer).
+    progress : bool, optional
+        As in :func:`compute_attributions` (``analyze()`` passes its ``progress``).
 
     Returns
     -------
@@ -392,7 +425,14 @@ def attribute_model(
         )
     else:
         explained, rows = _user_model_and_rows(model, data, checked)
-        attributions = compute_attributions(explained, rows, seed=seed, max_rows=max_rows)
+        attributions = compute_attributions(
+            explained,
+            rows,
+            seed=seed,
+            max_rows=max_rows,
+            max_seconds=max_seconds,
+            progress=progress,
+        )
     return _without_categorical_slopes(attributions, checked)
 
 
@@ -482,6 +522,11 @@ def _user_model_and_rows(
     raw = data.loc[:, [columns[f] for f in features]].set_axis(features, axis=1)
     if checked.rows is not None:
         raw = raw.loc[checked.rows]  # unique labels: analyze() resets a repeated index
+    # Text read from a CSV file takes the categories the model file stored (LightGBM,
+    # XGBoost); any other type or level the model was not fitted on would fail deep inside
+    # its library (or pass silently): name the column, the type expected and the type given.
+    raw = _columns.conform_to_model(model, raw)
+    _columns.check_column_types(model, raw, name=_shap.model_name(model))
     rows = raw.reset_index(drop=True)
     coded = [f for f in features if f in checked.levels]
     if not coded:
