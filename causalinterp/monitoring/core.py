@@ -1,0 +1,415 @@
+"""``monitor()``: compare windows of production data with a reference, figure by figure.
+
+The reference is summarised once (:func:`summarize_reference`: column summaries, ranges, the
+novelty score, the fitted mechanisms, the model's reference attributions); a summary can be
+saved and reused (``--save-reference``), so a daily job does not re-read a million rows. Each
+window is then compared with the summary independently (in parallel with ``n_jobs``): feature
+drift, support, attribution drift, causal drift, causal risk and, when it has labels,
+performance, each against a threshold from :mod:`causalinterp.options`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causalinterp import options as _options
+from causalinterp._progress import resolve_progress, run_parallel
+from causalinterp._seeds import seed_sequence
+from causalinterp.errors import DataError, ModelError, OptionError
+from causalinterp.monitoring import attribution as _attr
+from causalinterp.monitoring import performance as _perf
+from causalinterp.monitoring.alerts import Alert, build_alerts
+from causalinterp.monitoring.attribution import AttributionDrift
+from causalinterp.monitoring.drift import (
+    ColumnDrift,
+    check_types,
+    compare_columns,
+)
+from causalinterp.monitoring.mechanisms import (
+    CausalDrift,
+    causal_drift,
+)
+from causalinterp.monitoring.performance import Performance
+from causalinterp.monitoring.reference import (
+    SUMMARY_OPTIONS,
+    ReferenceSummary,
+    _one_thread,
+    summarize_reference,
+)
+from causalinterp.monitoring.risk import CausalRisk, causal_risk, load_analysis
+from causalinterp.monitoring.support import SupportCheck, check_support
+from causalinterp.monitoring.windows import as_windows, split_by_time
+
+#: Options that are thresholds (they can differ between runs on one saved summary).
+THRESHOLDS = (
+    "drift_alpha",
+    "drift_threshold",
+    "support_share",
+    "range_share",
+    "ndcg_threshold",
+    "share_change",
+    "mechanism_alpha",
+    "mechanism_threshold",
+    "risk_increase",
+    "performance_drop",
+)
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """Every figure of one window, and its alerts.
+
+    Attributes
+    ----------
+    name : str
+        The window's name (its file, its start time, or ``"window N"``).
+    n_rows : int
+        Rows in the window.
+    labelled : int
+        Rows with a label (the outcome column present and not missing).
+    drift : tuple of ColumnDrift
+        Every compared column (the outcome too when labelled).
+    support : SupportCheck
+    attribution : AttributionDrift
+    causal_drift : CausalDrift
+        For the outcome when labelled, else for the prediction.
+    risk : CausalRisk or None
+        None without ``analysis``.
+    performance : Performance or None
+        None without labels.
+    alerts : tuple of Alert
+    """
+
+    name: str
+    n_rows: int
+    labelled: int
+    drift: tuple[ColumnDrift, ...]
+    support: SupportCheck
+    attribution: AttributionDrift
+    causal_drift: CausalDrift
+    risk: CausalRisk | None
+    performance: Performance | None
+    alerts: tuple[Alert, ...]
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """The result of :func:`monitor`: one :class:`WindowResult` per window.
+
+    ``exit_code`` is 1 when any window alerts, else 0; ``write(out_dir)`` writes monitor.json,
+    monitor.md and monitor.html (see docs/monitoring.md for the schema).
+    """
+
+    outcome: str
+    features: tuple[str, ...]
+    model: str
+    reference_rows: int
+    windows: tuple[WindowResult, ...]
+    settings: Mapping[str, Any]
+    seconds: float = 0.0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def alerts(self) -> list[tuple[str, Alert]]:
+        """Every alert with its window's name, in window order."""
+        return [(w.name, a) for w in self.windows for a in w.alerts]
+
+    @property
+    def exit_code(self) -> int:
+        """1 when at least one alert was raised, else 0."""
+        return 1 if self.alerts else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The monitor.json data."""
+        from causalinterp.monitoring.render import to_dict
+
+        return to_dict(self)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write monitor.json, monitor.md and monitor.html into ``out_dir`` (created)."""
+        from causalinterp.monitoring.render import write
+
+        return write(self, out_dir)
+
+
+def _check_window(frame: pd.DataFrame, summary: ReferenceSummary, name: str) -> pd.DataFrame:
+    where = f"current window {name!r}"
+    if len(frame) == 0:
+        raise DataError(f"{where}: has no rows; pass a window with data or drop it")
+    graph_columns = {str(c) for c in frame.columns if str(c) in summary.graph}
+    expected = set(summary.columns)
+    missing = sorted(expected - graph_columns - {summary.outcome})
+    extra = sorted(graph_columns - expected)
+    if missing or extra:
+        detail = f"lacks {', '.join(missing)}" if missing else f"has {', '.join(extra)}"
+        raise DataError(
+            f"{where}: {detail}, unlike the reference; export the windows with the "
+            "reference's columns"
+        )
+    check_types(summary.columns, frame, where)
+    used = [c for c in summary.columns if c in frame.columns and c != summary.outcome]
+    bad = [c for c in used if frame[c].isna().any()]
+    if bad:
+        raise DataError(
+            f"{where}: column {bad[0]!r} has missing values; drop or impute those rows first"
+        )
+    return frame
+
+
+def monitor(
+    reference: pd.DataFrame | ReferenceSummary | str | Path,
+    current: Any,
+    graph: Any = None,
+    outcome: str | None = None,
+    *,
+    model: Any = None,
+    analysis: Any = None,
+    features: Sequence[str] | None = None,
+    seed: int = 0,
+    n_jobs: int | None = None,
+    progress: bool | None = None,
+    **more: Any,
+) -> MonitorResult:
+    """Compare windows of current data with the reference; alert on what changed.
+
+    Parameters
+    ----------
+    reference : pandas.DataFrame, ReferenceSummary or path
+        The reference rows, or a summary from :func:`summarize_reference` (or its file).
+    current : DataFrame, list of DataFrames or dict name -> DataFrame
+        The windows. With ``time_column`` and ``window``, one table cut by time.
+    graph : CausalGraph or graph source
+        The causal DAG (not needed with a summary).
+    outcome : str
+        The outcome column (not needed with a summary). Windows with it are "labelled".
+    model : fitted estimator, optional
+        The deployed model (default: one fitted on the reference; see
+        :func:`summarize_reference`). With a saved summary's path, the model it was made with
+        (a summary file does not store your model).
+    analysis : path, dict or Report, optional
+        The ``report.json`` of :func:`causalinterp.analyze`, for the causal risk.
+    features : sequence of str, optional
+        The model's features.
+    seed : int
+        Root seed; windows get independent child seeds.
+    n_jobs : int, optional
+        Windows compared in parallel.
+    progress : bool, optional
+        Progress bar (default: when standard error is a terminal).
+    **more
+        Thresholds and sizes from the options table (stage ``monitor``): ``drift_alpha``,
+        ``drift_threshold``, ``support_share``, ``range_share``, ``ndcg_threshold``,
+        ``share_change``, ``mechanism_alpha``, ``mechanism_threshold``, ``risk_increase``,
+        ``performance_drop``, ``n_bootstrap``, ``reference_rows``, ``mechanism_rows``,
+        ``max_shap_rows``, ``time_column``, ``window``.
+
+    Returns
+    -------
+    MonitorResult
+
+    Raises
+    ------
+    DataError, ModelError, GraphError, OptionError
+        One line naming the input and the fix.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> def draw(n, shift=0.0):
+    ...     x = rng.normal(shift, 1.0, n)
+    ...     return pd.DataFrame({"x": x, "y": 2 * x + rng.normal(size=n)})
+    >>> result = monitor(draw(600), {"same": draw(400), "moved": draw(400, 1.0)}, "x -> y", "y")
+    >>> [w.name for w in result.windows if w.alerts]
+    ['moved']
+    """
+    started = time.perf_counter()
+    known = set(THRESHOLDS) | set(SUMMARY_OPTIONS) | {"n_bootstrap", "time_column", "window"}
+    _options.check_known(more, known, "monitor")
+    settings = {name: _options.default(name) for name in known}
+    settings.update(_options.validate(more))
+    _options.validate({"seed": seed, "n_jobs": n_jobs})
+    if isinstance(reference, str | Path):
+        summary = ReferenceSummary.load(reference, model=model)
+    elif isinstance(reference, ReferenceSummary):
+        summary = reference
+    else:
+        if graph is None or outcome is None:
+            raise OptionError(
+                "graph/outcome: monitor needs both with a reference DataFrame; "
+                "pass graph= and outcome="
+            )
+        summary = summarize_reference(
+            reference,
+            graph,
+            outcome,
+            model=model,
+            features=features,
+            seed=seed,
+            **{k: settings[k] for k in SUMMARY_OPTIONS},
+        )
+    if outcome is not None and outcome != summary.outcome:
+        raise OptionError(
+            f"outcome: the summary monitors {summary.outcome!r}, not {outcome!r}; "
+            "pass the same outcome or summarise the reference again"
+        )
+    support = (
+        load_analysis(analysis, summary.outcome, summary.features) if analysis is not None else None
+    )
+    if settings["time_column"] is not None or settings["window"] is not None:
+        if settings["time_column"] is None or settings["window"] is None:
+            raise OptionError(
+                "time_column/window: give both to cut windows by time; e.g. "
+                "time_column='date', window='7D'"
+            )
+        windows: dict[str, pd.DataFrame] = {}
+        for name, frame in as_windows(current).items():
+            cut = split_by_time(
+                frame, settings["time_column"], settings["window"], f"current {name!r}"
+            )
+            windows.update(
+                cut if len(as_windows(current)) == 1 else {f"{name} {k}": v for k, v in cut.items()}
+            )
+    else:
+        windows = as_windows(current)
+    for name, frame in windows.items():
+        _check_window(frame, summary, name)
+    seeds = seed_sequence(seed).spawn(len(windows) + 1)
+    tasks = [
+        (name, frame, summary, settings, support, seeds[i + 1])
+        for i, (name, frame) in enumerate(windows.items())
+    ]
+    show = resolve_progress(progress)
+    if show:
+        print(
+            f"monitor: comparing {len(tasks)} window(s) with a reference of {summary.n_rows} rows",
+            file=sys.stderr,
+        )
+    results = run_parallel(
+        _window, tasks, n_jobs=n_jobs, progress=show, desc="monitor: windows", unit="window"
+    )
+    notes = []
+    if support is None:
+        notes.append("no analysis given: causal risk not computed (pass analysis=report.json)")
+    return MonitorResult(
+        outcome=summary.outcome,
+        features=summary.features,
+        model=summary.model_name,
+        reference_rows=summary.n_rows,
+        windows=tuple(results),
+        settings={**{k: v for k, v in settings.items()}, **summary.settings, "seed": seed},
+        seconds=time.perf_counter() - started,
+        notes=tuple(notes),
+    )
+
+
+def _window(task: tuple) -> WindowResult:
+    with _one_thread():
+        return _compare_window(*task)
+
+
+def _compare_window(name, frame, summary, settings, support, seq) -> WindowResult:
+    children = seq.spawn(4)
+    outcome, features = summary.outcome, summary.features
+    labelled_rows = frame[frame[outcome].notna()] if outcome in frame.columns else frame.iloc[:0]
+    labelled = len(labelled_rows)
+    names = [c for c in summary.columns if c != outcome or labelled]
+    series = {c: (labelled_rows[c] if c == outcome else frame[c]) for c in names}
+    drift = compare_columns(
+        summary.columns,
+        series,
+        names,
+        drift_alpha=settings["drift_alpha"],
+        drift_threshold=settings["drift_threshold"],
+    )
+    checked = check_support(frame, features, summary.columns, summary.novelty)
+    rng = np.random.default_rng(children[0])
+    rows = frame[list(features)]
+    if len(rows) > summary.settings["max_shap_rows"]:
+        rows = rows.iloc[
+            np.sort(rng.choice(len(rows), summary.settings["max_shap_rows"], replace=False))
+        ]
+    try:
+        current_abs = _attr.explain_rows(summary.model, rows, summary.background, children[1])
+    except (ValueError, TypeError) as error:
+        raise ModelError(
+            f"model {summary.model_name}: cannot predict on window {name!r} "
+            f"({' '.join(str(error).split())[:120]}); pass windows with the "
+            "model's columns and types"
+        ) from None
+    boot_rng = np.random.default_rng(children[2])
+    ref_boot = _attr.bootstrap_means(summary.reference_abs, settings["n_bootstrap"], boot_rng)
+    cur_boot = _attr.bootstrap_means(current_abs, settings["n_bootstrap"], boot_rng)
+    attribution = _attr.attribution_drift(
+        features, summary.reference_abs, current_abs, ref_boot, cur_boot
+    )
+    risk = None
+    if support is not None:
+        risk = causal_risk(
+            features,
+            support,
+            _attr.shares(summary.reference_abs),
+            _attr.shares(current_abs),
+            _row_shares(ref_boot),
+            _row_shares(cur_boot),
+        )
+    graph = summary.graph
+    if labelled:
+        target = outcome
+        nodes = {outcome} | set(graph.ancestors(outcome))
+        mech_frame = labelled_rows
+    else:
+        target = "prediction"
+        nodes = set(features).union(*(graph.ancestors(f) for f in features))
+        mech_frame = frame
+    nodes = sorted(n for n in nodes if n in summary.mechanisms)
+    if len(mech_frame) > summary.settings["mechanism_rows"]:
+        mech_frame = mech_frame.sample(
+            summary.settings["mechanism_rows"], random_state=int(children[3].generate_state(1)[0])
+        )
+    causal = causal_drift(
+        summary.mechanisms,
+        mech_frame,
+        nodes,
+        target,
+        mechanism_alpha=settings["mechanism_alpha"],
+        mechanism_threshold=settings["mechanism_threshold"],
+    )
+    performance = None
+    if labelled and summary.performance is not None:
+        from causalinterp.attribute._shap import check_model
+
+        spec = check_model(summary.model, list(features))
+        prediction = spec.predict(labelled_rows[list(spec.columns)].to_numpy(dtype=float))
+        figures = _perf.error_figures(
+            labelled_rows[outcome].to_numpy(dtype=float), prediction, summary.classifier
+        )
+        performance = _perf.compare(summary.performance, figures, labelled)
+    alerts = build_alerts(
+        outcome=outcome,
+        features=features,
+        graph=graph,
+        drift=drift,
+        support=checked,
+        attribution=attribution,
+        causal=causal,
+        risk=risk,
+        performance=performance,
+        settings=settings,
+    )
+    return WindowResult(
+        name, len(frame), labelled, drift, checked, attribution, causal, risk, performance, alerts
+    )
+
+
+def _row_shares(means: np.ndarray) -> np.ndarray:
+    total = means.sum(axis=1, keepdims=True)
+    total[total == 0] = 1.0
+    return means / total

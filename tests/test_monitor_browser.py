@@ -1,0 +1,114 @@
+"""monitor.html in a real browser: headless Debian Chromium driven by Playwright.
+
+Checks that the page is self-contained (no request leaves file:// and data:), renders without
+console errors, shows one timeline per figure with its threshold drawn, that the points sit
+where the figures put them, and that a hostile window name stays text.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from causalinterp.monitoring import monitor
+
+pytestmark = pytest.mark.browser
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from screenshot import ARGS, CHROMIUM  # noqa: E402
+
+HOSTILE = '<img src=x onerror="alert(1)">'
+FIGURES = ("drift", "support", "range", "ndcg", "share", "mechanism", "performance")
+
+
+def _draw(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    z = rng.normal(shift, 1.0, n)
+    x = z + rng.normal(size=n)
+    return pd.DataFrame({"z": z, "x": x, "y": 2 * x + z + rng.normal(size=n)})
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    reference = _draw(800, 0)
+    model = LinearRegression().fit(reference[["x"]], reference["y"])
+    result = monitor(
+        reference,
+        {"stable": _draw(400, 1), "shifted": _draw(400, 2, 1.0), HOSTILE: _draw(400, 3)},
+        "z -> x; z -> y; x -> y",
+        "y",
+        model=model,
+        max_shap_rows=100,
+        n_bootstrap=50,
+    )
+    out = tmp_path_factory.mktemp("monitor")
+    result.write(out)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.route(re.compile(r"^(?!file:|data:)"), lambda route: route.abort())
+        tab = context.new_page()
+        record = {"console": [], "errors": [], "requests": [], "dialogs": []}
+        tab.on("console", lambda m: record["console"].append((m.type, m.text)))
+        tab.on("pageerror", lambda e: record["errors"].append(str(e)))
+        tab.on("request", lambda r: record["requests"].append(r.url))
+        tab.on("dialog", lambda d: (record["dialogs"].append(d.message), d.dismiss()))
+        tab.goto((out / "monitor.html").as_uri(), wait_until="load")
+        tab.wait_for_timeout(300)
+        yield tab, record, result
+        context.close()
+        browser.close()
+
+
+def test_renders_offline_and_quietly(page):
+    tab, record, _ = page
+    assert [m for m in record["console"] if m[0] == "error"] == []
+    assert record["errors"] == [] and record["dialogs"] == []
+    assert all(u.startswith(("file:", "data:")) for u in record["requests"]), record["requests"]
+    assert tab.title() == "Monitoring: y"
+
+
+def test_one_visible_timeline_per_figure_with_its_threshold(page):
+    tab, _, result = page
+    for figure in FIGURES:
+        svg = tab.locator(f"#timeline-{figure}")
+        assert svg.count() == 1, figure
+        svg.scroll_into_view_if_needed()
+        assert svg.is_visible(), figure
+        box = svg.bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 150
+        threshold = svg.locator("line.threshold")
+        assert threshold.count() == 1
+        # A horizontal line has no height, so Playwright never calls it "visible": check that
+        # it is drawn across the plot, inside the figure.
+        line = threshold.bounding_box()
+        assert line is not None and line["width"] > 300
+        assert box["y"] <= line["y"] <= box["y"] + box["height"]
+        # One point per window in every series.
+        assert svg.locator("circle").count() % len(result.windows) == 0
+    # The nDCG points: the shifted window's point lies lower on screen than its value says.
+    circles = tab.locator("#timeline-ndcg circle")
+    ys = [circles.nth(i).bounding_box()["y"] for i in range(circles.count())]
+    values = [w.attribution.ndcg for w in result.windows]
+    order_by_value = sorted(range(3), key=lambda i: -values[i])
+    order_by_height = sorted(range(3), key=lambda i: ys[i])
+    assert order_by_value == order_by_height
+
+
+def test_alerts_are_listed_and_hostile_names_stay_text(page):
+    tab, _, result = page
+    rows = tab.locator("#alerts table tr")
+    assert rows.count() == len(result.alerts) + 1 and len(result.alerts) > 0
+    assert "shifted" in tab.locator("#alerts").inner_text()
+    assert tab.evaluate("() => document.querySelectorAll('script').length") == 0
+    assert tab.evaluate("() => document.querySelectorAll('img').length") == 0
+    assert tab.get_by_text(HOSTILE, exact=True).count() >= 1
