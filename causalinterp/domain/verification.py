@@ -1,0 +1,386 @@
+"""Check a fitted model against the directions its features must follow.
+
+For each feature with a direction, every sampled row's individual conditional expectation
+(ICE) curve is computed on a grid over the feature's observed range: the row's prediction as
+the feature alone moves (the same curves as scikit-learn's
+``partial_dependence(kind="individual", method="brute")``, computed here in one prediction call
+per feature so that any model with ``predict``/``predict_proba`` can be checked). A row
+violates the direction when its curve moves against it by more than ``tolerance`` anywhere;
+the largest such move (the curve's largest fall, for ``"+"``, from any grid point to a later
+one) is the row's violation.
+
+Tree ensembles (scikit-learn trees, forests, gradient boosting and histogram gradient
+boosting; LightGBM; XGBoost) are also checked exactly: their prediction along one feature is
+a step function that can change only at the split thresholds, so evaluating each sampled row
+once per step finds every violation of those rows, not only those on the grid. A structural
+condition on the trees can further *prove* the model monotone for every input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causalinterp._progress import resolve_progress, run_parallel
+from causalinterp._seeds import seed_sequence
+from causalinterp.domain import _trees
+from causalinterp.domain.directions import Directions, directions_from
+from causalinterp.errors import DataError, ModelError, OptionError
+
+#: Past this many distinct thresholds on one feature the exact check is skipped (it would
+#: evaluate every sampled row at each of them).
+MAX_EXACT_POINTS = 4096
+
+
+@dataclass(frozen=True)
+class ExactCheck:
+    """The exact check of one feature of a tree ensemble.
+
+    Attributes
+    ----------
+    status : {"monotone", "violated", "inconclusive"}
+        ``"monotone"``: proved for every input by the trees' structure. ``"violated"``: a
+        sampled row's prediction moves against the direction between two split thresholds.
+        ``"inconclusive"``: no violation for the sampled rows at any threshold, but the
+        structure does not prove monotonicity for all inputs.
+    points : int
+        Evaluation points (one per step of the step function within the observed range).
+    violation_share, max_violation : float
+        As in :class:`FeatureCheck`, over all the steps rather than the grid.
+    max_violation_at : tuple of float or None
+        Feature values between which the largest violation happens.
+    """
+
+    status: str
+    points: int
+    violation_share: float
+    max_violation: float
+    max_violation_at: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class FeatureCheck:
+    """One feature's ICE curves against its direction.
+
+    Attributes
+    ----------
+    feature : str
+    direction : {"+", "-"}
+    grid : tuple of float
+        Evaluation points, evenly spaced over the observed range (the distinct values when
+        there are fewer).
+    rows_checked : int
+    violation_share : float
+        Share of sampled rows whose ICE curve moves against the direction.
+    max_violation : float
+        Largest move against the direction, on the prediction scale (probability for
+        classifiers).
+    max_violation_at : tuple of float or None
+        Feature values (from, to) of that move.
+    interval_shares : tuple of float
+        For each grid step, the share of rows whose curve moves against the direction there:
+        where in the range the violations happen.
+    exact : ExactCheck or None
+        The exact check, for tree ensembles.
+    curves : numpy.ndarray
+        ICE curves, one row per sampled row (for plots; not compared).
+    violating : numpy.ndarray
+        Per sampled row, whether its curve violates the direction.
+    """
+
+    feature: str
+    direction: str
+    grid: tuple[float, ...]
+    rows_checked: int
+    violation_share: float
+    max_violation: float
+    max_violation_at: tuple[float, float] | None
+    interval_shares: tuple[float, ...]
+    exact: ExactCheck | None = None
+    curves: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False,
+                               compare=False)
+    violating: np.ndarray = field(default_factory=lambda: np.empty(0, bool), repr=False,
+                                  compare=False)
+
+    @property
+    def violated(self) -> bool:
+        """Whether any check found a violation."""
+        exact = self.exact is not None and self.exact.status == "violated"
+        return self.violation_share > 0 or exact
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Every checked feature of one model.
+
+    ``scale`` is ``"probability"`` (of the positive class) or ``"prediction"``.
+    """
+
+    model: str
+    scale: str
+    by_feature: Mapping[str, FeatureCheck]
+    n_rows: int
+    n_grid: int
+    tolerance: float
+
+    @property
+    def violated(self) -> tuple[str, ...]:
+        """Features with a violation."""
+        return tuple(name for name, check in self.by_feature.items() if check.violated)
+
+
+def prediction_function(model: Any, columns: list[str]) -> tuple[Callable, str]:
+    """The model's prediction on the outcome scale as a function of a float matrix.
+
+    Classifiers give the probability of the positive class; others ``predict``.
+    """
+    from sklearn.base import is_classifier
+
+    name = type(model).__name__
+    if not callable(getattr(model, "predict", None)):
+        raise ModelError(f"model {name}: has no predict method; pass a fitted estimator")
+    classifier = is_classifier(model) or hasattr(model, "classes_")
+    if classifier and not callable(getattr(model, "predict_proba", None)):
+        raise ModelError(f"model {name}: is a classifier without predict_proba; refit it "
+                         "with probability estimates")
+
+    def predict(a: np.ndarray) -> np.ndarray:
+        frame = pd.DataFrame(a, columns=columns, copy=False)
+        try:
+            if classifier:
+                proba = np.asarray(model.predict_proba(frame), dtype=float)
+                if proba.ndim != 2 or proba.shape[1] != 2:
+                    raise ModelError(f"model {name}: predict_proba returned shape {proba.shape}; "
+                                     "only binary classifiers are supported")
+                return proba[:, 1]
+            return np.asarray(model.predict(frame), dtype=float).reshape(len(a))
+        except ModelError:
+            raise
+        except Exception as error:  # the model's own message, on one line
+            first = " ".join(str(error).split())[:200]
+            raise ModelError(f"model {name}: prediction failed ({type(error).__name__}: {first}); "
+                             "pass the model fitted on these feature columns") from None
+
+    return predict, "probability" if classifier else "prediction"
+
+
+def model_columns(model: Any, features: Iterable[str] | None) -> list[str]:
+    """The model's feature columns in its order: ``feature_names_in_`` or ``features``."""
+    fitted = getattr(model, "feature_names_in_", None)
+    if fitted is not None:
+        return [str(c) for c in fitted]
+    if features is None:
+        raise ModelError(
+            f"model {type(model).__name__}: has no feature_names_in_; pass features=[...] in "
+            "the order the model was fitted on"
+        )
+    return [str(c) for c in features]
+
+
+def verify(
+    model: Any,
+    data: pd.DataFrame,
+    directions: Directions | Mapping[str, Any],
+    *,
+    features: Iterable[str] | None = None,
+    ice_rows: int = 200,
+    ice_grid: int = 50,
+    seed: int | np.random.SeedSequence = 0,
+    tolerance: float = 1e-9,
+    exact: bool = True,
+    n_jobs: int | None = None,
+    backend: str | None = None,
+    progress: bool | None = None,
+) -> Verification:
+    """Check a fitted model's ICE curves against each feature's direction.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        A regressor or binary classifier with ``predict``/``predict_proba`` on a DataFrame.
+    data : pandas.DataFrame
+        Rows to sample and whose ranges define the grids; must hold the model's columns.
+    directions : Directions or mapping feature -> "+", "-" or None
+        What to check; features without a direction are skipped.
+    features : iterable of str, optional
+        The model's columns in order, when it has no ``feature_names_in_``.
+    ice_rows : int, default 200
+        Rows sampled (seeded) for ICE curves; all rows when there are fewer.
+    ice_grid : int, default 50
+        Grid points over each feature's observed range.
+    seed : int or SeedSequence, default 0
+        Seeds the row sample.
+    tolerance : float, default 1e-9
+        Moves against the direction up to this size (prediction scale) are not violations.
+    exact : bool, default True
+        Also run the exact check on tree ensembles.
+    n_jobs, backend, progress
+        Parallel features (joblib semantics) and the progress bar (default: when standard
+        error is a terminal).
+
+    Returns
+    -------
+    Verification
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.ensemble import HistGradientBoostingRegressor
+    >>> x = np.linspace(0, 1, 300)
+    >>> df = pd.DataFrame({"x": x, "y": np.sin(6 * x)})
+    >>> m = HistGradientBoostingRegressor(max_iter=50).fit(df[["x"]], df["y"])
+    >>> verify(m, df, {"x": "+"}).by_feature["x"].violation_share > 0.9
+    True
+    """
+    for name, value, low in (("ice_rows", ice_rows, 2), ("ice_grid", ice_grid, 2)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            raise OptionError(f"{name}: expected an integer >= {low}, got {value!r}; "
+                              f"pass e.g. {name}=50")
+    if not isinstance(tolerance, int | float) or not tolerance >= 0:
+        raise OptionError(f"tolerance: expected a non-negative number, got {tolerance!r}; "
+                          "pass e.g. tolerance=1e-9")
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data: expected a pandas DataFrame, got {type(data).__name__}; "
+                        "load it with pandas.read_csv")
+    wanted = directions_from(directions)
+    columns = model_columns(model, features)
+    absent = [c for c in columns if c not in data.columns]
+    if absent:
+        raise DataError(f"data: the model's column(s) {', '.join(map(repr, absent))} are not "
+                        "in the data; pass the data the model was fitted on")
+    unknown = [f for f, s in wanted.items() if s is not None and f not in columns]
+    if unknown:
+        raise OptionError(f"directions: {', '.join(map(repr, unknown))} not among the model's "
+                          f"features ({', '.join(columns)}); direct only the model's features")
+    predict, scale = prediction_function(model, columns)
+    rng = np.random.default_rng(seed_sequence(seed))
+    n = len(data)
+    rows = np.sort(rng.choice(n, size=min(ice_rows, n), replace=False))
+    frame = data[columns]
+    checked = [c for c in columns if wanted.get(c) is not None]
+    for c in checked:
+        if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]):
+            raise DataError(f"data: column {c!r} is not numeric, so it has no direction; "
+                            "remove it from the directions")
+    sample = frame.iloc[rows].to_numpy(dtype=float)
+    ens = _trees.ensemble(model, columns) if exact else None
+    tasks = [
+        _Task(c, columns.index(c), wanted[c] or "+", _grid(frame[c].to_numpy(float), ice_grid),
+              sample, predict, tolerance, ens)
+        for c in checked
+    ]
+    results = run_parallel(
+        _check, tasks, n_jobs=n_jobs, backend=backend, progress=resolve_progress(progress),
+        desc="checking directions", unit="feature",
+    )
+    return Verification(
+        model=type(model).__name__,
+        scale=scale,
+        by_feature={r.feature: r for r in results},
+        n_rows=len(rows),
+        n_grid=ice_grid,
+        tolerance=float(tolerance),
+    )
+
+
+@dataclass(frozen=True)
+class _Task:
+    feature: str
+    column: int
+    sign: str
+    grid: np.ndarray
+    sample: np.ndarray
+    predict: Callable[[np.ndarray], np.ndarray]
+    tolerance: float
+    ensemble: _trees.Ensemble | None
+
+
+def _grid(values: np.ndarray, size: int) -> np.ndarray:
+    distinct = np.unique(values)
+    if len(distinct) <= size:
+        return distinct
+    return np.linspace(distinct[0], distinct[-1], size)
+
+
+def ice(predict: Callable, sample: np.ndarray, column: int, points: np.ndarray) -> np.ndarray:
+    """ICE curves: ``out[i, k]`` is the prediction for row ``i`` with the column set to
+    ``points[k]`` (one prediction call for all rows and points)."""
+    stacked = np.repeat(sample, len(points), axis=0)
+    stacked[:, column] = np.tile(points, len(sample))
+    return predict(stacked).reshape(len(sample), len(points))
+
+
+def against(curves: np.ndarray, sign: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: the largest move against ``sign`` and the (from, to) indices where it happens.
+
+    For ``"+"`` that is the curve's largest fall from any point to a later one.
+    """
+    c = curves if sign == "+" else -curves
+    peak = np.maximum.accumulate(c, axis=1)
+    fall = peak - c
+    end = fall.argmax(axis=1)
+    size = fall[np.arange(len(c)), end]
+    masked = np.where(np.arange(c.shape[1])[None, :] <= end[:, None], c, -np.inf)
+    start = masked.argmax(axis=1)
+    return size, start, end
+
+
+def _summary(curves: np.ndarray, points: np.ndarray, sign: str, tol: float):
+    size, start, end = against(curves, sign)
+    bad = size > tol
+    share = float(bad.mean()) if len(bad) else 0.0
+    if not bad.any():
+        return bad, share, 0.0, None
+    worst = int(size.argmax())
+    at = (float(points[start[worst]]), float(points[end[worst]]))
+    return bad, share, float(size[worst]), at
+
+
+def _check(task: _Task) -> FeatureCheck:
+    curves = ice(task.predict, task.sample, task.column, task.grid)
+    bad, share, largest, at = _summary(curves, task.grid, task.sign, task.tolerance)
+    steps = np.diff(curves, axis=1) * (1 if task.sign == "+" else -1)
+    interval = (steps < -task.tolerance).mean(axis=0) if len(curves) else np.zeros(0)
+    return FeatureCheck(
+        feature=task.feature,
+        direction=task.sign,
+        grid=tuple(float(g) for g in task.grid),
+        rows_checked=len(curves),
+        violation_share=share,
+        max_violation=largest,
+        max_violation_at=at,
+        interval_shares=tuple(float(s) for s in interval),
+        exact=_exact(task) if task.ensemble is not None else None,
+        curves=curves.astype(np.float32),
+        violating=bad,
+    )
+
+
+def _exact(task: _Task) -> ExactCheck | None:
+    cuts = _trees.thresholds(task.ensemble, task.column)
+    if cuts is None:
+        return None
+    low, high = float(task.grid[0]), float(task.grid[-1])
+    inside = cuts[(cuts > low) & (cuts < high)]
+    if len(inside) + 2 > MAX_EXACT_POINTS:
+        return None
+    # One point per piece of the step function within [low, high]: the ends and the midpoint
+    # between consecutive thresholds (a point on a threshold could fall on either side of it,
+    # as the libraries compare with < or <= in 32- or 64-bit floats).
+    edges = np.concatenate([[low], inside, [high]])
+    points = np.unique(np.concatenate([[low, high], (edges[:-1] + edges[1:]) / 2]))
+    curves = ice(task.predict, task.sample, task.column, points)
+    _, share, largest, at = _summary(curves, points, task.sign, task.tolerance)
+    if share > 0:
+        status = "violated"
+    elif _trees.proves_monotone(task.ensemble, task.column, task.sign):
+        status = "monotone"
+    else:
+        status = "inconclusive"
+    return ExactCheck(status, len(points), share, largest, at)
+
+
