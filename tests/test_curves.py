@@ -1,0 +1,230 @@
+"""Dose-response curves: coverage of known curves, planted shapes found where they are."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causalinterp.data import check_data
+from causalinterp.errors import OptionError
+from causalinterp.estimate import estimate_effects
+from causalinterp.estimate.curves import _fit, _run, _Task, estimate_curves, fit_curve
+from causalinterp.estimate.shapes import compare_shapes, hinge
+from causalinterp.graph import CausalGraph
+from causalinterp.render.curves import add_to_report, curve_svg
+from causalinterp.verdicts import judge
+
+GRAPH = CausalGraph.parse("w1 -> x; w2 -> x; w1 -> y; w2 -> y; x -> y")
+THRESHOLD = 0.5
+
+
+def world(n: int, seed: int, f) -> pd.DataFrame:
+    """x confounded by w1, w2 (linear); y = f(x) + w1 + 0.5 w2 + noise: E[y | do(x)] = f(x)."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(n, 2))
+    x = 0.7 * w[:, 0] - 0.4 * w[:, 1] + rng.normal(size=n)
+    y = f(x) + w[:, 0] + 0.5 * w[:, 1] + rng.normal(size=n)
+    return pd.DataFrame({"w1": w[:, 0], "w2": w[:, 1], "x": x, "y": y})
+
+
+def threshold(x):
+    return 2 * np.maximum(x - THRESHOLD, 0.0)
+
+
+class Structural:
+    """A 'model' that predicts with a given function of the features (a DataFrame in)."""
+
+    def __init__(self, f):
+        self.f = f
+        self.feature_names_in_ = np.array(["w1", "w2", "x"], dtype=object)
+        self.n_features_in_ = 3
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        X = pd.DataFrame(X, columns=self.feature_names_in_)
+        return self.f(X["x"].to_numpy()) + X["w1"].to_numpy() + 0.5 * X["w2"].to_numpy()
+
+
+def stage(data, model, points=20):
+    checked = check_data(data, GRAPH, "y", features=["w1", "w2", "x"])
+    effects = estimate_effects(checked, GRAPH, seed=0, nuisance="linear")
+    curves = estimate_curves(checked, effects, model=model, data=data, points=points, seed=0)
+    return checked, effects, curves
+
+
+def test_pointwise_intervals_cover_the_true_curve_at_about_the_nominal_rate():
+    # A smooth non-linear truth, 12 data sets: the full study is benchmarks/curve_coverage.py.
+    def f(x):
+        return np.sin(1.5 * x)
+
+    covered, uniform, worst = [], [], 0.0
+    for seed in range(12):
+        data = world(1500, seed, f)
+        c = fit_curve(
+            data["x"], data["y"], data[["w1", "w2"]].to_numpy(), nuisance="linear", seed=seed
+        )
+        truth = f(np.array(c.x))
+        covered.append(np.mean((np.array(c.ci_low) <= truth) & (truth <= np.array(c.ci_high))))
+        uniform.append(np.all((np.array(c.band_low) <= truth) & (truth <= np.array(c.band_high))))
+        worst = max(worst, float(np.max(np.abs(np.array(c.estimate) - truth))))
+    assert 0.85 <= np.mean(covered) <= 0.995
+    assert np.mean(uniform) >= 0.75
+    assert worst < 0.6
+
+
+def test_bands_are_wider_than_pointwise_intervals_and_nested():
+    data = world(1000, 1, np.tanh)
+    c = fit_curve(data["x"], data["y"], data[["w1", "w2"]].to_numpy(), nuisance="linear")
+    assert np.all(np.array(c.band_low) <= np.array(c.ci_low) + 1e-12)
+    assert np.all(np.array(c.band_high) >= np.array(c.ci_high) - 1e-12)
+    assert np.all(np.array(c.ci_low) < np.array(c.estimate))
+
+
+def test_confounded_curve_is_not_the_naive_regression():
+    # Without adjustment the slope of y on x is biased (w1 raises both); with it, it is ~1.
+    data = world(3000, 2, lambda x: x)
+    adjusted = fit_curve(data["x"], data["y"], data[["w1", "w2"]].to_numpy(), nuisance="linear")
+    naive = fit_curve(data["x"], data["y"], None)
+
+    def slope(c):
+        return (c.estimate[-1] - c.estimate[0]) / (c.x[-1] - c.x[0])
+
+    assert slope(adjusted) == pytest.approx(1.0, abs=0.1)
+    assert slope(naive) > 1.2  # 1 + cov(x, w1 + w2 / 2) / var(x) = 1.30
+
+
+def test_planted_threshold_is_found_where_it_is():
+    # Truth: flat below 0.5, slope 2 above. The model is linear: it responds below 0.5.
+    data = world(3000, 3, threshold)
+    linear = Structural(lambda x: 0.5 + 1.0 * x)
+    _, _, curves = stage(data, linear)
+    finding = curves.by_feature["x"].finding
+    assert finding is not None
+    assert (finding.kind, finding.flat) == ("threshold", "causal")
+    assert finding.at == pytest.approx(THRESHOLD, abs=0.35)
+    assert finding.x_high == pytest.approx(finding.at)  # the stretch is below the threshold
+    assert finding.x_low < 0
+    assert "threshold" in finding.sentence
+
+
+def test_saturation_in_the_model_but_not_in_the_truth_is_reported():
+    data = world(3000, 4, lambda x: x)
+    saturating = Structural(lambda x: np.minimum(x, THRESHOLD))
+    _, _, curves = stage(data, saturating)
+    finding = curves.by_feature["x"].finding
+    assert finding is not None
+    assert (finding.kind, finding.flat) == ("saturation", "model")
+    assert finding.at == pytest.approx(THRESHOLD, abs=0.35)
+    assert finding.x_low == pytest.approx(finding.at) and finding.x_high > 1.5
+    assert finding.model_change < 0.3 * finding.causal_change
+    assert curves.by_feature["x"].model_curve == "partial_dependence"
+
+
+def test_a_model_with_the_true_shape_gets_no_finding():
+    data = world(3000, 3, threshold)
+    _, _, curves = stage(data, Structural(threshold))
+    assert curves.by_feature["x"].finding is None
+    assert curves.reason("x") == ""
+
+
+def test_sign_change_is_reported_with_its_range():
+    # Truth rises throughout; the model falls above 1.
+    data = world(3000, 5, lambda x: x)
+    bending = Structural(lambda x: x - 1.5 * np.maximum(x - 1.0, 0.0) ** 2)
+    _, _, curves = stage(data, bending)
+    finding = curves.by_feature["x"].finding
+    assert finding is not None and finding.kind == "sign_change"
+    assert finding.x_low >= 0.5 and finding.causal_change > 0 > finding.model_change
+
+
+def test_verdict_gets_a_shape_reason_even_when_slopes_agree():
+    # The saturating model's average slope is close to the causal effect's on part of the
+    # range; the verdict's reasons must still say where the shape differs.
+    data = world(3000, 4, lambda x: x)
+    checked, effects, curves = stage(data, Structural(lambda x: np.minimum(x, THRESHOLD)))
+
+    class SlopeAgrees:
+        def __init__(self):
+            row = {"mean_abs_shap": 1.0, "slope": 1.0, "slope_se": 0.01}
+            self.by_feature = {name: type("A", (), row)() for name in ("w1", "w2", "x")}
+
+    verdicts = judge(effects, SlopeAgrees(), GRAPH, checked, curves=curves)
+    assert verdicts["x"].verdict == "supported"  # the slopes agree
+    assert any("saturation" in r and "'x'" in r for r in verdicts["x"].reasons)
+
+
+def test_report_objects_and_plot():
+    data = world(2000, 6, threshold)
+    _, _, curves = stage(data, Structural(lambda x: 0.5 + x), points=15)
+    report = {"features": [{"name": "w1"}, {"name": "x"}]}
+    add_to_report(report, curves)
+    curve = report["features"][1]["curve"]
+    assert all(len(curve[key]) == 15 for key in ("x", "estimate", "ci_low", "ci_high"))
+    assert curve["shape"]["kind"] == "threshold"
+    # w1 is a continuous back-door feature too; every back-door effect has a BLP test.
+    assert len(report["features"][0]["curve"]["x"]) == 15
+    assert report["features"][1]["heterogeneity"]["test"] == "blp"
+    assert "x" in report["curves"]["shape_disagreements"]
+    assert curve_svg(curves.by_feature["x"], outcome="y").startswith("<svg")
+
+
+def test_too_few_points_is_a_one_line_option_error():
+    data = world(300, 0, np.tanh)
+    checked = check_data(data, GRAPH, "y", features=["w1", "w2", "x"])
+    effects = estimate_effects(checked, GRAPH, seed=0, nuisance="linear")
+    with pytest.raises(OptionError, match=r"^curve_points: 2 is too few; pass e\.g\."):
+        estimate_curves(checked, effects, points=2)
+
+
+def test_a_failing_feature_becomes_a_message_not_an_exception():
+    x = np.ones(200)
+    feature, result = _run(_Task("x", x, np.arange(200.0), None, 10, 0.95, 3, "linear", 0))
+    assert feature == "x" and isinstance(result, str) and "constant" in result
+
+
+def test_hinge_finds_the_break():
+    grid = np.linspace(-2, 2, 41)
+    at, below, above = hinge(grid, 3 * np.maximum(grid - 0.7, 0))
+    assert at == pytest.approx(0.7, abs=0.11) and abs(below) < 1e-6 and above == pytest.approx(3)
+
+
+def test_shape_comparison_ignores_level_and_small_wiggles():
+    data = world(2000, 7, lambda x: x)
+    fit = _fit(
+        _Task(
+            "x",
+            data["x"].to_numpy(),
+            data["y"].to_numpy(),
+            data[["w1", "w2"]].to_numpy(),
+            20,
+            0.95,
+            3,
+            "linear",
+            0,
+        )
+    )
+    shifted = fit.theta + 3.0  # same shape, another level (a miscalibrated model)
+    assert compare_shapes("x", fit, shifted) is None
+    wiggle = fit.theta + 0.02 * np.sin(5 * fit.grid)
+    assert compare_shapes("x", fit, wiggle) is None
+
+
+def test_the_markdown_report_lists_shape_disagreements_and_varying_effects():
+    from causalinterp.render.curves import markdown_section
+
+    data = {
+        "curves": {"shape_disagreements": ["price"], "heterogeneous": ["discount"]},
+        "features": [
+            {"name": "price", "curve": {"shape": {"sentence": "The model saturates above 40."}},
+             "heterogeneity": None},
+            {"name": "discount", "curve": None,
+             "heterogeneity": {"varies": True, "sentence": "The effect varies with tenure."}},
+            {"name": "tenure", "curve": {"shape": None}, "heterogeneity": {"varies": False}},
+        ],
+    }
+    text = markdown_section(data)
+    assert "- **price**: The model saturates above 40." in text
+    assert "- **discount**: The effect varies with tenure." in text
+    assert "**tenure**" not in text
+    assert markdown_section({"features": []}) == ""  # curves switched off: no section
