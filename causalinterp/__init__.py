@@ -38,8 +38,11 @@ __all__ = [
     "attribute_model",
     "check_data",
     "check_graph",
+    "constrain",
+    "estimate_curves",
     "estimate_effects",
     "judge",
+    "monitor",
     "options",
     "refute_effects",
     "stage_seeds",
@@ -50,6 +53,7 @@ _LAZY = {
     "analyze": ("pipeline", "analyze"),
     "check_data": ("data", "check_data"),
     "estimate_effects": ("estimate", "estimate_effects"),
+    "estimate_curves": ("estimate.curves", "estimate_curves"),
     "refute_effects": ("refute", "refute_effects"),
     "check_graph": ("graph", "check_graph"),
     "attribute_model": ("attribute", "attribute_model"),
@@ -57,14 +61,19 @@ _LAZY = {
     "CausalGraph": ("graph", "CausalGraph"),
     "Report": ("report", "Report"),
     "stage_seeds": ("_seeds", "stage_seeds"),
+    "constrain": ("domain", "constrain"),
+    "monitor": ("monitoring", "monitor"),
 }
 
 if TYPE_CHECKING:
     from ._seeds import stage_seeds
     from .attribute import attribute_model
     from .data import check_data
+    from .domain import constrain
     from .estimate import estimate_effects
+    from .estimate.curves import estimate_curves
     from .graph import CausalGraph, check_graph
+    from .monitoring import monitor
     from .pipeline import analyze
     from .refute import refute_effects
     from .report import Report

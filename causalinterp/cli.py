@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from causalinterp import options
 from causalinterp.errors import CausalInterpError, DataError, OptionError
+from causalinterp.models import DEFAULT_MODEL_HELP, add_model_arguments, model_from_args
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +27,10 @@ _CASE_FILE = "case.toml"
 #: says which have a flag and which a case.toml key; ``progress`` is ``--quiet``'s business).
 _OPTIONS = options.names(options.ANALYZE_STAGES)
 #: case.toml keys that are not options: the case's inputs and its documentation.
-_CASE_INPUTS = ("title", "description", "data", "graph", "outcome", "features", "truth")
+_CASE_INPUTS = (
+    "title", "description", "data", "graph", "outcome", "features", "model", "trusted_types",
+    "truth",
+)
 _CASE_KEYS = frozenset(_CASE_INPUTS) | options.case_keys(_OPTIONS)
 
 
@@ -45,9 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
         "its structural reasons and refutations.",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    from causalinterp.domain.cli import add_parser as add_constrain
+
+    add_constrain(commands)
+    from causalinterp.explain.cli import add_parser as add_explain
+
+    add_explain(commands)
+    from causalinterp.monitoring import cli as monitor_cli
+
+    monitor_cli.add_parser(commands)
 
     analyze = commands.add_parser(
-        "analyze", help="analyse a data file against a causal graph and write the reports"
+        "analyze",
+        help="analyse a data file against a causal graph and write the reports",
+        description="Analyse a data file against a causal graph and write the reports. The "
+        "model explained is --model FILE; " + DEFAULT_MODEL_HELP + ".",
     )
     analyze.add_argument(
         "--data",
@@ -77,7 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(analyze)
 
-    run = commands.add_parser("run", help=f"run a case study from its {_CASE_FILE}")
+    run = commands.add_parser(
+        "run",
+        help=f"run a case study from its {_CASE_FILE}",
+        description=f"Run a case study from its {_CASE_FILE}. The model explained is --model "
+        f"FILE, else the case file's 'model' key; " + DEFAULT_MODEL_HELP + ".",
+    )
     run.add_argument("case_dir", type=Path, help=f"a folder holding {_CASE_FILE}")
     run.add_argument(
         "--out", type=Path, default=None, help="folder for the reports (default: CASE_DIR/report)"
@@ -88,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_common(parser: argparse.ArgumentParser, from_config: bool = False) -> None:
     options.add_arguments(parser, _OPTIONS, defaults_from="the case file" if from_config else "")
+    add_model_arguments(parser)
     parser.add_argument(
         "--strict",
         action="store_true",
@@ -95,6 +117,12 @@ def _add_common(parser: argparse.ArgumentParser, from_config: bool = False) -> N
     )
     parser.add_argument(
         "--quiet", action="store_true", help="print nothing but errors (no progress bars)"
+    )
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="after the run, print the report's findings and what to do, in one screen "
+        "(also with --quiet)",
     )
     parser.add_argument(
         "--scheduler",
@@ -108,6 +136,18 @@ def _add_common(parser: argparse.ArgumentParser, from_config: bool = False) -> N
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``causalinterp`` command."""
     args = build_parser().parse_args(argv)
+    if args.command == "monitor":
+        from causalinterp.monitoring import cli as monitor_cli
+
+        return monitor_cli.run(args)
+    if args.command == "constrain":
+        from causalinterp.domain.cli import run
+
+        return run(args)
+    if args.command == "explain":
+        from causalinterp.explain.cli import run as run_explain
+
+        return run_explain(args)
     try:
         with warnings.catch_warnings():
             # Dependencies warn about their own internals; the report says what matters.
@@ -130,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     if not args.quiet:
         print(_summary(report, out))
+    if args.summary:
+        from causalinterp.render.summary import summary_text
+
+        print(summary_text(report))
     errors = [v.feature for v in report.verdicts.values() if v.verdict == "error"]
     return 1 if args.strict and errors else 0
 
@@ -143,6 +187,7 @@ def _analyze(args: argparse.Namespace):
         args.graph,
         args.outcome,
         features=args.features,
+        model=model_from_args(args),
         progress=False if args.quiet else None,
         **_options(args),
     )
@@ -154,11 +199,21 @@ def _run_case(args: argparse.Namespace):
     case = load_case(args.case_dir)
     out = args.out or args.case_dir / "report"
     _check_out(out)
+    if args.model is None and "model" in case:
+        # The case file's model path is relative to the case folder; the command line's
+        # --trusted-types, when given, replaces the case file's.
+        args.model = str(case["model"])
+        if args.trusted_types is None:
+            args.trusted_types = _case_names(case.get("trusted_types"), "trusted_types", args)
+        model = model_from_args(args, base_dir=args.case_dir)
+    else:
+        model = model_from_args(args)
     report = analyze(
         read_table(case["data"]),
         case["graph"],
         case["outcome"],
         features=case.get("features"),
+        model=model,
         progress=False if args.quiet else None,
         **_options(args, case, where=str(Path(args.case_dir) / _CASE_FILE)),
     )
@@ -212,9 +267,17 @@ def load_case(case_dir: Path) -> dict[str, Any]:
         if key not in case:
             raise OptionError(f"case: {path} lacks the key {key!r}; add it")
     case["data"] = Path(case_dir) / case["data"]
-    graph_path = Path(case_dir) / case["graph"]
-    case["graph"] = graph_path if graph_path.is_file() else case["graph"]
+    case["graph"] = _graph_file_or_text(Path(case_dir), case["graph"])
     return case
+
+
+def _graph_file_or_text(case_dir: Path, graph: str) -> Path | str:
+    """The case's graph file, relative to its folder, or the graph text itself."""
+    try:
+        path = case_dir / graph
+        return path if path.is_file() else graph
+    except (OSError, ValueError):  # text too long or odd to be a file name: it is the graph
+        return graph
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -266,6 +329,20 @@ def _summary(report, out: Path) -> str:
     if flagged:
         lines.append(f"{len(flagged)} flagged attribution(s): read them as causes at your peril")
     return "\n".join(lines)
+
+
+def _case_names(value: Any, key: str, args: argparse.Namespace) -> list[str] | None:
+    """A case file's list of names: a TOML array of strings or one comma-separated string."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    if isinstance(value, list) and all(isinstance(name, str) for name in value):
+        return list(value)
+    raise OptionError(
+        f"{key}: in {Path(args.case_dir) / _CASE_FILE} expected a list of type names, got "
+        f"{value!r}; write e.g. {key} = ['lightgbm.sklearn.LGBMClassifier']"
+    )
 
 
 def _comma_list(text: str) -> list[str]:

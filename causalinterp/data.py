@@ -11,6 +11,7 @@ in level order, with a reference level (the most frequent). See ``docs/reliabili
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -51,6 +52,9 @@ class CheckedData:
         Graph nodes present in the data (sorted).
     latent : tuple of str
         Graph nodes absent from the data (sorted): treated as unobserved.
+    declared_latent : tuple of str
+        Those of ``latent`` declared unobserved (in the graph or with ``latent=[...]``);
+        the others are latent only because no column has their name.
     n_rows : int
         Rows used.
     dropped_rows : int
@@ -79,6 +83,7 @@ class CheckedData:
     rows: pd.Index | None = None
     levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reference: Mapping[str, str] = field(default_factory=dict)
+    declared_latent: tuple[str, ...] = ()
 
     @property
     def outcome_kind(self) -> str:
@@ -132,6 +137,7 @@ def check_data(
     *,
     features: Iterable[str] | None = None,
     missing: str = options.default("missing"),
+    latent: Iterable[str] = options.default("latent"),
     min_rows: int = MIN_ROWS,
 ) -> CheckedData:
     """Check ``data`` against ``graph`` and return the numeric columns the analysis uses.
@@ -148,6 +154,11 @@ def check_data(
         The model's features. Default: every observed graph node except the outcome.
     missing : {"error", "drop"}, default "error"
         What to do with missing values in used columns: refuse, or drop those rows.
+    latent : iterable of str, default ()
+        Graph nodes declared unobserved, beyond those the graph declares itself (DOT
+        ``U [latent=true]``). A node that is not a column is an error when its name is a
+        near-miss of a column's (a typo would silently turn a measured cause into a latent
+        one) unless it is declared; see :func:`near_miss_nodes`.
     min_rows : int, default 50
         Fewest rows accepted after dropping.
 
@@ -159,7 +170,9 @@ def check_data(
     ------
     DataError
         Missing, duplicated, non-numeric, infinite, huge or constant columns; missing values;
-        too few rows.
+        too few rows; a graph node that is not a column but nearly matches one's name.
+    GraphError
+        A ``latent`` name that is not a graph node, or that is a column of the data.
 
     Examples
     --------
@@ -199,7 +212,17 @@ def check_data(
         )
 
     observed = tuple(sorted(n for n in graph.nodes if n in columns))
+    declared = _declared_latent(graph, latent, columns)
     latent = tuple(sorted(n for n in graph.nodes if n not in columns))
+    near = near_miss_nodes([n for n in latent if n not in declared], columns)
+    if near:
+        node, column = next(iter(near.items()))
+        more = f" (and {len(near) - 1} more near-miss node(s))" if len(near) > 1 else ""
+        raise DataError(
+            f"graph: node {node!r} is not a column, but {column!r} is{more}; fix the name in "
+            f"the graph, or declare {node!r} latent (latent=[{node!r}], --latent {node}, "
+            f"or {node} [latent=true] in DOT)"
+        )
     encoded = {name: _encode(data[columns[name]], name) for name in observed}
     frame = pd.DataFrame(
         {name: values.to_numpy() for name, (values, _) in encoded.items()},
@@ -271,7 +294,65 @@ def check_data(
         rows=rows,
         levels=levels,
         reference=reference,
+        declared_latent=declared,
     )
+
+
+def near_miss_nodes(nodes: Iterable[str], columns: Iterable[str]) -> dict[str, str]:
+    """Graph nodes whose name is a near-miss of a column's: ``{node: column}``.
+
+    A near-miss is the same name up to case, spaces, dashes and underscores (names of two
+    characters or more: ``U`` for a latent beside a column ``u`` is a convention), or a
+    :func:`difflib.get_close_matches` match with similarity at least 0.85 (one or two
+    letters wrong in a name of ten: ``monthly_prce`` for ``monthly_price``), among names of
+    at least four characters (short names such as ``U`` are too easily close).
+
+    Examples
+    --------
+    >>> near_miss_nodes(["monthly_prce", "U", "frustration"], ["monthly_price", "churned"])
+    {'monthly_prce': 'monthly_price'}
+    """
+    columns = [str(c) for c in columns]
+
+    def key(name: str) -> str:
+        return "".join(ch for ch in name.lower() if ch not in " -_")
+
+    by_key = {key(c): c for c in columns}
+    found = {}
+    for node in nodes:
+        if len(node) >= 2 and key(node) in by_key:
+            found[node] = by_key[key(node)]
+            continue
+        if len(node) < 4:
+            continue
+        close = difflib.get_close_matches(node, [c for c in columns if len(c) >= 4], 1, 0.85)
+        if close:
+            found[node] = close[0]
+    return found
+
+
+def _declared_latent(
+    graph: CausalGraph, latent: Iterable[str], columns: Mapping[str, object]
+) -> tuple[str, ...]:
+    """The declared latent nodes: the graph's own and the ``latent`` option's, checked."""
+    if isinstance(latent, str):
+        latent = [latent]
+    declared = set(graph.declared_latent)
+    for name in (str(n) for n in latent):
+        if name not in graph:
+            close = difflib.get_close_matches(name, list(graph.nodes), 1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise GraphError(
+                f"latent: {name!r} is not a node of the graph; {hint}declare only graph nodes"
+            )
+        declared.add(name)
+    measured = sorted(n for n in declared if n in columns)
+    if measured:
+        raise GraphError(
+            f"latent: {measured[0]!r} is declared latent but is a column of the data; drop "
+            "the column or the declaration"
+        )
+    return tuple(sorted(declared))
 
 
 def _features(

@@ -151,6 +151,9 @@ OPTIONS: tuple[Option, ...] = (
     # ---------------------------------------------------------------- data
     _opt("missing", "choice", "error", "data", "refuse missing values, or drop incomplete rows "
          "(counted in the report)", choices=("error", "drop")),
+    _opt("latent", "names", (), "data", "graph nodes declared unobserved (comma-separated); "
+         "otherwise a node that is not a column but nearly matches one's name is an error, "
+         "as it is most likely a typo", example="['ability']", metavar="NODES"),
     # ---------------------------------------------------------------- effects
     _opt("nuisance", "object", "auto", "estimate", "nuisance learners of the double ML "
          "estimators: auto (least squares plus gradient boosting on its residuals) or linear "
@@ -158,12 +161,18 @@ OPTIONS: tuple[Option, ...] = (
          "(regressor, classifier) pair", cli_choices=("auto", "linear"), example="'auto'"),
     _opt("n_folds", "int", 3, "estimate", "cross-fitting folds of the double ML estimators "
          "(the refuters reuse the estimate's)", low=2, example="3", metavar="K"),
+    _opt("estimand", "choice", "ate", "estimate", "population of a binary treatment's "
+         "effect: ate (all rows), att (the treated rows) or atc (the untreated rows); the "
+         "attribution is compared on the same population (see docs/real-data.md)",
+         choices=("ate", "att", "atc"), example="'att'"),
     # ---------------------------------------------------------------- refutations
     _opt("refute", "choice", "standard", "refute", "refutation depth; see docs/refutation.md",
          choices=REFUTE_DEPTHS),
-    _opt("refit", "bool", False, "refute", "re-fit every nuisance model in every refuter "
+    _opt("refit", "bool", None, "refute", "re-fit every nuisance model in every refuter "
          "simulation (slower; also exposes the nuisances' estimation noise, which matters in "
-         "samples of a few hundred rows)"),
+         "samples of a few hundred rows); unset: auto, re-fit below 1000 rows or when "
+         "half-sample re-fits show that noise is material (docs/refutation.md)",
+         allow_none=True),
     _opt("alpha", "float", 0.05, "refute", "level of the refuters' tests and of the "
          "sensitivity analysis (Benjamini-Hochberg across the report)", low=0, high=1,
          low_open=True, high_open=True, example="0.05", metavar="LEVEL"),
@@ -185,6 +194,10 @@ OPTIONS: tuple[Option, ...] = (
     _opt("max_shap_rows", "int", 2000, "attribute", "rows explained with SHAP, a seeded sample "
          "when there are more; the report states the sampling error", low=10, example="2000",
          metavar="N"),
+    _opt("max_shap_seconds", "seconds", None, "attribute", "time budget of a model-agnostic "
+         "SHAP explanation (used only when no fast explainer fits the model): fewer rows are "
+         "explained and the report states the larger sampling error (None: no limit)",
+         allow_none=True, example="120", metavar="SECONDS"),
     # ---------------------------------------------------------------- verdicts
     _opt("material_share", "float", 0.05, "judge", "share of total mean |SHAP| from which an "
          "attribution is material (and flagged when it lacks causal support)", low=0, high=1,
@@ -192,6 +205,23 @@ OPTIONS: tuple[Option, ...] = (
     _opt("attribution_factor", "float", 1.5, "judge", "how far outside the effect's CI the "
          "attribution slope must lie to be over- or under-attributed", low=1, example="1.5",
          metavar="FACTOR"),
+    # ---------------------------------------------------------------- domain check
+    # Checked by analyze() after the verdicts; constrain() uses the ICE options too.
+    _opt("signs", "object", None, "domain_check", "declared edge signs beyond the graph's own: "
+         "{(cause, effect): '+' or '-'}, or in case.toml a [signs] table such as "
+         "\"price -> churn\" = \"+\"", allow_none=True, cli=False,
+         example="{('price', 'churn'): '+'}"),
+    _opt("ice_rows", "int", 200, "domain_check", "rows sampled (seeded) for the ICE curves "
+         "that check each feature against its direction", low=2, example="200", metavar="N"),
+    _opt("ice_grid", "int", 50, "domain_check", "grid points of each ICE curve over the "
+         "feature's observed range", low=2, example="50", metavar="N"),
+    # ---------------------------------------------------------------- dose-response curves
+    _opt("curves", "bool", True, "curves", "estimate E[Y | do(X = x)] of every continuous "
+         "back-door feature, compare it with the model's dependence, and test each back-door "
+         "effect for heterogeneity; see docs/curves.md"),
+    _opt("curve_points", "int", 20, "curves", "grid points of each dose-response curve "
+         "(from the feature's 1st to 99th percentile)", low=5, high=200, example="20",
+         metavar="N"),
     # ---- monitoring (monitor())
     _opt("drift_alpha", "float", 0.05, "monitor", "false discovery rate of the per-column "
          "drift tests (Kolmogorov-Smirnov or chi-squared, Benjamini-Hochberg across columns)",
@@ -235,11 +265,7 @@ OPTIONS: tuple[Option, ...] = (
          "column of dates", allow_none=True, example="'date'", metavar="COLUMN"),
     _opt("window", "text", None, "monitor", "window length with time_column: a pandas "
          "frequency such as 1D, 7D or 1h", allow_none=True, example="'7D'", metavar="FREQ"),
-    # ---- domain logic (constrain())
-    _opt("ice_rows", "int", 200, "domain", "rows sampled (seeded) for the ICE curves that "
-         "check each feature against its direction", low=2, example="200", metavar="N"),
-    _opt("ice_grid", "int", 50, "domain", "grid points of each ICE curve over the feature's "
-         "observed range", low=2, example="50", metavar="N"),
+    # ---- domain logic: enforced by constrain() (its ICE options are the domain check's above)
     _opt("validation_fraction", "float", 0.25, "domain", "share of rows held out to score the "
          "model before and after the monotone constraints", low=0, high=1, low_open=True,
          high_open=True, example="0.25", metavar="SHARE"),
@@ -261,7 +287,10 @@ OPTIONS: tuple[Option, ...] = (
 _BY_NAME = {option.name: option for option in OPTIONS}
 
 #: The stages :func:`causalinterp.analyze` runs: its options are those of these stages.
-ANALYZE_STAGES = ("run", "data", "estimate", "refute", "graph_test", "attribute", "judge")
+ANALYZE_STAGES = (
+    "run", "data", "estimate", "refute", "graph_test", "attribute", "judge", "domain_check",
+    "curves",
+)
 
 
 def names(stages: Iterable[str]) -> tuple[str, ...]:
@@ -402,6 +431,16 @@ def add_arguments(
         help_text = help_text.replace("%", "%%")  # argparse formats help with %
         dest = spec.name
         if spec.kind == "bool":
+            if spec.default is None and spec.allow_none:
+                # Unset means "automatic" (refit): both --x and --no-x force a choice.
+                group = parser.add_mutually_exclusive_group()
+                for const, flag in ((True, spec.flag), (False, "--no-" + spec.flag[2:])):
+                    group.add_argument(
+                        flag, dest=dest, action="store_const", const=const, default=None,
+                        help=(spec.help if const else "do not " + spec.help.split(" (")[0]
+                              ).replace("%", "%%"),
+                    )
+                continue
             negative = spec.default is True
             flag = "--no-" + spec.flag[2:] if negative else spec.flag
             parser.add_argument(

@@ -22,8 +22,10 @@ from causalinterp._progress import check_backend, resolve_progress
 from causalinterp._seeds import stage_seeds
 from causalinterp.attribute import _shap, attribute_model
 from causalinterp.data import check_data
+from causalinterp.domain.check import check_domain, check_signs, with_domain_reasons
 from causalinterp.estimate import estimate_effects
 from causalinterp.estimate._econml import describe_nuisance
+from causalinterp.estimate.curves import estimate_curves_safely
 from causalinterp.graph import CausalGraph
 from causalinterp.graph.independence import check_graph
 from causalinterp.refute import refute_effects
@@ -49,10 +51,12 @@ def analyze(
     progress: bool | None = _DEFAULTS["progress"],
     time_limit: float | None = _DEFAULTS["time_limit"],
     missing: str = _DEFAULTS["missing"],
+    latent: Iterable[str] = _DEFAULTS["latent"],
     nuisance: Any = _DEFAULTS["nuisance"],
     n_folds: int = _DEFAULTS["n_folds"],
+    estimand: str = _DEFAULTS["estimand"],
     refute: str = _DEFAULTS["refute"],
-    refit: bool = _DEFAULTS["refit"],
+    refit: bool | None = _DEFAULTS["refit"],
     alpha: float = _DEFAULTS["alpha"],
     test_graph: bool = _DEFAULTS["test_graph"],
     graph_test_method: str = _DEFAULTS["graph_test_method"],
@@ -60,8 +64,14 @@ def analyze(
     graph_test_max_conditioning: int | None = _DEFAULTS["graph_test_max_conditioning"],
     graph_test_max_rows: int = _DEFAULTS["graph_test_max_rows"],
     max_shap_rows: int = _DEFAULTS["max_shap_rows"],
+    max_shap_seconds: float | None = _DEFAULTS["max_shap_seconds"],
     material_share: float = _DEFAULTS["material_share"],
     attribution_factor: float = _DEFAULTS["attribution_factor"],
+    signs: Any = _DEFAULTS["signs"],
+    ice_rows: int = _DEFAULTS["ice_rows"],
+    ice_grid: int = _DEFAULTS["ice_grid"],
+    curves: bool = _DEFAULTS["curves"],
+    curve_points: int = _DEFAULTS["curve_points"],
     **unknown: Any,
 ) -> Report:
     """Judge, feature by feature, whether a model's attributions can be read as causes.
@@ -103,19 +113,30 @@ def analyze(
         ``docs/reliability.md``.
     missing : {"error", "drop"}, default "error"
         Refuse missing values, or drop incomplete rows (counted in the report).
+    latent : iterable of str, default ()
+        Graph nodes declared unobserved (also DOT ``U [latent=true]``). A node that is not a
+        column but nearly matches a column's name is otherwise an error (a typo would turn
+        a measured cause into a latent one); see ``docs/graphs.md``.
     nuisance : {"auto", "linear"}, estimator or (regressor, classifier), default "auto"
         Nuisance learners of the double ML estimators, e.g.
         ``(GradientBoostingRegressor(), GradientBoostingClassifier())``.
     n_folds : int, default 3
         Cross-fitting folds of the double ML estimators (the refuters reuse the estimate's).
+    estimand : {"ate", "att", "atc"}, default "ate"
+        Population of a binary treatment's effect: all rows, the treated rows or the
+        untreated rows; the attribution is compared on the same population and the report
+        states it. See ``docs/real-data.md``.
     refute : {"none", "quick", "standard", "thorough"}, default "standard"
         Depth of the refutations.
-    refit : bool, default False
-        Re-fit every nuisance model in every refuter simulation. By default back-door
-        effects are refuted on the original fit's cross-fitted nuisances (fast; see
-        ``docs/performance.md``), which holds the nuisance estimates fixed; re-fitting also
-        exposes their estimation noise, which matters most in small samples (hundreds of
-        rows), at the cost of one full fit per simulation.
+    refit : bool or None, default None (automatic)
+        Re-fit every nuisance model in every refuter simulation. Without re-fitting,
+        back-door effects are refuted on the original fit's cross-fitted nuisances (fast;
+        see ``docs/performance.md``), which holds the nuisance estimates fixed; re-fitting
+        also exposes their estimation noise, which matters most in small samples (hundreds
+        of rows), at the cost of one full fit per simulation. None: re-fit below 1000 rows
+        or when six half-sample re-fits spread over twice an effect's analytic standard
+        error (:func:`causalinterp.refute.auto.refit_decision`); the report's
+        ``settings.refit_reason`` says which. True/False force it.
     alpha : float, default 0.05
         Level of the refuters' tests and of the sensitivity analysis.
     test_graph : bool, default True
@@ -130,8 +151,27 @@ def analyze(
         Rows the graph test uses (a seeded sample when there are more).
     max_shap_rows : int, default 2000
         Rows explained with SHAP (a seeded sample when there are more).
+    max_shap_seconds : float, optional
+        Time budget of a model-agnostic SHAP explanation, used only when no fast explainer
+        fits ``model`` (see ``docs/models.md``): fewer rows are explained and the report
+        states the larger sampling error. None: no limit.
     material_share, attribution_factor : float
         Verdict thresholds; see ``docs/verdicts.md``.
+    signs : mapping or str, optional
+        Declared edge signs beyond the graph's own (``price -> churn [+]`` in the graph):
+        ``{("price", "churn"): "+"}``, ``{"price -> churn": "+"}`` or
+        ``"price -> churn [+]; income -> churn [-]"``. The domain check derives each
+        feature's direction from them and checks the model's ICE curves; see
+        ``docs/domain-logic.md``.
+    ice_rows, ice_grid : int, default 200 and 50
+        Rows sampled for the ICE curves of the domain check, and grid points per curve.
+    curves : bool, default True
+        Estimate the causal dose-response curve E[Y | do(X = x)] of every continuous
+        back-door feature, compare it with the model's dependence (a shape disagreement
+        becomes a reason), and test each back-door effect for heterogeneity; see
+        ``docs/curves.md``.
+    curve_points : int, default 20
+        Grid points of each dose-response curve.
 
     Returns
     -------
@@ -173,8 +213,10 @@ def analyze(
             "progress": progress,
             "time_limit": time_limit,
             "missing": missing,
+            "latent": latent,
             "nuisance": nuisance,
             "n_folds": n_folds,
+            "estimand": estimand,
             "refute": refute,
             "refit": refit,
             "alpha": alpha,
@@ -184,8 +226,14 @@ def analyze(
             "graph_test_max_conditioning": graph_test_max_conditioning,
             "graph_test_max_rows": graph_test_max_rows,
             "max_shap_rows": max_shap_rows,
+            "max_shap_seconds": max_shap_seconds,
             "material_share": material_share,
             "attribution_factor": attribution_factor,
+            "signs": signs,
+            "ice_rows": ice_rows,
+            "ice_grid": ice_grid,
+            "curves": curves,
+            "curve_points": curve_points,
         }
     )
     check_backend(opt["backend"])
@@ -194,12 +242,15 @@ def analyze(
 
     # Data.
     graph = CausalGraph.parse(graph)
+    check_signs(graph, opt["signs"])  # a bad sign fails now, not after the slow stages
     if isinstance(data, pd.DataFrame) and not data.index.is_unique:
         # Rows are matched between stages by label: repeated labels would mix them up.
         data = data.reset_index(drop=True)
     if features is None and hasattr(model, "feature_names_in_"):
         features = [str(f) for f in model.feature_names_in_]
-    checked = check_data(data, graph, outcome, features=features, missing=opt["missing"])
+    checked = check_data(
+        data, graph, outcome, features=features, missing=opt["missing"], latent=opt["latent"]
+    )
     if model is not None:
         # Before the slow stages: an unfitted or mismatched model fails in a second.
         _shap.check_model(model, list(checked.features))
@@ -214,6 +265,7 @@ def analyze(
         seed=seeds.effects,
         nuisance=opt["nuisance"],
         n_folds=opt["n_folds"],
+        estimand=opt["estimand"],
         time_limit=opt["time_limit"],
         progress=show,
         **parallel,
@@ -260,8 +312,28 @@ def analyze(
         model_seed=seeds.model,
         seed=seeds.attributions,
         max_rows=opt["max_shap_rows"],
+        max_seconds=opt["max_shap_seconds"],
+        # Unresolved: a slow explainer is announced unless progress=False (--quiet).
+        progress=opt["progress"],
     )
     seconds["attributions"] = _lap(clock)
+
+    # Dose-response curves and heterogeneity (reuse the effects' nuisances; never raise).
+    curve_result = None
+    if opt["curves"]:
+        clock = time.perf_counter()
+        curve_result = estimate_curves_safely(
+            checked,
+            effects,
+            attributions,
+            model=model,
+            data=data,
+            points=opt["curve_points"],
+            seed=opt["seed"],
+            progress=show,
+            **parallel,
+        )
+        seconds["curves"] = _lap(clock)
 
     # Verdicts.
     verdicts = judge(
@@ -272,7 +344,28 @@ def analyze(
         refutations,
         material_share=opt["material_share"],
         attribution_factor=opt["attribution_factor"],
+        curves=curve_result,
     )
+
+    # Domain logic: declared directions against the model's ICE curves (never raises).
+    domain = check_domain(
+        model,
+        data,
+        graph,
+        checked,
+        effects,
+        verdicts,
+        signs=opt["signs"],
+        material_share=opt["material_share"],
+        ice_rows=opt["ice_rows"],
+        ice_grid=opt["ice_grid"],
+        seed=opt["seed"],
+        model_seed=seeds.model,
+        progress=show,
+        **parallel,
+    )
+    verdicts = with_domain_reasons(verdicts, domain)
+    seconds["domain"] = domain.seconds
     return Report(
         checked=checked,
         graph=graph,
@@ -292,6 +385,8 @@ def analyze(
             "model": "default" if model is None else type(model).__name__,
         },
         run={"started_at": started_at, "seconds": seconds, "versions": versions()},
+        domain=domain,
+        curves=curve_result,
     )
 
 

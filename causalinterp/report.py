@@ -19,7 +19,7 @@ from causalinterp.errors import CausalInterpError
 from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.graph import CausalGraph
 from causalinterp.graph.independence import GraphTest
-from causalinterp.refute.refutation import Refutations
+from causalinterp.refute.results import Refutations
 from causalinterp.render import html as html_render
 from causalinterp.render import json as json_render
 from causalinterp.render import markdown as markdown_render
@@ -115,6 +115,11 @@ class Report:
         ``started_at``, ``seconds`` per stage and package ``versions``; the only part of the
         report that differs between identical runs. ``started_at`` defaults to now, ``seconds``
         to the effects stage's timings, ``versions`` to none.
+    domain : DomainCheck or None
+        Directions declared on the DAG checked on the model (``docs/domain-logic.md``); None
+        when not run.
+    curves : Curves or None
+        Dose-response curves and heterogeneity tests (``docs/curves.md``); None when not run.
     """
 
     checked: CheckedData
@@ -126,6 +131,8 @@ class Report:
     graph_test: GraphTest | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     run: Mapping[str, Any] = field(default_factory=dict)
+    domain: Any = None  # causalinterp.domain.check.DomainCheck: directions and ICE checks
+    curves: Any = None  # causalinterp.estimate.curves.Curves: dose-response, heterogeneity
 
     def __post_init__(self) -> None:
         # Copies, so a caller mutating its own dicts later cannot change a finished report.
@@ -173,7 +180,7 @@ class Report:
     @property
     def graph_fits(self) -> bool | None:
         """Whether the DAG fits the data; None when it was not tested."""
-        return None if self.graph_test is None else bool(self.graph_test.fits)
+        return None if self.graph_test is None else self.graph_test.fits
 
     @property
     def _refuted(self) -> bool:
@@ -233,10 +240,12 @@ class Report:
             "verdicts": self.verdicts,
             "refutations": self.refutations,
             "graph_test": self.graph_test,
+            "domain": self.domain,
+            "curves": self.curves,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as plain JSON data, in the ``report.json`` schema (version 1.1).
+        """The report as plain JSON data, in the ``report.json`` schema (version 1.2).
 
         Keys are sorted, floats rounded to 6 significant digits, NaN and infinities are None:
         the same inputs give the same data, apart from ``run``. See docs/report-schema.md.
@@ -305,6 +314,31 @@ class Report:
 
     def _repr_html_(self) -> str:
         return html_render.render_summary_html(self.to_dict(), refuted=self._refuted)
+
+    def explain(self, rows: Any, *, data: pd.DataFrame | None = None, **kwargs: Any) -> Any:
+        """Per-row explanations with causal levers; see :func:`causalinterp.explain.explain_rows`.
+
+        Parameters
+        ----------
+        rows : label or sequence of labels
+            Rows of ``data`` (default: of the checked data, by position).
+        data : pandas.DataFrame, optional
+            The data the analysis ran on (needed for a user's model with text columns).
+        **kwargs
+            ``model``, ``explainer="lime"``, ``seed``, ``id_column``, ``cate``, ``fixed`` ...
+
+        Returns
+        -------
+        causalinterp.explain.Explanations
+
+        Examples
+        --------
+        >>> report.explain([0, 1]).rows[0].levers  # doctest: +SKIP
+        ('monthly_bill', 'outage_hours')
+        """
+        from causalinterp.explain import explain_rows
+
+        return explain_rows(self, data, rows, **kwargs)
 
     def write(
         self, out_dir: str | os.PathLike[str], *, include_plots: bool = True

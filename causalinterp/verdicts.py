@@ -9,6 +9,7 @@ verdict                   causal_support  when
 ``error``                 null            estimation failed; the message is in ``reasons``
 ``no_causal_path``        false           no directed path from the feature to the outcome
 ``not_identifiable``      null            the DAG and observed columns do not identify it
+``limited_overlap``       null            identified, but the data cannot compare like with like
 ``fragile``               null            identified, but a refuter broke the estimate
 ``no_detectable_effect``  false           identified; the 95% CI includes zero
 ``sign_conflict``         false           significant effect; attribution slope opposite
@@ -28,19 +29,23 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from causalinterp import options
 from causalinterp.attribute.attributions import Attributions
 from causalinterp.data import CheckedData
 from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.estimate.enums import EffectStatus
+from causalinterp.estimate.estimands import population_slope
+from causalinterp.estimate.instruments import instrument_reasons
+from causalinterp.estimate.overlap import overlap_problem
 from causalinterp.graph import CausalGraph, FeatureSetDiagnosis
+from causalinterp.refute.roles import calibration_note
 
 if TYPE_CHECKING:
     from causalinterp.refute.results import Refutations
 
-__all__ = ["ZERO_SLOPE", "FeatureVerdict", "Verdict", "contradiction", "judge"]
+__all__ = ["ZERO_SLOPE", "FeatureVerdict", "Verdict", "advise", "contradiction", "judge"]
 
 #: A slope smaller than this fraction of the effect's magnitude has no sign (it is zero).
 ZERO_SLOPE = 0.1
@@ -62,6 +67,7 @@ class Verdict(StrEnum):
     UNDER_ATTRIBUTED = "under_attributed"
     SIGN_CONFLICT = "sign_conflict"
     FRAGILE = "fragile"
+    LIMITED_OVERLAP = "limited_overlap"
     NO_DETECTABLE_EFFECT = "no_detectable_effect"
     NO_CAUSAL_PATH = "no_causal_path"
     NOT_IDENTIFIABLE = "not_identifiable"
@@ -90,6 +96,7 @@ _SUPPORT: Mapping[Verdict, bool | None] = {
     Verdict.UNDER_ATTRIBUTED: True,
     Verdict.SIGN_CONFLICT: False,
     Verdict.FRAGILE: None,
+    Verdict.LIMITED_OVERLAP: None,
     Verdict.NO_DETECTABLE_EFFECT: False,
     Verdict.NO_CAUSAL_PATH: False,
     Verdict.NOT_IDENTIFIABLE: None,
@@ -127,6 +134,10 @@ class FeatureVerdict:
         The attribution is material and ``causal_support`` is not true.
     share : float
         The feature's share of total mean |SHAP|.
+    reason_summary : str
+        The reason in a few words, e.g. ``"no causal path; proxy of 'household_income'"``.
+    action : str or None
+        What to do about it in one sentence; None when nothing needs doing.
 
     Raises
     ------
@@ -141,6 +152,10 @@ class FeatureVerdict:
     reasons: tuple[str, ...]
     flagged: bool
     share: float = math.nan
+    #: A few words: the verdict's ground, then the first structural reason (see :func:`advise`).
+    reason_summary: str = ""
+    #: One sentence saying what to do, or None when nothing needs doing (see :func:`advise`).
+    action: str | None = None
 
     def __post_init__(self) -> None:
         verdict = Verdict(self.verdict)
@@ -201,6 +216,7 @@ def judge(
     *,
     material_share: float = _DEFAULT["material_share"],
     attribution_factor: float = _DEFAULT["attribution_factor"],
+    curves: Any = None,
 ) -> dict[str, FeatureVerdict]:
     """Give every model feature a verdict, its reasons and a flag.
 
@@ -222,6 +238,10 @@ def judge(
     attribution_factor : float, default 1.5
         How far outside the effect's CI the slope must lie to be over/under-attributed
         (at least 1).
+    curves : Curves, optional
+        The dose-response stage's result (:func:`causalinterp.estimate.curves.estimate_curves`):
+        a model whose dependence disagrees in shape with the causal curve gets a reason saying
+        where and how, even when the slopes agree (the verdict itself is unchanged).
 
     Returns
     -------
@@ -247,8 +267,8 @@ def judge(
     >>> effects = estimate_effects(checked, sim.graph, seed=0, nuisance="linear")
     >>> attributions = attribute_model(None, data, checked, model_seed=0, seed=0)
     >>> verdicts = judge(effects, attributions, sim.graph, checked)
-    >>> verdicts["premium_device"].verdict
-    <Verdict.NO_CAUSAL_PATH: 'no_causal_path'>
+    >>> str(verdicts["premium_device"].verdict)
+    'no_causal_path'
     >>> verdicts["cancel_page_visits"].causal_support, verdicts["cancel_page_visits"].flagged
     (False, True)
     """
@@ -263,18 +283,36 @@ def judge(
         effect = effects.by_feature[feature]
         attribution = attributions.by_feature[feature]
         share = attribution.mean_abs_shap / total if total > 0 else 0.0
-        verdict, ground = _decide(effect, attribution.slope, refutations, attribution_factor)
+        # The attribution on the effect's population (att/atc); NaN: over all rows.
+        slope = population_slope(effects, attributions, checked, feature)
+        slope = attribution.slope if math.isnan(slope) else slope
+        verdict, ground = _decide(effect, slope, refutations, attribution_factor)
+        problem = overlap_problem(getattr(effects, "overlap", {}), feature)
+        if problem and verdict.effect_status is EffectStatus.ESTIMATED:
+            verdict, ground = Verdict.LIMITED_OVERLAP, problem
         diagnosis = graph.feature_set_diagnosis(
             feature, checked.outcome, checked.features, checked.observed
         )
-        reasons = (ground, *_structural_reasons(feature, checked.outcome, diagnosis, effect))
+        reasons = (
+            ground,
+            *_structural_reasons(feature, checked.outcome, diagnosis, effect),
+            *instrument_reasons(effect),  # IV/front-door assumptions; weak instruments
+            calibration_note(refutations, feature),  # failed fast-path calibration checks
+            curves.reason(feature) if curves is not None else "",  # shape vs the causal curve
+        )
+        flagged = share >= material_share and verdict.causal_support is not True
+        summary, action = advise(
+            feature, verdict, checked.outcome, diagnosis, flagged=flagged, effect=effect
+        )
         verdicts[feature] = FeatureVerdict(
             feature=feature,
             causal_support=verdict.causal_support,
             verdict=verdict,
             reasons=tuple(dict.fromkeys(r for r in reasons if r)),
-            flagged=share >= material_share and verdict.causal_support is not True,
+            flagged=flagged,
             share=share,
+            reason_summary=summary,
+            action=action,
         )
     return verdicts
 
@@ -299,7 +337,8 @@ def _decide(
         because = f": latent confounder(s) {_list(latents)} block it" if latents else ""
         return Verdict.NOT_IDENTIFIABLE, f"the effect is not identifiable from the graph{because}"
 
-    failed = refutations.failed(name) if refutations is not None else ()
+    # Calibration checks of the fast path fail only by chance: never fragile by themselves.
+    failed = refutations.failed_evidence(name) if refutations is not None else ()
     if failed:
         return (
             Verdict.FRAGILE,
@@ -339,6 +378,172 @@ def _decide(
         Verdict.SUPPORTED,
         f"the model's implied effect (slope {slope:.4g}) agrees with the causal effect {interval}",
     )
+
+
+_GROUNDS = {
+    Verdict.SUPPORTED: "attribution matches the causal effect",
+    Verdict.OVER_ATTRIBUTED: "attribution exceeds the causal effect",
+    Verdict.UNDER_ATTRIBUTED: "attribution falls short of the causal effect",
+    Verdict.SIGN_CONFLICT: "attribution has the opposite sign to the effect",
+    Verdict.FRAGILE: "estimate failed a refuter",
+    Verdict.LIMITED_OVERLAP: "the data cannot compare like with like (overlap)",
+    Verdict.NO_DETECTABLE_EFFECT: "no detectable causal effect",
+    Verdict.NO_CAUSAL_PATH: "no causal path",
+    Verdict.NOT_IDENTIFIABLE: "effect not identifiable",
+    Verdict.ERROR: "estimation failed",
+}
+
+
+def advise(
+    feature: str,
+    verdict: Verdict | str,
+    outcome: str,
+    diagnosis: FeatureSetDiagnosis | None = None,
+    *,
+    flagged: bool,
+    effect: FeatureEffect | None = None,
+) -> tuple[str, str | None]:
+    """The reason in a few words and what to do, from the verdict and the structural diagnosis.
+
+    The rules are in ``docs/verdicts.md`` ("Reason summary and action"). In short: the summary
+    is the verdict's ground, then (unless ``supported``) the first structural reason that holds
+    (leakage, proxy of missing confounders, proxy of latent ones, mediators in the model,
+    collider bias). The
+    action is, in order: fix an error; drop a leaking feature; for an unflagged feature, say how
+    to read an under- or over-attribution (None otherwise); for a flagged one, add the missing
+    confounder, collect the latent one, or do not act on the feature.
+
+    Parameters
+    ----------
+    feature : str
+        The model feature.
+    verdict : Verdict or str
+        Its verdict.
+    outcome : str
+        The outcome's name.
+    diagnosis : FeatureSetDiagnosis, optional
+        The model's feature set against the DAG (``CausalGraph.feature_set_diagnosis``);
+        None: no structural reason is known.
+    flagged : bool
+        Whether the attribution is flagged.
+    effect : FeatureEffect, optional
+        For the latents that block identification.
+
+    Returns
+    -------
+    tuple of (str, str or None)
+        ``(reason_summary, action)``; ``action`` is None when nothing needs doing.
+
+    Examples
+    --------
+    >>> from causalinterp.graph import CausalGraph
+    >>> graph = CausalGraph.parse("income -> device; income -> churn; tenure -> churn")
+    >>> diagnosis = graph.feature_set_diagnosis(
+    ...     "device", "churn", ["device", "tenure"], {"income", "device", "tenure", "churn"}
+    ... )
+    >>> summary, action = advise("device", "no_causal_path", "churn", diagnosis, flagged=True)
+    >>> summary
+    'no causal path to churn; proxy of income'
+    >>> print(action)  # doctest: +NORMALIZE_WHITESPACE
+    Add income to the model and do not act on device to change churn: its
+    attribution is partly income's.
+    """
+    verdict = Verdict(verdict)
+    d = diagnosis
+    latents = tuple(effect.identification.blocking_latents) if effect is not None else ()
+    ground = _GROUNDS[verdict]
+    if verdict is Verdict.NO_CAUSAL_PATH:
+        ground = f"no causal path to {outcome}"
+    elif verdict is Verdict.NOT_IDENTIFIABLE and latents:
+        ground = f"effect not identifiable (latent {_plain(latents)})"
+    structural = ""
+    # A supported row's numbers agree: its structural caveats stay in the reasons, not here.
+    if d is not None and verdict is not Verdict.SUPPORTED:
+        if d.outcome_descendant:
+            structural = f"leakage: a consequence of {outcome}"
+        elif d.missing_confounders:
+            structural = f"proxy of {_plain(d.missing_confounders)}"
+        elif d.latent_confounders and verdict is not Verdict.NOT_IDENTIFIABLE:
+            structural = f"proxy of unobserved {_plain(d.latent_confounders)}"
+        elif d.mediators_in_model:
+            structural = f"effect carried by {_plain(d.mediators_in_model)}"
+        elif d.colliders_in_model:
+            structural = f"collider bias through {_plain(d.colliders_in_model)}"
+    summary = f"{ground}; {structural}" if structural else ground
+    return summary, _action(feature, verdict, outcome, d, flagged=flagged, latents=latents)
+
+
+def _action(
+    feature: str,
+    verdict: Verdict,
+    outcome: str,
+    d: FeatureSetDiagnosis | None,
+    *,
+    flagged: bool,
+    latents: tuple[str, ...],
+) -> str | None:
+    """One sentence: what to do; the order of the rules is documented in docs/verdicts.md."""
+    f = feature
+    if verdict is Verdict.ERROR:
+        return f"Fix the estimation error for {f} (see its section) and run the analysis again."
+    if d is not None and d.outcome_descendant:
+        return f"Drop {f} from the model: it is a consequence of {outcome} and leaks it."
+    if not flagged:
+        if verdict is Verdict.UNDER_ATTRIBUTED:
+            if d is not None and d.mediators_in_model:
+                them = "it" if len(d.mediators_in_model) == 1 else "them"
+                return (
+                    f"Act on {f} itself, not on {_plain(d.mediators_in_model)}: its effect on "
+                    f"{outcome} runs through {them}, so the model's attribution hides it."
+                )
+            return (
+                f"Do not judge {f} by its attribution: its causal effect on {outcome} is larger "
+                "than the model shows."
+            )
+        if verdict is Verdict.OVER_ATTRIBUTED:
+            return (
+                f"Do not expect changing {f} to move {outcome} as much as its attribution suggests."
+            )
+        return None
+    if d is not None and d.missing_confounders:
+        names = _plain(d.missing_confounders)
+        owner = f"{names}'s" if len(d.missing_confounders) == 1 else "theirs"
+        return (
+            f"Add {names} to the model and do not act on {f} to change {outcome}: its "
+            f"attribution is partly {owner}."
+        )
+    unobserved = latents or (d.latent_confounders if d is not None else ())
+    if unobserved:
+        return (
+            f"Do not act on {f} to change {outcome}; collect {_plain(unobserved)} (not measured) "
+            "to separate its effect."
+        )
+    if d is not None and d.colliders_in_model:
+        return (
+            f"Do not read {f}'s attribution as causal: conditioning on "
+            f"{_plain(d.colliders_in_model)} biases it; consider removing it from the model."
+        )
+    if verdict is Verdict.SIGN_CONFLICT:
+        return (
+            f"Do not act on {f} as the model suggests: changing it moves {outcome} the "
+            "opposite way."
+        )
+    if verdict is Verdict.FRAGILE:
+        return f"Do not act on {f} until its effect survives the refuters; check the DAG near it."
+    if verdict is Verdict.LIMITED_OVERLAP:
+        return (
+            f"Do not act on {f} on this estimate: trim to the overlapping rows, change the "
+            "estimand or drop a redundant control (see its reason)."
+        )
+    if verdict is Verdict.NO_CAUSAL_PATH:
+        return f"Do not act on {f} to change {outcome}: the DAG gives it no effect."
+    if verdict is Verdict.NO_DETECTABLE_EFFECT:
+        return f"Do not act on {f} to change {outcome}: no causal effect was detected."
+    return f"Do not act on {f} to change {outcome} until its effect is identified."
+
+
+def _plain(names) -> str:
+    return ", ".join(str(n) for n in names)
 
 
 def _structural_reasons(

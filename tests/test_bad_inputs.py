@@ -620,7 +620,9 @@ def test_no_user_file_is_unpickled_or_evaluated():
         r"\b(pickle\.loads?|cloudpickle|joblib\.load|dill|eval|exec|literal_eval|yaml\.load"
         r"|yaml\.unsafe_load|marshal\.loads?|shelve)\s*\("
     )
-    allowed: set[tuple[str, str]] = set()
+    # The one exception: a model pickle the user explicitly trusts (--trust-pickle), loaded
+    # only after the refusal below.
+    allowed = {("models.py", "return joblib.load(file)")}
     found = [
         f"{path.name}:{number}: {line.strip()}"
         for path in sorted(PACKAGE.rglob("*.py"))
@@ -629,6 +631,39 @@ def test_no_user_file_is_unpickled_or_evaluated():
         and (path.name, line.split("#")[0].strip()) not in allowed
     ]
     assert found == []
+
+
+class _Payload:
+    """A pickle that would create a file when loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_model_pickle_is_refused_unless_trusted(tmp_path, capsys):
+    import pickle
+
+    from causalinterp.models import load_model
+
+    marker = tmp_path / "ran"
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(ModelError, match=r"pickle/joblib file, which can run any code"):
+        load_model(path)
+    assert not marker.exists()
+    # Through the command line too: one line naming the file and the flag; nothing written.
+    data = tmp_path / "data.csv"
+    pd.DataFrame({"x": np.arange(50.0), "y": np.arange(50.0) % 7}).to_csv(data, index=False)
+    out = tmp_path / "out"
+    argv = ["analyze", "--data", str(data), "--graph", "x -> y", "--outcome", "y"]
+    code = main([*argv, "--out", str(out), "--model", str(path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "model.pkl" in err and "--trust-pickle" in err
+    assert not marker.exists() and not out.exists()
 
 
 def test_gml_labels_stay_text(tmp_path):

@@ -158,11 +158,16 @@ def test_refit_reaches_the_refuters(data_file, tmp_path):
     (x,) = report["features"]
     bootstrap = next(r for r in x["refutations"] if r["name"] == "bootstrap")
     assert bootstrap["detail"].startswith("mean half-sample estimate")  # re-fitted halves
-    assert analyze_quietly(data_file, out, *options) == 0
+    assert analyze_quietly(data_file, out, *options, "--no-refit") == 0
     report = json.loads((out / "report.json").read_text())
-    assert report["settings"]["refit"] is False
+    assert (report["settings"]["refit"], report["settings"]["refit_mode"]) == (False, "given")
     bootstrap = next(r for r in report["features"][0]["refutations"] if r["name"] == "bootstrap")
     assert bootstrap["detail"].startswith("mean bootstrap estimate")  # resampled scores
+    # Unset: the automatic rule re-fits these 600 rows (below 1000) and says why.
+    assert analyze_quietly(data_file, out, *options) == 0
+    settings = json.loads((out / "report.json").read_text())["settings"]
+    assert (settings["refit"], settings["refit_mode"]) == (True, "auto")
+    assert "600 rows, below 1000" in settings["refit_reason"]
 
 
 @pytest.mark.parametrize(
@@ -321,3 +326,103 @@ def test_a_misspelled_case_key_gets_a_suggestion(data_file, tmp_path, capsys):
     assert err.count("\n") == 1
     assert "max_shap_row: not an option of" in err and "did you mean 'max_shap_rows'?" in err
     assert not (tmp_path / "report").exists()
+
+
+def test_a_model_file_is_the_model_explained_from_the_flag_or_the_case_file(data_file, tmp_path):
+    import skops.io as sio
+    from sklearn.linear_model import LinearRegression
+
+    frame = pd.read_csv(data_file)
+    model = LinearRegression().fit(frame[["z", "x", "after"]], frame["y"])
+    sio.dump(model, tmp_path / "model.skops")
+    slopes = dict(zip(["z", "x", "after"], model.coef_, strict=True))
+
+    def explained(report_dir):
+        report = json.loads((report_dir / "report.json").read_text())
+        return {f["name"]: f["attribution"]["slope"] for f in report["features"]}
+
+    out = tmp_path / "out"
+    assert analyze_quietly(data_file, out, "--model", tmp_path / "model.skops") == 0
+    assert explained(out) == pytest.approx(slopes, rel=1e-4)  # a linear model's SHAP slope
+
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "model.skops").write_bytes((tmp_path / "model.skops").read_bytes())
+    (case / "case.toml").write_text(
+        f"data = {str(data_file)!r}\ngraph = {GRAPH!r}\noutcome = 'y'\nrefute = 'none'\n"
+        "model = 'model.skops'\ntest_graph = false\n"
+    )
+    assert run("run", case, "--quiet") == 0
+    assert explained(case / "report") == pytest.approx(slopes, rel=1e-4)
+
+
+def test_help_says_which_model_is_explained_without_model(capsys):
+    for verb in ("analyze", "run"):
+        assert run(verb, "--help") == 0
+        text = " ".join(capsys.readouterr().out.split())
+        assert "--model FILE" in text and "--trust-pickle" in text and "WARNING" in text
+        assert "causalinterp fits its own model" in text
+        assert "explains that model, not yours" in text
+
+
+def test_a_slow_model_keeps_to_max_shap_seconds_and_says_so(data_file, tmp_path, capsys):
+    import skops.io as sio
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures
+
+    # Products of columns leave no fast explainer: the model-agnostic exact one runs.
+    frame = pd.read_csv(data_file)
+    features = ["z", "x", "after"]
+    poly = make_pipeline(PolynomialFeatures(2), LinearRegression())
+    sio.dump(poly.fit(frame[features], frame["y"]), tmp_path / "poly.skops")
+    model = ("--model", tmp_path / "poly.skops", "--nuisance", "linear")
+    assert analyze_quietly(data_file, tmp_path / "all", *model) == 0
+    assert capsys.readouterr().err == ""  # --quiet: nothing but errors
+    full = json.loads((tmp_path / "all" / "report.json").read_text())
+    assert full["settings"]["rows_explained"] == 600  # every row, no budget
+    code = run(
+        "analyze", "--data", data_file, "--graph", GRAPH, "--outcome", "y",
+        "--out", tmp_path / "cut", "--refute", "none", "--no-graph-test",
+        *model, "--max-shap-seconds", "0.2",
+    )  # fmt: skip
+    assert code == 0
+    err = " ".join(capsys.readouterr().err.split())
+    # Announced before it starts: which explainer, why, its cost, and the budget's rows.
+    assert "model Pipeline[PolynomialFeatures, LinearRegression]" in err
+    assert "model-agnostic exact explainer" in err
+    assert "max_shap_seconds=0.2" in err and "standard errors about" in err
+    cut = json.loads((tmp_path / "cut" / "report.json").read_text())
+    assert 10 <= cut["settings"]["rows_explained"] < 600
+    for name in features:
+        one = {f["name"]: f["attribution"] for f in cut["features"]}[name]
+        every = {f["name"]: f["attribution"] for f in full["features"]}[name]
+        assert every["mean_abs_shap_se"] == 0  # all rows explained: no sampling error
+        assert one["mean_abs_shap_se"] > 0
+        # The subsample's mean |SHAP| is within a few of its standard errors of all rows'.
+        assert abs(one["mean_abs_shap"] - every["mean_abs_shap"]) < 5 * one["mean_abs_shap_se"]
+
+
+def test_case_file_trusted_types_reach_the_skops_check(data_file, tmp_path, capsys):
+    import skops.io as sio
+    from sklearn.linear_model import LinearRegression
+
+    frame = pd.read_csv(data_file)
+    sio.dump(LinearRegression().fit(frame[["z", "x"]], frame["y"]), tmp_path / "m.skops")
+    base = f"data = {str(data_file)!r}\ngraph = {GRAPH!r}\noutcome = 'y'\nmodel = 'm.skops'\n"
+    (tmp_path / "case.toml").write_text(base + "trusted_types = 3\n")
+    assert run("run", tmp_path, "--quiet") == 2
+    err = capsys.readouterr().err
+    assert "trusted_types: in" in err and "expected a list of type names" in err
+    assert err.count("\n") == 1 and not (tmp_path / "report").exists()
+
+
+def test_a_case_file_may_hold_the_graph_as_text_longer_than_a_file_name(tmp_path):
+    from causalinterp.cli import load_case
+
+    edges = "; ".join(f"node_with_a_long_name_{i} -> y" for i in range(40))
+    (tmp_path / "case.toml").write_text(f"data = 'd.csv'\ngraph = {edges!r}\noutcome = 'y'\n")
+    assert load_case(tmp_path)["graph"] == edges  # text, not a path (OSError before)
+    (tmp_path / "g.dot").write_text("digraph { a -> y }")
+    (tmp_path / "case.toml").write_text("data = 'd.csv'\ngraph = 'g.dot'\noutcome = 'y'\n")
+    assert load_case(tmp_path)["graph"] == tmp_path / "g.dot"

@@ -240,7 +240,7 @@ def test_complete_graph_has_nothing_to_test():
     graph = CausalGraph.from_edges([("A", "B"), ("A", "C"), ("B", "C")])
     frame = pd.DataFrame(np.random.default_rng(0).normal(size=(100, 3)), columns=list("ABC"))
     result = check_graph(graph, as_checked(frame, graph))
-    assert result.tested == 0 and result.fits and result.suggestions == ()
+    assert result.tested == 0 and result.fits is None and result.suggestions == ()
 
 
 def test_categorical_variable_uses_a_wald_test():

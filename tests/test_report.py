@@ -24,12 +24,12 @@ from causalinterp.estimate._econml import EffectEstimate
 from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.graph import CausalGraph
 from causalinterp.graph.independence import GraphTest, Implication
-from causalinterp.refute.refutation import RefutationResult, Refutations, Sensitivity
+from causalinterp.refute.results import RefutationResult, Refutations, Sensitivity
 from causalinterp.render import html as html_render
 from causalinterp.render import plots
 from causalinterp.render.json import clean
 from causalinterp.report import TABLE_COLUMNS, Report, escape_markdown
-from causalinterp.verdicts import FeatureVerdict
+from causalinterp.verdicts import FeatureVerdict, advise
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_NAMES = {
@@ -152,6 +152,7 @@ def build_report(
 
     shap = {}
     by_effect, by_attr, verdicts, by_refute, sensitivity = {}, {}, {}, {}, {}
+    observed = tuple(frame.columns)
     total_shap = sum(spec[7] for spec in _SPEC)
     for raw, strategy, adjust, est, se, p, slope, mean_abs, rank, verdict, support, flag in _SPEC:
         name = names[raw]
@@ -183,6 +184,10 @@ def build_report(
         reason = _REASONS.get(verdict, verdict).format(
             slope=slope, latent=latent[0], name=name, outcome=outcome
         )
+        diagnosis = graph.feature_set_diagnosis(name, outcome, features, observed)
+        summary, action = advise(
+            name, verdict, outcome, diagnosis, flagged=flag, effect=by_effect[name]
+        )
         verdicts[name] = FeatureVerdict(
             feature=name,
             causal_support=support,
@@ -190,6 +195,8 @@ def build_report(
             reasons=(reason,),
             flagged=flag,
             share=mean_abs / total_shap,
+            reason_summary=summary,
+            action=action,
         )
         if estimate is not None:
             results = []
@@ -363,11 +370,12 @@ def _is_num(value) -> bool:
 
 def test_json_follows_the_schema(report):
     data = json.loads(report.to_json())
-    assert set(data) == {
+    # Other features of the report may add keys; these are the ones this schema promises.
+    assert set(data) >= {
         "schema_version", "outcome", "outcome_kind", "scale", "n_rows", "dropped_rows",
         "latent", "graph", "settings", "summary", "graph_test", "features", "run",
     }  # fmt: skip
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     assert data["outcome"] == "default"
     assert data["outcome_kind"] == "binary"
     assert data["scale"] == "probability"
@@ -378,13 +386,14 @@ def test_json_follows_the_schema(report):
     assert ["default", "collections_calls"] in data["graph"]["edges"]
     assert len(data["graph"]["edges"]) == len(_EDGES)
 
-    assert data["settings"] == {
+    expected_settings = {
         "seed": 3, "refute": "standard", "refit": False, "material_share": 0.05,
         "attribution_factor": 2.0,
         "explainer": "TreeExplainer", "rows_explained": 400, "nuisance": "auto",
     }  # fmt: skip
+    assert {k: data["settings"].get(k) for k in expected_settings} == expected_settings
     summary = data["summary"]
-    assert set(summary) == {"flagged", "verdict_counts", "graph_fits"}
+    assert set(summary) == {"flagged", "verdict_counts", "graph_fits", "findings"}
     assert summary["flagged"] == ["age", "tenure_months", "zip_risk", "collections_calls"]
     assert summary["verdict_counts"] == {
         "fragile": 1, "no_causal_path": 1, "not_identifiable": 1, "over_attributed": 1,
@@ -405,31 +414,32 @@ def test_json_follows_the_schema(report):
     assert [f["name"] for f in data["features"]] == [s[0] for s in _SPEC]
     total = sum(s[7] for s in _SPEC)
     for feature, spec in zip(data["features"], _SPEC, strict=True):
-        assert set(feature) == {
+        assert set(feature) >= {
             "name", "kind", "causal_support", "verdict", "flagged", "reasons", "effect",
             "attribution", "identification", "refutations", "sensitivity", "error",
+            "reason_summary", "action", "refutation_note",
         }  # fmt: skip
         expected_kind = "binary" if spec[0] == "collections_calls" else "continuous"
         assert feature["kind"] == expected_kind
         assert (feature["verdict"], feature["causal_support"]) == (spec[9], spec[10])
         assert feature["flagged"] is spec[11]
         assert feature["reasons"] == [report.verdicts[spec[0]].reasons[0]]
-        assert set(feature["attribution"]) == {
+        assert set(feature["attribution"]) >= {
             "mean_abs_shap", "mean_abs_shap_se", "slope", "slope_se", "rank", "share",
         }  # fmt: skip
         assert feature["attribution"]["rank"] == spec[8]
         assert feature["attribution"]["share"] == pytest.approx(spec[7] / total, rel=1e-5)
-        assert set(feature["identification"]) == {
+        assert set(feature["identification"]) >= {
             "strategy", "adjustment_set", "instruments", "mediators", "blocking_latents",
         }  # fmt: skip
         if feature["effect"] is not None:
-            assert set(feature["effect"]) == {
-                "estimate", "ci_low", "ci_high", "p_value", "stderr", "method",
+            assert set(feature["effect"]) >= {
+                "estimate", "ci_low", "ci_high", "p_value", "stderr", "method", "standardized",
             }  # fmt: skip
             assert all(_is_num(feature["effect"][k]) for k in ("estimate", "ci_low", "ci_high"))
             assert feature["effect"]["ci_low"] <= feature["effect"]["estimate"]
         for ref in feature["refutations"]:
-            assert set(ref) == {
+            assert set(ref) >= {
                 "name", "p_value", "p_adjusted", "passed", "simulations", "distribution", "detail",
             }  # fmt: skip
             assert ref["simulations"] == 50
@@ -695,8 +705,8 @@ def test_markdown_escapes_hostile_names(hostile):
     assert "âge 年龄 🙂 \\$x\\$" in md  # GitHub would render $x$ as math
     assert "&lt;/title&gt;&lt;script&gt;alert\\(2\\)&lt;/script&gt;" in md
     rows = [line for line in md.splitlines() if line.startswith("|")]
-    # Every table row keeps its seven cell borders: no name split a cell.
-    assert {_unescaped_pipes(line) for line in rows} == {7}
+    # Every table row keeps its eight cell borders: no name split a cell.
+    assert {_unescaped_pipes(line) for line in rows} == {8}
     assert "`" not in md.replace("\\`", "")
 
 
@@ -807,7 +817,8 @@ def test_repr_html_is_the_summary_table(report):
     assert fragment.lstrip().startswith('<div class="causalinterp-summary">')
     assert "<html" not in fragment and "<img" not in fragment
     assert fragment.count('<tr class="flagged">') == 4
-    assert "debt_ratio" in fragment and "The DAG does not fit the data." in fragment
+    # Names may wrap between their words (after "_"), never inside one.
+    assert "debt_<wbr>ratio" in fragment and "The DAG does not fit the data." in fragment
 
 
 def test_hostile_repr_html_is_escaped(hostile):
@@ -998,6 +1009,75 @@ def test_plot_refutation_marks_original_and_expected(report):
         plots.plot_refutation(empty)
 
 
+def _clipped_tick_labels(fig: Figure) -> list[str]:
+    """The x tick labels drawn (inside the view) whose box leaves the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax = fig.axes[0]
+    low, high = sorted(ax.get_xlim())
+    out = []
+    for loc, label in zip(ax.get_xticks(), ax.get_xticklabels(), strict=True):
+        if not (low <= loc <= high) or not label.get_text():
+            continue  # matplotlib does not draw ticks outside the view
+        box = label.get_window_extent(renderer)
+        if box.x0 < 0 or box.x1 > fig.bbox.width:
+            out.append(label.get_text())
+    return out
+
+
+@pytest.mark.parametrize("centre", [-0.0266, 0.006046, 123456.5, -0.1384])
+def test_refuter_histogram_keeps_every_tick_label_inside_the_figure(report, centre):
+    # Narrow distributions far from zero have the longest tick labels (e.g. "-0.026625").
+    result = dataclasses.replace(
+        report.refutations.by_feature["income"][1],
+        original=centre,
+        expected=centre,
+        distribution=np.random.default_rng(0).normal(centre, abs(centre) * 2e-3, 200),
+    )
+    assert _clipped_tick_labels(plots.plot_refutation(result)) == []
+
+
+def test_dependence_captions_name_only_what_is_drawn(html):
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", html, flags=re.S)
+    by_text = [" ".join(c.split()) for c in captions]
+    estimated = [c for c in by_text if c.startswith("SHAP values") and "causal effect (blue" in c]
+    missing = [c for c in by_text if "No causal effect is drawn" in c]
+    # 5 estimated features draw the effect; zip_risk and collections_calls draw none.
+    assert len(estimated) == 5 and len(missing) == 2
+    assert any("no causal path from it to the outcome, so its effect is 0" in c for c in missing)
+    assert any("not identifiable" in c for c in missing)
+    assert not any("blue" in c for c in missing)
+
+
+def test_structural_zeros_read_as_zero(report, html):
+    md = report.to_markdown()
+    row = next(line for line in md.splitlines() if line.startswith("| **collections\\_calls"))
+    assert "0 \\(no causal path in the DAG\\)" in row
+    table = html.split('<table class="summary-table">')[1].split("</table>")[0]
+    assert table.count("no causal path in the DAG") == 1
+    # Not identifiable is not zero: it stays a dash.
+    zip_row = table.split("zip_<wbr>risk")[1].split("</tr>")[0]
+    assert '<td class="num effect">—</td>' in zip_row
+
+
+def test_findings_of_the_hand_built_report(report):
+    found = report.to_dict()["summary"]["findings"]
+    assert [(f["kind"], f["feature"]) for f in found] == [
+        ("leakage", "collections_calls"),
+        ("flagged", "age"),
+        ("flagged", "zip_risk"),
+        ("flagged", "tenure_months"),
+        ("graph", None),
+    ]
+    assert all(f["action"] and f["text"].endswith(".") for f in found)
+    html = report.to_html(include_plots=False)
+    assert html.count('<li class="finding kind-') == 5
+    md = report.to_markdown()
+    assert md.index("**Findings**") < md.index("| feature |")
+    assert "5. **Graph**: The DAG does not fit the data" in md
+
+
 def test_plot_effects_vs_attributions(report):
     fig = _forest(report)
     ax = fig.axes[0]
@@ -1005,6 +1085,9 @@ def test_plot_effects_vs_attributions(report):
     assert labels == [s[0] for s in reversed(_SPEC)]
     red = [t.get_text() for t in ax.get_yticklabels() if t.get_color() == plots.RED]
     assert sorted(red) == sorted(report.flagged)
+    # A structural zero reads as zero; a missing estimate says why it is missing.
+    notes = sorted(t.get_text().strip() for t in ax.texts)
+    assert notes == ["0 (no causal path in the DAG)", "no estimate (not identifiable)"]
     plots.to_svg(fig)
 
 

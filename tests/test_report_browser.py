@@ -3,7 +3,9 @@
 Checks that the file is self-contained (no request leaves file:// and data:), that it renders
 without console errors, that every section and plot is there and visible, and that hostile
 names stay text: no element is injected and no dialog opens, and that a full-page screenshot
-can be taken. (``docs/report-screenshot.png`` is made from a real analysis by
+can be taken; that the findings lead the page, the summary table fits a 1024-pixel window,
+no text is clipped by its cell and names wrap only between their words. (``docs/report-
+screenshot.png`` and ``docs/report-findings.png`` are made from a real analysis by
 ``scripts/screenshot.py``, not by the tests: they write nothing into the repository.)
 """
 
@@ -142,6 +144,97 @@ def test_summary_link_jumps_to_the_feature(clean):
     page.locator("table.summary-table a", has_text="debt_ratio").click()
     assert page.evaluate("() => location.hash") == "#feature-2"
     assert page.locator("#feature-2").is_visible()
+
+
+# Elements of the summary table and the findings whose content box is narrower than their
+# text: a name or number cut off by its cell (overflow hidden, or spilling past the border).
+_CLIPPED = """(selector) => Array.from(document.querySelectorAll(selector)).filter(
+    el => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1
+).map(el => el.textContent.trim().slice(0, 60))"""
+
+
+@pytest.fixture(scope="module", params=[1280, 1024])
+def narrow(browser, request, tmp_path_factory):
+    """The report at a laptop width and at a narrow one (a side-by-side window)."""
+    path = tmp_path_factory.mktemp(f"w{request.param}") / "report.html"
+    build_report(hostile=request.param == 1024).to_html(path, include_plots=False)
+    recorded = Page(browser, path)
+    recorded.page.set_viewport_size({"width": request.param, "height": 900})
+    yield recorded
+    recorded.close()
+
+
+def test_summary_table_does_not_overflow_horizontally(narrow):
+    page = narrow.page
+    wrap = page.locator("#summary .table-wrap")
+    width = wrap.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert width[0] <= width[1], f"summary table {width[0]}px in a {width[1]}px container"
+    body = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert body[0] <= body[1]
+
+
+def test_no_text_is_clipped_by_its_container(narrow):
+    page = narrow.page
+    selector = (
+        "table.summary-table th, table.summary-table td, table.summary-table .badge, "
+        "table.summary-table .flag, #findings li, #findings .kind, .counts .badge"
+    )
+    assert page.evaluate(_CLIPPED, selector) == []
+
+
+def test_names_wrap_between_words_not_inside_them(clean):
+    # Each line box of a name cell must end at a word boundary ("_" or the end of the name).
+    lines = clean.page.evaluate(
+        """() => Array.from(document.querySelectorAll('table.summary-table th.name a')).map(a => {
+            const range = document.createRange(), text = a.textContent, out = [];
+            let top = null, start = 0;
+            const walker = document.createTreeWalker(a, NodeFilter.SHOW_TEXT);
+            let offset = 0, node;
+            const chars = [];
+            while ((node = walker.nextNode())) {
+                for (let i = 0; i < node.length; i++) chars.push([node, i]);
+            }
+            chars.forEach(([n, i], k) => {
+                range.setStart(n, i); range.setEnd(n, i + 1);
+                const y = Math.round(range.getBoundingClientRect().top);
+                if (top !== null && y > top) { out.push(text.slice(start, k)); start = k; }
+                top = y;
+            });
+            out.push(text.slice(start));
+            return out;
+        })"""
+    )
+    assert any(len(name) > 1 for name in lines), "no name wraps: the check tests nothing"
+    for parts in lines:
+        for part in parts[:-1]:
+            assert part.endswith(("_", ".", "-", "/", " ")), parts
+
+
+def test_findings_lead_the_page_with_their_actions(clean):
+    page = clean.page
+    findings = page.locator("#findings li.finding")
+    assert findings.count() == 5
+    assert findings.first.is_visible()
+    first = findings.first.inner_text()
+    assert first.startswith("Leakage") and "collections_calls" in first
+    assert "What to do: Drop collections_calls from the model" in first
+    assert "The DAG does not fit the data" in findings.last.inner_text()
+    box = page.locator("#findings").bounding_box()
+    assert box is not None and box["y"] < page.locator("#summary").bounding_box()["y"]
+    # The findings sit in the first screen, under the header and the graph banner.
+    assert box["y"] < 900
+
+
+def test_under_attributed_is_not_painted_like_a_flag(clean):
+    colours = clean.page.evaluate(
+        """() => Object.fromEntries(['v-under_attributed', 'v-over_attributed', 'v-sign_conflict']
+            .map(k => { const el = document.createElement('span'); el.className = 'badge ' + k;
+                        document.body.appendChild(el);
+                        return [k, getComputedStyle(el).color]; }))"""
+    )
+    assert colours["v-sign_conflict"] == "rgb(183, 28, 28)"  # the flag red
+    assert colours["v-under_attributed"] != colours["v-sign_conflict"]
+    assert colours["v-over_attributed"] != colours["v-sign_conflict"]
 
 
 def test_screenshot(clean, tmp_path):

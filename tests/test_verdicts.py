@@ -14,7 +14,7 @@ from causalinterp.estimate._econml import EffectEstimate
 from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.graph import CausalGraph
 from causalinterp.refute import RefutationResult, Refutations
-from causalinterp.verdicts import FeatureVerdict, Verdict, contradiction, judge
+from causalinterp.verdicts import FeatureVerdict, Verdict, advise, contradiction, judge
 
 # z confounds x; m mediates x; l is a consequence of y; p is a proxy of z; u is latent.
 GRAPH = CausalGraph.from_edges(
@@ -185,6 +185,7 @@ def test_verdicts_are_one_named_list_in_report_order_and_stay_plain_strings():
         "under_attributed",
         "sign_conflict",
         "fragile",
+        "limited_overlap",
         "no_detectable_effect",
         "no_causal_path",
         "not_identifiable",
@@ -201,6 +202,7 @@ def test_verdicts_are_one_named_list_in_report_order_and_stay_plain_strings():
         "over_attributed": True,
         "under_attributed": True,
         "fragile": None,
+        "limited_overlap": None,
         "not_identifiable": None,
         "error": None,
     }
@@ -257,3 +259,56 @@ def test_contradiction_names_a_verdict_its_effect_does_not_allow():
 def test_thresholds_are_checked_by_the_option_table(option, value, message):
     with pytest.raises(OptionError, match=message):
         judge(effects(), attributions(), GRAPH, checked(), **{option: value})
+
+
+# ------------------------------------------------------------ reason summary and action
+
+
+def test_each_structure_gets_its_reason_summary_and_action():
+    leak, proxy, latent = verdict_of("l"), verdict_of("p"), verdict_of("c")
+    assert leak.reason_summary == "no causal path to y; leakage: a consequence of y"
+    assert leak.action == "Drop l from the model: it is a consequence of y and leaks it."
+    assert proxy.reason_summary == "no causal path to y; proxy of z"
+    assert proxy.action.startswith("Add z to the model and do not act on p to change y")
+    # l, a consequence of y, is in the model: conditioning on it opens c <- u -> y -> l.
+    assert latent.reason_summary == "effect not identifiable (latent u); collider bias through l"
+    assert latent.action.startswith("Do not act on c to change y; collect u")
+
+
+def test_a_mediator_hiding_a_large_effect_says_to_act_on_the_cause():
+    # x's total effect is 1; with its mediator m in the model its slope is 0.05: no sign.
+    hidden = verdict_of("x", slope=0.05)
+    assert (hidden.verdict, hidden.flagged) == ("under_attributed", False)
+    assert hidden.reason_summary.startswith("attribution falls short of the causal effect; ")
+    assert hidden.action.startswith("Act on x itself, not on m: its effect on y runs through it")
+
+
+def test_nothing_to_do_about_a_supported_or_an_immaterial_row():
+    assert verdict_of("m").verdict == "supported" and verdict_of("m").action is None
+    # The proxy below the material share is not flagged: no action, but still its reason.
+    quiet = judge(effects(), attributions(shares={"p": 0.001}), GRAPH, checked())["p"]
+    assert not quiet.flagged and quiet.action is None
+    assert quiet.reason_summary == "no causal path to y; proxy of z"
+    # A leak is worth dropping however small its attribution.
+    small_leak = judge(effects(), attributions(shares={"l": 0.001}), GRAPH, checked())["l"]
+    assert not small_leak.flagged and small_leak.action.startswith("Drop l")
+
+
+@pytest.mark.parametrize(
+    ("verdict", "flagged", "start"),
+    [
+        ("sign_conflict", True, "Do not act on t as the model suggests"),
+        ("fragile", True, "Do not act on t until its effect survives the refuters"),
+        ("no_detectable_effect", True, "Do not act on t to change y: no causal effect"),
+        ("no_causal_path", True, "Do not act on t to change y: the DAG gives it no effect"),
+        ("over_attributed", False, "Do not expect changing t to move y as much"),
+        ("under_attributed", False, "Do not judge t by its attribution"),
+        ("error", False, "Fix the estimation error for t"),
+        ("supported", False, None),
+        ("no_causal_path", False, None),
+    ],
+)
+def test_actions_without_a_structural_reason(verdict, flagged, start):
+    summary, action = advise("t", verdict, "y", None, flagged=flagged)
+    assert summary and ";" not in summary  # the verdict's ground only
+    assert (action or None) is None if start is None else action.startswith(start)

@@ -17,8 +17,15 @@ too. Instead:
   is observed and valid (Henckel, Perković and Maathuis, 2022). Validity is d-separation in
   the graph without the treatment's outgoing edges, the test DoWhy's
   ``check_valid_backdoor_set`` makes.
-* Only when no back-door set exists: DoWhy's front-door search, then its instruments
-  (observed ones only).
+* Only when no back-door set exists: DoWhy's front-door search, then a front-door set
+  with observed covariates (:func:`causalinterp.estimate.instruments.conditional_frontdoor`),
+  then DoWhy's instruments (observed ones with no common cause with the outcome), then
+  instruments valid given observed covariates
+  (:func:`causalinterp.estimate.instruments.conditional_instruments`; DoWhy's search
+  rejects an instrument that is valid only given controls, the usual case on real data).
+
+Each identification states its assumptions in one sentence (:attr:`Identification.assumptions`),
+which the report prints.
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ import logging
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import networkx as nx
 
 from causalinterp.errors import GraphError
+from causalinterp.estimate.instruments import conditional_frontdoor, conditional_instruments
 from causalinterp.graph import CausalGraph
 from causalinterp.graph.structure import backdoor_set
 
@@ -57,6 +65,13 @@ class Identification:
         Front-door set, for ``"frontdoor"``.
     blocking_latents : tuple of str
         For ``"none"``: the latent confounders that block identification.
+    conditional : bool
+        For ``"iv"`` and ``"frontdoor"``: whether the design is valid only given
+        ``adjustment_set`` (a conditional instrument or a front-door set with covariates),
+        so those controls are required, not only there for precision.
+    assumptions : str
+        One sentence: what the strategy assumes beyond the DAG (empty for ``"none"`` and
+        ``"no_path"``).
     """
 
     strategy: str
@@ -64,6 +79,9 @@ class Identification:
     instruments: tuple[str, ...] = ()
     mediators: tuple[str, ...] = ()
     blocking_latents: tuple[str, ...] = ()
+    conditional: bool = False
+    # Wording, derived from the fields above: not part of what makes two identifications equal.
+    assumptions: str = field(default="", compare=False)
 
 
 def _api() -> SimpleNamespace:
@@ -143,18 +161,52 @@ def identify_effect(
     with _quiet():
         adjustment = backdoor_set(g, treatment, outcome, obs)
         if adjustment is not None:
-            return Identification(strategy="backdoor", adjustment_set=_sorted(adjustment))
+            adjustment_set = _sorted(adjustment)
+            return Identification(
+                strategy="backdoor",
+                adjustment_set=adjustment_set,
+                assumptions=_assumptions("backdoor", treatment, outcome, adjustment_set),
+            )
 
         front = api.identify_frontdoor(g, [treatment], [outcome], sorted(obs))
         if front:
-            return Identification(strategy="frontdoor", mediators=_sorted(front))
+            mediators = _sorted(front)
+            return Identification(
+                strategy="frontdoor",
+                mediators=mediators,
+                assumptions=_assumptions("frontdoor", treatment, outcome, (), mediators),
+            )
+        front_w = conditional_frontdoor(g, treatment, outcome, obs | {treatment, outcome})
+        if front_w is not None:
+            mediators, covariates = front_w
+            return Identification(
+                strategy="frontdoor",
+                mediators=mediators,
+                adjustment_set=covariates,
+                conditional=True,
+                assumptions=_assumptions("frontdoor", treatment, outcome, covariates, mediators),
+            )
 
         instruments = set(api.get_instruments(g, [treatment], [outcome])) & obs
         if instruments:
+            controls = _sorted(_iv_controls(api, g, treatment, outcome, obs, instruments))
             return Identification(
                 strategy="iv",
                 instruments=_sorted(instruments),
-                adjustment_set=_sorted(_iv_controls(api, g, treatment, outcome, obs, instruments)),
+                adjustment_set=controls,
+                assumptions=_assumptions(
+                    "iv", treatment, outcome, controls, _sorted(instruments), conditional=False
+                ),
+            )
+        found = conditional_instruments(g, treatment, outcome, obs | {treatment, outcome})
+        if found is not None:
+            chosen, given = found
+            return Identification(
+                strategy="iv",
+                instruments=chosen,
+                adjustment_set=given,
+                conditional=True,
+                assumptions=_assumptions("iv", treatment, outcome, given, chosen, conditional=True),
             )
 
         return Identification(
@@ -165,6 +217,44 @@ def identify_effect(
 
 def _sorted(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(names))
+
+
+def _assumptions(
+    strategy: str,
+    t: str,
+    y: str,
+    given: tuple[str, ...],
+    named: tuple[str, ...] = (),
+    *,
+    conditional: bool = False,
+) -> str:
+    """The one sentence the report prints about what ``strategy`` assumes beyond the DAG."""
+    names = ", ".join(named)
+    controls = ", ".join(given)
+    if strategy == "backdoor":
+        if not given:
+            return f"No common cause of {t} and {y} is left open: no adjustment is needed."
+        return (
+            f"Adjusting for {controls} blocks every back-door path from {t} to {y} "
+            "(no unobserved confounding given them)."
+        )
+    if strategy == "frontdoor":
+        given_part = f" given {controls}" if given else ""
+        return (
+            f"Front-door through {names}{given_part}: {names} carry all of {t}'s effect on "
+            f"{y} and are unconfounded with {t}{given_part}; the two stages are assumed "
+            "linear (the effect is the product of the treatment-mediator and "
+            "mediator-outcome slopes)."
+        )
+    kind = "conditional instrument" if conditional else "instrument"
+    given_part = f" given {controls}" if given and conditional else ""
+    precision = f" (controls {controls} for precision)" if given and not conditional else ""
+    return (
+        f"{names} is a {kind} for {t}{given_part}{precision}: it moves {t}, and reaches {y} "
+        f"only through {t}. With a constant (homogeneous, linear) effect this is the "
+        f"average effect; if the effect varies between units it is a local average effect "
+        f"among the units whose {t} the instrument moves."
+    )
 
 
 def _iv_controls(

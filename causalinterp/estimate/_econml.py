@@ -37,6 +37,14 @@ The scikit-learn learners every estimator fits (``nuisance="auto"``, ``"linear"`
 user's own) are built in :mod:`causalinterp.estimate._learners`, which states their settings.
 All estimators cross-fit with ``n_folds`` seeded folds. Model fitting runs with one
 OpenMP/BLAS thread so results do not depend on how many features run in parallel.
+
+Conditional effects
+-------------------
+The per-row effects of :mod:`causalinterp.explain` (``LinearDML``/``LinearDRLearner`` with
+effect modifiers, or ``CausalForestDML``) are fitted here too, at the end of the module.
+
+This module is longer than the project's ~600-line guide on purpose: it is the one place that
+touches EconML, so a change of EconML's API is a change of this file alone.
 """
 
 from __future__ import annotations
@@ -95,6 +103,10 @@ class EffectEstimate:
     p_value: float
     method: str
     n_rows: int
+    #: IV only: first-stage strength, and the Anderson-Rubin set when the instruments are
+    #: weak (then ``ci_low``/``ci_high``/``p_value`` are the AR ones); see estimate/instruments.py.
+    first_stage: Any = None
+    anderson_rubin: Any = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -658,4 +670,186 @@ def estimate_iv(
         return _point_and_se(est.effect_inference(X=None, T0=0.0, T1=1.0))
 
     point, se = _quiet_fit(method, fit)
-    return _result(point, se, method, n)
+    from causalinterp.estimate.instruments import with_first_stage
+
+    # First-stage strength always; the Anderson-Rubin set replaces the interval when weak.
+    return with_first_stage(_result(point, se, method, n), y, t, z, w if has_w else None)
+
+
+# --------------------------------------------------------------------- conditional effects
+
+#: Heterogeneous-effect estimators of :func:`conditional_effects`.
+CATE_METHODS = ("linear", "forest")
+
+
+@dataclass(frozen=True)
+class ConditionalEffects:
+    """Per-row conditional effects with normal-theory 95% intervals (one entry per query row)."""
+
+    estimate: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    method: str
+    n_rows: int
+
+
+@dataclass(frozen=True)
+class ConditionalModel:
+    """A fitted heterogeneous-effect estimator, read at any rows with :meth:`at`.
+
+    ``n_modifiers`` is the number of effect-modifier columns it was fitted with (0: none,
+    the effect is the same for every row).
+    """
+
+    estimator: Any
+    method: str
+    n_rows: int
+    n_modifiers: int
+
+    def at(self, x_query: np.ndarray) -> ConditionalEffects:
+        """The conditional effects at the rows of ``x_query`` (rows x modifiers)."""
+        x_query = np.asarray(x_query, dtype=float).reshape(-1, self.n_modifiers)
+        k = x_query.shape[0]
+
+        def read():
+            query = x_query if self.n_modifiers else None
+            inference = self.estimator.effect_inference(X=query, T0=0.0, T1=1.0)
+            low, high = inference.conf_int(alpha=0.05)
+            return inference.point_estimate, low, high
+
+        point, low, high = _quiet_fit(self.method, read)
+        arrays = [
+            np.broadcast_to(np.ravel(a).astype(float), (k,)).copy() for a in (point, low, high)
+        ]
+        return ConditionalEffects(*arrays, method=self.method, n_rows=self.n_rows)
+
+
+def conditional_effects(
+    y: np.ndarray,
+    t: np.ndarray,
+    x: np.ndarray | None,
+    w: np.ndarray | None,
+    x_query: np.ndarray,
+    *,
+    treatment_kind: str,
+    outcome_kind: str,
+    seed: int,
+    method: str = "linear",
+    n_folds: int = 3,
+    nuisance: Nuisance = "auto",
+) -> ConditionalEffects:
+    """Effects of ``t`` on ``y`` conditional on the modifiers ``x``, at the rows ``x_query``.
+
+    :func:`fit_conditional`, then :meth:`ConditionalModel.at` the query rows.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(2000, 1)); t = rng.normal(size=2000)
+    >>> y = (1 + x[:, 0]) * t + rng.normal(size=2000)
+    >>> fx = conditional_effects(y, t, x, None, np.array([[0.0], [1.0]]),
+    ...     treatment_kind="continuous", outcome_kind="continuous", seed=0)
+    >>> np.round(fx.estimate, 1).tolist()
+    [1.0, 2.0]
+    """
+    model = fit_conditional(
+        y,
+        t,
+        x,
+        w,
+        treatment_kind=treatment_kind,
+        outcome_kind=outcome_kind,
+        seed=seed,
+        method=method,
+        n_folds=n_folds,
+        nuisance=nuisance,
+    )
+    return model.at(x_query)
+
+
+def fit_conditional(
+    y: np.ndarray,
+    t: np.ndarray,
+    x: np.ndarray | None,
+    w: np.ndarray | None,
+    *,
+    treatment_kind: str,
+    outcome_kind: str,
+    seed: int,
+    method: str = "linear",
+    n_folds: int = 3,
+    nuisance: Nuisance = "auto",
+) -> ConditionalModel:
+    """Fit the effect of ``t`` on ``y`` conditional on the modifiers ``x``, controlling ``w``.
+
+    ``"linear"``: ``LinearDML`` (continuous ``t``) or ``LinearDRLearner`` (binary ``t``) with a
+    final stage linear in ``x`` (valid intervals when the effect is linear in ``x``);
+    ``"forest"``: ``CausalForestDML`` (any shape, bootstrap-of-little-bags intervals, wider and
+    less reliable in small samples). Nuisances see ``x`` and the controls ``w``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> x = rng.normal(size=(1000, 1)); t = rng.normal(size=1000); y = 2 * t + x[:, 0]
+    >>> model = fit_conditional(y, t, x, None, treatment_kind="continuous",
+    ...     outcome_kind="continuous", seed=0, nuisance="linear")
+    >>> np.round(model.at(np.array([[0.0]])).estimate, 2).tolist()
+    [2.0]
+    """
+    y, t = _checked_inputs(y, t, treatment_kind, outcome_kind, n_folds, nuisance)
+    n = y.shape[0]
+    if method not in CATE_METHODS:
+        raise OptionError(f"cate: {method!r} is not supported; use 'linear' or 'forest'")
+    x = _as_2d(x, n, "x")
+    w = _as_2d(w, n, "w")
+    for name, a in (("effect modifiers", x), ("controls", w)):
+        if a is not None and not np.all(np.isfinite(a)):
+            raise EstimationError(f"{name} have missing or infinite values")
+    rng = np.random.SeedSequence(int(seed)).generate_state(3)
+    binary_t = treatment_kind == "binary"
+    name = {"forest": "CausalForestDML"}.get(method, "LinearDRLearner" if binary_t else "LinearDML")
+
+    def fit():
+        model_y = make_learner(outcome_kind, nuisance, int(rng[0]))
+        model_t = make_learner(treatment_kind, nuisance, int(rng[1]))
+        if method == "forest":
+            from econml.dml import CausalForestDML
+
+            est = CausalForestDML(
+                model_y=model_y,
+                model_t=model_t,
+                discrete_treatment=binary_t,
+                discrete_outcome=outcome_kind == "binary",
+                cv=n_folds,
+                n_estimators=200,
+                min_samples_leaf=10,
+                inference=True,
+                random_state=int(rng[2]),
+            )
+        elif binary_t:
+            from econml.dr import LinearDRLearner
+
+            est = LinearDRLearner(
+                model_propensity=model_t,
+                model_regression=model_y,
+                discrete_outcome=outcome_kind == "binary",
+                min_propensity=MIN_PROPENSITY,
+                cv=n_folds,
+                random_state=int(rng[2]),
+            )
+        else:
+            from econml.dml import LinearDML
+
+            est = LinearDML(
+                model_y=model_y,
+                model_t=model_t,
+                discrete_treatment=False,
+                discrete_outcome=outcome_kind == "binary",
+                cv=n_folds,
+                random_state=int(rng[2]),
+            )
+        est.fit(y, t, X=x, W=w)
+        return est
+
+    est = _quiet_fit(name, fit)
+    return ConditionalModel(est, name, n, 0 if x is None else x.shape[1])

@@ -28,10 +28,11 @@ from causalinterp._seeds import seed_sequence
 from causalinterp._timeout import TimeLimitExceeded, call_with_time_limit
 from causalinterp.data import CheckedData
 from causalinterp.errors import EstimationError, OptionError
-from causalinterp.estimate import _dowhy, _econml
+from causalinterp.estimate import _dowhy, _econml, estimands
 from causalinterp.estimate._dowhy import Identification, identify_effect
 from causalinterp.estimate._econml import EffectEstimate
 from causalinterp.estimate.enums import EffectStatus, Strategy
+from causalinterp.estimate.overlap import Overlap, diagnose_overlap
 from causalinterp.graph import CausalGraph
 
 __all__ = [
@@ -146,6 +147,10 @@ class Effects:
     nuisance: _econml.Nuisance = field(default=_DEFAULT["nuisance"], repr=False, compare=False)
     n_folds: int = field(default=_DEFAULT["n_folds"], repr=False, compare=False)
     time_limit: float | None = field(default=_DEFAULT["time_limit"], repr=False, compare=False)
+    #: The ``estimand`` option (binary back-door treatments; see ``estimate/estimands.py``).
+    estimand: str = field(default=_DEFAULT["estimand"], compare=False)
+    #: Per estimated feature, its overlap diagnosis (see ``estimate/overlap.py``).
+    overlap: Mapping[str, Overlap] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def nuisance_description(self) -> str:
@@ -174,6 +179,7 @@ class _Task:
     #: Categorical treatment: level labels in code order and the reference level's code.
     levels: tuple[str, ...] = ()
     reference: int = 0
+    estimand: str = "ate"
 
 
 def estimate_identified(
@@ -316,6 +322,8 @@ def _estimate_task(
             n_folds=task.n_folds,
             nuisance=task.nuisance,
         )
+        # The ATT/ATC from the same fit's nuisances (binary treatments only).
+        estimate = estimands.apply_estimand(estimate, nuisances, task.estimand)
     else:
         estimate = estimate_identified(
             task.identification,
@@ -438,6 +446,7 @@ def estimate_effects(
     nuisance: _econml.Nuisance = _DEFAULT["nuisance"],
     n_folds: int = _DEFAULT["n_folds"],
     time_limit: float | None = _DEFAULT["time_limit"],
+    estimand: str = _DEFAULT["estimand"],
     n_jobs: int | None = None,
     backend: str | None = None,
     progress: bool = False,
@@ -465,6 +474,11 @@ def estimate_effects(
     time_limit : float or None, default 600
         Wall-clock seconds one feature's estimation may take; a feature that takes longer
         is stopped and gets status ``"error"``. None (or ``inf``): no limit.
+    estimand : {"ate", "att", "atc"}, default "ate"
+        Population of a binary back-door treatment's effect: all rows, the treated or the
+        untreated rows (see :mod:`causalinterp.estimate.estimands`); other treatments keep
+        the population their estimator targets. Every estimated feature's overlap is
+        diagnosed for it (:mod:`causalinterp.estimate.overlap`, ``Effects.overlap``).
     n_jobs : int or None, default None
         Features estimated in parallel (joblib semantics); None keeps the active
         ``joblib.parallel_config`` (serial outside one).
@@ -512,9 +526,10 @@ def estimate_effects(
     True
     """
     checked_options = options.validate(
-        {"n_folds": n_folds, "time_limit": time_limit, "n_jobs": n_jobs}
+        {"n_folds": n_folds, "time_limit": time_limit, "n_jobs": n_jobs, "estimand": estimand}
     )
     n_folds, time_limit = checked_options["n_folds"], checked_options["time_limit"]
+    estimand = checked_options["estimand"]
     _econml.check_nuisance(nuisance)  # an "object" option: its stage interprets it
     seed_seq = seed_sequence(seed)  # validates an int seed; copies a SeedSequence
 
@@ -522,6 +537,7 @@ def estimate_effects(
     outcome = checked.outcome
     seeds = [int(s.generate_state(1)[0]) for s in seed_seq.spawn(len(features))]
     outcome_kind = checked.kinds.get(outcome, "continuous")
+    seed_by_feature = dict(zip(features, seeds, strict=True))
 
     _dowhy._api()  # pay DoWhy's import once, outside the per-feature timings
 
@@ -554,6 +570,7 @@ def estimate_effects(
                         time_limit=time_limit,
                         levels=levels,
                         reference=reference,
+                        estimand=estimand,
                     )
                 )
         except Exception as exc:  # a bad feature is reported in its own row
@@ -578,6 +595,14 @@ def estimate_effects(
             if kept is not None and effect.status is EffectStatus.ESTIMATED:
                 nuisances[effect.feature] = kept
 
+    overlap = {
+        f: diagnose_overlap(
+            e, checked, nuisances.get(f), estimand=estimand, seed=seed_by_feature[f],
+            n_folds=n_folds, nuisance=nuisance,
+        )
+        for f, e in results.items()
+        if e.status is EffectStatus.ESTIMATED
+    }
     return Effects(
         by_feature={f: results[f] for f in features},
         seed=_seed_entropy(seed),
@@ -586,6 +611,8 @@ def estimate_effects(
         nuisance=nuisance,
         n_folds=n_folds,
         time_limit=time_limit,
+        estimand=estimand,
+        overlap={f: overlap[f] for f in features if f in overlap},
     )
 
 

@@ -125,10 +125,19 @@ def _dot_tokens(text: str, origin: str) -> list[_Tok]:
 
 
 class _DotParser:
-    """Recursive descent over the DOT grammar; attributes are read and ignored."""
+    """Recursive descent over the DOT grammar; of the attributes only edges' ``sign`` is kept."""
 
-    def __init__(self, text: str, origin: str) -> None:
+    def __init__(
+        self,
+        text: str,
+        origin: str,
+        signs: dict[tuple[str, str], str] | None = None,
+        latent: set[str] | None = None,
+    ) -> None:
         self.text = text
+        self.signs = {} if signs is None else signs
+        # Nodes declared unobserved with a node statement's latent=true.
+        self.latent = set() if latent is None else latent
         self.origin = origin
         self.tokens = _dot_tokens(text, origin)
         self.i = 0
@@ -236,6 +245,7 @@ class _DotParser:
             self.id_value()
             return
         left = self.operand(mentioned)
+        made: list[tuple[str, str]] = []
         while self.peek().kind in ("->", "--"):
             arrow = self.next()
             if arrow.kind == "--":
@@ -252,10 +262,34 @@ class _DotParser:
                     "write each edge as A -> B",
                 )
             right = self.operand(mentioned)
+            made += [(u, v) for u in left for v in right]
             self.edges.extend((u, v) for u in left for v in right)
             left = right
         if self.peek().kind == "[":
-            self.attr_list()
+            for key, value, tok in self.attr_list():
+                if key == "sign" and made:
+                    self.edge_sign(made, value, tok)
+                elif key == "latent" and not made:
+                    self.node_latent(left, value, tok)
+
+    def node_latent(self, nodes: list[str], value: str, tok: _Tok) -> None:
+        """Record a node statement's ``latent=true`` (``false`` declares nothing)."""
+        flag = value.strip().lower()
+        if flag not in ("true", "false", "1", "0", "yes", "no"):
+            raise self.fail(tok, f"latent={value!r} is not true or false", "write latent=true")
+        if flag in ("true", "1", "yes"):
+            self.latent.update(nodes)
+
+    def edge_sign(self, edges: list[tuple[str, str]], value: str, tok: _Tok) -> None:
+        """Record ``sign="+"``/``"-"`` of an edge statement; errors name the edge."""
+        u, v = edges[0]
+        where = f"sign {value!r} on edge {show(u)} -> {show(v)}"
+        if value.strip() not in ("+", "-"):
+            raise self.fail(tok, f"{where} is not '+' or '-'", 'write sign="+" or sign="-"')
+        for edge in edges:
+            if self.signs.setdefault(edge, value.strip()) != value.strip():
+                raise self.fail(tok, f"edge {show(edge[0])} -> {show(edge[1])} is signed both "
+                                "'+' and '-'", "keep one sign")
 
     def operand(self, mentioned: dict[str, None]) -> list[str]:
         tok = self.peek()
@@ -295,14 +329,16 @@ class _DotParser:
         mentioned.setdefault(name, None)
         return [name]
 
-    def attr_list(self) -> None:
+    def attr_list(self) -> list[tuple[str, str, _Tok]]:
+        """The attributes read: (key, value, the value's token)."""
+        found: list[tuple[str, str, _Tok]] = []
         while self.peek().kind == "[":
             self.next()
             while self.peek().kind != "]":
                 tok = self.peek()
                 if tok.kind != "id":
                     raise self.fail(tok, f"expected an attribute or ], found {self.describe(tok)}")
-                self.id_value()
+                key = self.id_value()
                 if self.peek().kind == "=":
                     self.next()
                     if self.peek().kind != "id":
@@ -310,10 +346,12 @@ class _DotParser:
                         raise self.fail(
                             tok, f"expected an attribute value, found {self.describe(tok)}"
                         )
-                    self.id_value()
+                    value_tok = self.peek()
+                    found.append((key, self.id_value(), value_tok))
                 if self.peek().kind in (";", ","):
                     self.next()
             self.next()
+        return found
 
 
 def dot_name(name: str) -> str:
@@ -323,6 +361,15 @@ def dot_name(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def parse_dot(text: str, origin: str = "") -> tuple[list[str], list[tuple[str, str]]]:
-    """(nodes in order of appearance, edges) of DOT ``text``; ``origin`` prefixes errors."""
-    return _DotParser(text, origin).parse()
+def parse_dot(
+    text: str,
+    origin: str = "",
+    signs: dict[tuple[str, str], str] | None = None,
+    latent: set[str] | None = None,
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """(nodes in order of appearance, edges) of DOT ``text``; ``origin`` prefixes errors.
+
+    Edge statements' ``sign="+"``/``"-"`` attributes go into ``signs``; the names of node
+    statements with ``latent=true`` go into ``latent``.
+    """
+    return _DotParser(text, origin, signs, latent).parse()

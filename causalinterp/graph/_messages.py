@@ -20,6 +20,8 @@ _EDGE_ESCAPE_OUT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\
 # look like DOT/GML/comments to the format sniffer.
 _EDGE_UNSAFE = re.compile(r'[;#"\n\r\t]|->|<-')
 _SNIFF_KEYWORD = re.compile(r"(?i)(strict|digraph|graph)\b")
+# A bare name ending in " [...]" would read as a name and an edge sign.
+_SIGN_LIKE = re.compile(r"\s\[[^\[\]]*\]\Z")
 
 
 def graph_error(problem: str, fix: str, origin: str = "") -> GraphError:
@@ -46,6 +48,7 @@ def edge_name(name: str) -> str:
         and name == name.strip()
         and not _EDGE_UNSAFE.search(name)
         and not _SNIFF_KEYWORD.match(name)
+        and not _SIGN_LIKE.search(name)
         and not name.startswith("/")
     ):
         return name

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,8 +72,19 @@ class FeatureSetDiagnosis:
     colliders_in_model: tuple[str, ...]
 
 
-def _restore(nodes: tuple[str, ...], edges: tuple[tuple[str, str], ...]) -> CausalGraph:
-    return CausalGraph.from_edges(edges, nodes)
+def _restore(
+    nodes: tuple[str, ...],
+    edges: tuple[tuple[str, str], ...],
+    signs: tuple[tuple[tuple[str, str], str], ...] = (),
+    latent: tuple[str, ...] = (),
+) -> CausalGraph:
+    graph = CausalGraph.from_edges(edges, nodes, signs=dict(signs))
+    if latent:
+        g = graph.to_networkx()
+        for name in latent:
+            g.nodes[name]["latent"] = True
+        graph = CausalGraph._wrap(g)
+    return graph
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,7 +102,9 @@ class CausalGraph:
     non-empty, has no self-loop and no cycle; duplicate edges are merged.
 
     Node names are arbitrary non-empty strings (spaces, unicode, punctuation, quotes,
-    HTML). Two graphs are equal when they have the same nodes and edges.
+    HTML). An edge may carry a declared sign, ``"+"`` (the cause raises the effect) or
+    ``"-"`` (:attr:`signs`; see ``docs/domain-logic.md``). Two graphs are equal when they
+    have the same nodes, edges and signs.
 
     Parameters
     ----------
@@ -140,7 +153,10 @@ class CausalGraph:
         raise AttributeError("CausalGraph is immutable")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (self._nodes, self._edges))
+        return (
+            _restore,
+            (self._nodes, self._edges, tuple(self.signs.items()), tuple(self.declared_latent)),
+        )
 
     # -- constructors -------------------------------------------------------------------
     @classmethod
@@ -174,17 +190,26 @@ class CausalGraph:
         return cls._wrap(formats.read_source(source))
 
     @classmethod
-    def from_edges(cls, edges: Iterable[Any], nodes: Iterable[Any] = ()) -> CausalGraph:
+    def from_edges(
+        cls,
+        edges: Iterable[Any],
+        nodes: Iterable[Any] = (),
+        *,
+        signs: Mapping[tuple[Any, Any], Any] | None = None,
+    ) -> CausalGraph:
         """Build a graph from ``(cause, effect)`` pairs, plus optional isolated ``nodes``.
 
-        Names that are not strings are converted with ``str``.
+        Names that are not strings are converted with ``str``. ``signs`` maps edges to
+        ``"+"`` or ``"-"``.
 
         Examples
         --------
         >>> CausalGraph.from_edges([("a", "b")], nodes=["c"]).nodes
         ('a', 'b', 'c')
+        >>> CausalGraph.from_edges([("a", "b")], signs={("a", "b"): "-"}).signs
+        {('a', 'b'): '-'}
         """
-        return cls._wrap(formats.read_edges(edges, nodes))
+        return cls._wrap(formats.read_edges(edges, nodes, signs=signs))
 
     @classmethod
     def from_edge_string(cls, text: str) -> CausalGraph:
@@ -194,12 +219,15 @@ class CausalGraph:
         ``A -> B -> C`` or a single name (an isolated node). Unquoted names run up to the
         next ``->``, ``;``, new line or ``#`` and are stripped of surrounding spaces. Names in
         double quotes may hold anything; inside quotes ``\\"``, ``\\\\``, ``\\n``, ``\\r``,
-        ``\\t`` are escapes. ``#`` starts a comment to the end of the line.
+        ``\\t`` are escapes. ``#`` starts a comment to the end of the line. ``[+]`` or
+        ``[-]`` after an edge's effect (after a space) declares the edge's sign.
 
         Examples
         --------
         >>> CausalGraph.from_edge_string('"tenure (years)" -> churn  # comment').edges
         (('tenure (years)', 'churn'),)
+        >>> CausalGraph.from_edge_string("price -> churn [+]").signs
+        {('price', 'churn'): '+'}
         """
         return cls._wrap(formats.read_edge_string(text))
 
@@ -208,7 +236,8 @@ class CausalGraph:
         """Build a graph from DOT text (``digraph { ... }``).
 
         Supported: ``strict``, an optional graph name, node and edge statements, chains
-        ``A -> B -> C``, subgraphs ``{A B} -> C``, ports, attribute lists (ignored), bare,
+        ``A -> B -> C``, subgraphs ``{A B} -> C``, ports, attribute lists (ignored but an
+        edge's ``sign="+"`` or ``sign="-"``), bare,
         numeral, quoted (``\\"`` and ``\\\\`` escapes) and ``<...>`` names, ``//``,
         ``/* */`` and ``#`` comments. Undirected graphs and ``--`` edges are errors.
         """
@@ -219,13 +248,14 @@ class CausalGraph:
         """Build a graph from GML text (read with :func:`networkx.parse_gml`).
 
         A node's name is its ``label`` (its ``id`` when it has none). The graph must say
-        ``directed 1`` when it has edges.
+        ``directed 1`` when it has edges. An edge's ``sign "+"`` or ``sign "-"`` is kept.
         """
         return cls._wrap(formats.read_gml(text))
 
     @classmethod
     def from_networkx(cls, graph: nx.DiGraph) -> CausalGraph:
-        """Build a graph from a networkx ``DiGraph`` (a copy; attributes are dropped)."""
+        """Build a graph from a networkx ``DiGraph`` (a copy; of the attributes only the edge
+        attribute ``sign``, ``"+"`` or ``"-"``, is kept)."""
         return cls._wrap(formats.read_networkx(graph))
 
     @classmethod
@@ -244,8 +274,35 @@ class CausalGraph:
         """All ``(cause, effect)`` edges, sorted."""
         return self._edges
 
+    @property
+    def signs(self) -> dict[tuple[str, str], str]:
+        """Declared edge signs: ``(cause, effect)`` to ``"+"`` or ``"-"`` (a new dict, sorted).
+
+        Examples
+        --------
+        >>> CausalGraph.parse("a -> b [-]; a -> c").signs
+        {('a', 'b'): '-'}
+        """
+        return {(u, v): s for u, v, s in self._g.edges(data="sign") if s}
+
+    @property
+    def declared_latent(self) -> tuple[str, ...]:
+        """Nodes declared unobserved in the graph itself (DOT ``U [latent=true]``, or a
+        networkx node attribute ``latent``), sorted. Not part of graph equality: a
+        declaration about the data, not the structure. :func:`causalinterp.data.check_data`
+        accepts these (and its ``latent`` argument) as absent columns without asking
+        whether a column with a similar name was meant.
+
+        Examples
+        --------
+        >>> CausalGraph.parse("digraph { U [latent=true]; U -> x; U -> y; x -> y }").declared_latent
+        ('U',)
+        """
+        return tuple(sorted(n for n, flag in self._g.nodes(data="latent") if flag))
+
     def to_networkx(self) -> nx.DiGraph:
-        """A new networkx ``DiGraph`` with the same nodes and edges (a copy)."""
+        """A new networkx ``DiGraph`` with the same nodes and edges (a copy); declared signs
+        are the edge attribute ``sign``."""
         return self._g.copy()
 
     def __len__(self) -> int:
@@ -257,10 +314,14 @@ class CausalGraph:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CausalGraph):
             return NotImplemented
-        return self._nodes == other._nodes and self._edges == other._edges
+        return (
+            self._nodes == other._nodes
+            and self._edges == other._edges
+            and self.signs == other.signs
+        )
 
     def __hash__(self) -> int:
-        return hash((self._nodes, self._edges))
+        return hash((self._nodes, self._edges, tuple(self.signs.items())))
 
     def __repr__(self) -> str:
         statements = formats.statements(self._g)

@@ -31,6 +31,7 @@ __all__ = [
     "read_gml",
     "read_networkx",
     "read_source",
+    "sign_value",
     "statements",
     "write_dot",
     "write_edge_string",
@@ -48,14 +49,41 @@ GraphSource: TypeAlias = Any
 _EDGE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 _EDGE_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.S)
 _EDGE_HINT = 'write each edge as A -> B, one per line or separated by ";"'
+# The sign of an edge: "[+]" or "[-]" after its effect, separated from a bare name by a space.
+_EDGE_SIGN = re.compile(r"\s\[([^\[\]\n;#]*)\]\s*\Z")
+#: The declared signs of edges: the cause raises ("+") or lowers ("-") the effect.
+SIGNS = ("+", "-")
+_SIGN_WORDS = {"+": "+", "-": "-", "+1": "+", "-1": "-", "1": "+", "positive": "+",
+               "negative": "-"}
+
+
+def sign_value(
+    value: Any, where: str, origin: str = "", fix: str = 'write sign="+" or sign="-"'
+) -> str:
+    """``"+"`` or ``"-"`` for a sign attribute (``"+"``, ``"-"``, ``1``, ``-1``, ``"positive"``...).
+
+    ``where`` names the edge (and its position) in the error.
+    """
+    key = "" if isinstance(value, bool) else str(value).strip().lower()
+    if isinstance(value, int | float) and not isinstance(value, bool) and value in (1, -1):
+        key = "+" if value > 0 else "-"
+    if key in _SIGN_WORDS:
+        return _SIGN_WORDS[key]
+    raise graph_error(f"{where}: sign {value!r} is not '+' or '-'", fix, origin)
 
 
 def _is_blank(c: str) -> bool:
     return c != "\n" and c.isspace()
 
 
-def _parse_edge_string(text: str, origin: str = "") -> tuple[list[str], list[tuple[str, str]]]:
-    """Parse the edge-string grammar; return (nodes in order of appearance, edges)."""
+def _parse_edge_string(
+    text: str, origin: str = "", signs: dict[tuple[str, str], str] | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Parse the edge-string grammar; return (nodes in order of appearance, edges).
+
+    ``a -> b [+]`` signs the edge before the brackets; the signs go into ``signs``.
+    """
+    signs = {} if signs is None else signs
     nodes: dict[str, None] = {}
     edges: list[tuple[str, str]] = []
     n = len(text)
@@ -130,6 +158,39 @@ def _parse_edge_string(text: str, origin: str = "") -> tuple[list[str], list[tup
             )
         return name, j
 
+    def read_sign(start: int, name: str, i: int) -> tuple[str, int, tuple[str, int] | None]:
+        # A bracket after an edge's effect is its sign: b [+] (bare), "b" [+] (quoted).
+        if text[start] != '"':
+            m = _EDGE_SIGN.search(text, start, i)
+            if m is None:
+                return name, i, None
+            return text[start : m.start()].strip(), i, (m.group(1), m.start(1))
+        j = skip_blank(i)
+        if j >= n or text[j] != "[":
+            return name, i, None
+        end = j + 1
+        while end < n and text[end] not in "];\n#":
+            end += 1
+        if end >= n or text[end] != "]":
+            raise parse_error(text, j, "unclosed sign bracket", "write the sign as [+] or [-]",
+                              origin)
+        return name, end + 1, (text[j + 1 : end], j + 1)
+
+    def add_sign(u: str, v: str, mark: tuple[str, int]) -> None:
+        sign, pos = mark[0].strip(), mark[1]
+        fix = f"write '{show(u)} -> {show(v)} [+]' or '[-]'"
+        if sign not in SIGNS:
+            raise parse_error(
+                text, pos, f"sign {sign!r} on edge {show(u)} -> {show(v)} is not '+' or '-'",
+                fix, origin,
+            )
+        if signs.get((u, v), sign) != sign:
+            raise parse_error(
+                text, pos, f"edge {show(u)} -> {show(v)} is signed both '+' and '-'",
+                "keep one sign", origin,
+            )
+        signs[(u, v)] = sign
+
     while True:
         i = skip_blank(i)
         if i >= n:
@@ -159,9 +220,13 @@ def _parse_edge_string(text: str, origin: str = "") -> tuple[list[str], list[tup
                         _EDGE_HINT,
                         origin,
                     )
+                start = i
                 name, i = read_name(i)
+                name, i, mark = read_sign(start, name, i)
                 nodes.setdefault(name, None)
                 edges.append((chain[-1], name))
+                if mark is not None:
+                    add_sign(chain[-1], name, mark)
                 chain.append(name)
                 continue
             if at_end(i):
@@ -195,7 +260,9 @@ def _gml_error(exc: Exception, origin: str) -> GraphError:
     return graph_error(f"GML {message}", "fix the GML text (" + DOCS_HINT + ")", origin)
 
 
-def _parse_gml(text: str, origin: str = "") -> tuple[list[str], list[tuple[str, str]]]:
+def _parse_gml(
+    text: str, origin: str = "", signs: dict[tuple[str, str], str] | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
     try:
         g = _nx_parse_gml(text)
     except Exception as exc:  # networkx lets some malformed GML through as IndexError etc.
@@ -230,6 +297,14 @@ def _parse_gml(text: str, origin: str = "") -> tuple[list[str], list[tuple[str, 
             )
         seen[name] = node
         names[node] = name
+    signs = {} if signs is None else signs
+    for k, (u, v, sign) in enumerate(g.edges(data="sign")):
+        if sign is not None:
+            edge = (names[u], names[v])
+            where = f"GML edge #{k} {show(edge[0])} -> {show(edge[1])}"
+            sign = sign_value(sign, where, origin, 'write sign "+" or sign "-"')
+            if signs.setdefault(edge, sign) != sign:
+                raise graph_error(f"{where} is signed both '+' and '-'", "keep one sign", origin)
     return list(names.values()), [(names[u], names[v]) for u, v in g.edges()]
 
 
@@ -290,15 +365,19 @@ def _looks_like_path(text: str) -> bool:
 
 
 def _parse_text(
-    text: str, fmt: str = "auto", origin: str = ""
+    text: str,
+    fmt: str = "auto",
+    origin: str = "",
+    signs: dict[tuple[str, str], str] | None = None,
+    latent: set[str] | None = None,
 ) -> tuple[list[str], list[tuple[str, str]]]:
     if fmt == "auto":
         fmt = _sniff(text)
     if fmt == "dot":
-        return parse_dot(text, origin)
+        return parse_dot(text, origin, signs, latent)
     if fmt == "gml":
-        return _parse_gml(text, origin)
-    return _parse_edge_string(text, origin)
+        return _parse_gml(text, origin, signs)
+    return _parse_edge_string(text, origin, signs)
 
 
 def _read_file(path: str | os.PathLike[str]) -> tuple[str, str, str]:
@@ -340,7 +419,14 @@ def _name(value: Any, origin: str = "") -> str:
     return name
 
 
-def _build(nodes: Iterable[Any], edges: Iterable[tuple[Any, Any]], origin: str = "") -> nx.DiGraph:
+def _build(
+    nodes: Iterable[Any],
+    edges: Iterable[tuple[Any, Any]],
+    origin: str = "",
+    *,
+    signs: Mapping[tuple[Any, Any], Any] | None = None,
+    latent: Iterable[Any] = (),
+) -> nx.DiGraph:
     node_set = {_name(n, origin) for n in nodes}
     edge_set = {(_name(u, origin), _name(v, origin)) for u, v in edges}
     for u, v in edge_set:
@@ -349,6 +435,17 @@ def _build(nodes: Iterable[Any], edges: Iterable[tuple[Any, Any]], origin: str =
     # Sorted insertion makes every traversal (and so every message) deterministic.
     g.add_nodes_from(sorted(node_set))
     g.add_edges_from(sorted(edge_set))
+    for (u, v), sign in sorted((signs or {}).items(), key=lambda item: tuple(map(str, item[0]))):
+        edge = (_name(u, origin), _name(v, origin))
+        where = f"edge {show(edge[0])} -> {show(edge[1])}"
+        if not g.has_edge(*edge):
+            raise graph_error(f"sign on {where}, which is not in the graph",
+                              "sign only the graph's edges", origin)
+        # The one edge attribute a graph keeps: the declared sign of the edge's effect.
+        g.edges[edge]["sign"] = sign_value(sign, where, origin)
+    # The one node attribute a graph keeps: declared unobserved (see CausalGraph.declared_latent).
+    for name in latent:
+        g.nodes[_name(name, origin)]["latent"] = True
     _validate(g, origin)
     return g
 
@@ -412,30 +509,43 @@ def _text(value: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def read_edges(edges: Iterable[Any], nodes: Iterable[Any] = ()) -> nx.DiGraph:
-    """``(cause, effect)`` pairs plus optional isolated ``nodes``; names become ``str``."""
+def read_edges(
+    edges: Iterable[Any],
+    nodes: Iterable[Any] = (),
+    *,
+    signs: Mapping[tuple[Any, Any], Any] | None = None,
+) -> nx.DiGraph:
+    """``(cause, effect)`` pairs plus optional isolated ``nodes``; names become ``str``.
+
+    ``signs`` maps ``(cause, effect)`` pairs of the edges to ``"+"`` or ``"-"``.
+    """
     if isinstance(nodes, str):
         nodes = [nodes]
-    return _build(nodes, _edge_pairs(edges))
+    return _build(nodes, _edge_pairs(edges), signs=signs)
 
 
 def read_edge_string(text: str | bytes) -> nx.DiGraph:
     """An edge string (see :meth:`CausalGraph.from_edge_string`)."""
-    return _build(*_parse_edge_string(_text(text)))
+    signs: dict[tuple[str, str], str] = {}
+    return _build(*_parse_edge_string(_text(text), "", signs), signs=signs)
 
 
 def read_dot(text: str | bytes) -> nx.DiGraph:
     """DOT text (see :meth:`CausalGraph.from_dot`)."""
-    return _build(*parse_dot(_text(text)))
+    signs: dict[tuple[str, str], str] = {}
+    latent: set[str] = set()
+    return _build(*parse_dot(_text(text), "", signs, latent), signs=signs, latent=latent)
 
 
 def read_gml(text: str | bytes) -> nx.DiGraph:
     """GML text (see :meth:`CausalGraph.from_gml`)."""
-    return _build(*_parse_gml(_text(text)))
+    signs: dict[tuple[str, str], str] = {}
+    return _build(*_parse_gml(_text(text), "", signs), signs=signs)
 
 
 def read_networkx(graph: nx.DiGraph) -> nx.DiGraph:
-    """A copy of a networkx ``DiGraph`` or ``MultiDiGraph`` without attributes."""
+    """A copy of a networkx ``DiGraph`` or ``MultiDiGraph``; of the attributes only the edges'
+    ``sign`` is kept."""
     if not isinstance(graph, nx.Graph):
         raise graph_error(
             f"expected a networkx DiGraph, got {type(graph).__name__}",
@@ -445,14 +555,24 @@ def read_networkx(graph: nx.DiGraph) -> nx.DiGraph:
         raise graph_error(
             "the networkx graph is undirected", "a causal graph needs a networkx.DiGraph"
         )
-    return _build(graph.nodes, graph.edges())
+    signs: dict[tuple[str, str], str] = {}
+    for u, v, sign in graph.edges(data="sign"):
+        if sign is not None:
+            where = f"networkx edge {show(str(u))} -> {show(str(v))}"
+            sign = sign_value(sign, where)
+            if signs.setdefault((str(u), str(v)), sign) != sign:
+                raise graph_error(f"{where} is signed both '+' and '-'", "keep one sign")
+    latent = [n for n, flag in graph.nodes(data="latent") if flag]
+    return _build(graph.nodes, graph.edges(), signs=signs, latent=latent)
 
 
 def read_file(path: str | os.PathLike[str]) -> nx.DiGraph:
     """A graph file; the suffix picks the format (see :meth:`CausalGraph.parse`)."""
     text, fmt, origin = _read_file(path)
-    nodes, edges = _parse_text(text, fmt, origin)
-    return _build(nodes, edges, origin)
+    signs: dict[tuple[str, str], str] = {}
+    latent: set[str] = set()
+    nodes, edges = _parse_text(text, fmt, origin, signs, latent)
+    return _build(nodes, edges, origin, signs=signs, latent=latent)
 
 
 def read_source(source: GraphSource) -> nx.DiGraph:
@@ -465,8 +585,10 @@ def read_source(source: GraphSource) -> nx.DiGraph:
         text = _text(source)
         if _looks_like_path(text):
             return read_file(text.strip())
-        nodes, edges = _parse_text(text)
-        return _build(nodes, edges)
+        signs: dict[tuple[str, str], str] = {}
+        latent: set[str] = set()
+        nodes, edges = _parse_text(text, signs=signs, latent=latent)
+        return _build(nodes, edges, signs=signs, latent=latent)
     if isinstance(source, Iterable) and not isinstance(source, Mapping):
         return read_edges(source)
     raise graph_error(
@@ -485,9 +607,15 @@ def _isolated(g: nx.DiGraph) -> list[str]:
     return [n for n in sorted(g.nodes) if g.degree(n) == 0]
 
 
+def _mark(g: nx.DiGraph, u: str, v: str) -> str:
+    sign = g.edges[u, v].get("sign")
+    return f" [{sign}]" if sign else ""
+
+
 def statements(g: nx.DiGraph) -> list[str]:
-    """One edge-string statement per edge (sorted), then one per isolated node."""
-    lines = [f"{edge_name(u)} -> {edge_name(v)}" for u, v in sorted(g.edges)]
+    """One edge-string statement per edge (sorted, ``[+]``/``[-]`` when signed), then one per
+    isolated node."""
+    lines = [f"{edge_name(u)} -> {edge_name(v)}{_mark(g, u, v)}" for u, v in sorted(g.edges)]
     return lines + [edge_name(n) for n in _isolated(g)]
 
 
@@ -498,8 +626,15 @@ def write_edge_string(g: nx.DiGraph) -> str:
 
 def write_dot(g: nx.DiGraph) -> str:
     """The graph as DOT text."""
-    lines = [f"  {dot_name(u)} -> {dot_name(v)};" for u, v in sorted(g.edges)]
+    lines = [
+        f"  {dot_name(u)} -> {dot_name(v)}"
+        + (f' [sign="{g.edges[u, v]["sign"]}"]' if g.edges[u, v].get("sign") else "")
+        + ";"
+        for u, v in sorted(g.edges)
+    ]
     lines += [f"  {dot_name(n)};" for n in _isolated(g)]
+    declared = sorted(n for n, flag in g.nodes(data="latent") if flag)
+    lines += [f"  {dot_name(n)} [latent=true];" for n in declared]
     return "digraph {\n" + "".join(line + "\n" for line in lines) + "}\n"
 
 

@@ -133,7 +133,11 @@ class GraphTest:
         return tuple(i for i in self.implications if i.violated)
 
     @property
-    def fits(self) -> bool:
+    def fits(self) -> bool | None:
+        """Whether no implied independence is rejected; None when the DAG implies none that
+        could be tested (untestable here, which is not the same as fitting)."""
+        if not self.implications:
+            return None
         return not self.violations
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -105,10 +105,28 @@ class Refutations:
     simulations: int = 0
     #: Every simulation re-fitted the nuisances (else back-door effects reused the original's).
     refit: bool = False
+    #: Features refuted on the fast path (nuisances held fixed; see ``refute/roles.py``).
+    fast: frozenset[str] = frozenset()
+    #: ``refit`` was decided by the automatic rule (``refute/auto.py``), not given.
+    refit_auto: bool = False
+    #: Why the refuters did or did not re-fit (one sentence).
+    refit_reason: str = ""
+    #: The automatic rule's probe: half-sample spread over analytic SE, per feature.
+    refit_ratios: Mapping[str, float] = field(default_factory=dict)
 
     def failed(self, feature: str) -> tuple[str, ...]:
         """Names of the refuters whose challenge ``feature``'s effect did not survive."""
         return tuple(r.name for r in self.by_feature.get(feature, ()) if not r.passed)
+
+    def failed_evidence(self, feature: str) -> tuple[str, ...]:
+        """Of :meth:`failed`, the refuters that are evidence against the estimate: on the
+        fast path the calibration checks of ``refute/roles.py`` fail only by chance or
+        through a numerical fault of the final stage, so they are left out."""
+        from causalinterp.refute.roles import role
+
+        fast = feature in self.fast
+        # Plain strings: reasons quote them, and a StrEnum's repr would show its class.
+        return tuple(str(n) for n in self.failed(feature) if role(n, fast=fast) == "evidence")
 
     def result(self, feature: str, refuter: str) -> RefutationResult | None:
         """``feature``'s result for ``refuter``, or None when it was not refuted."""

@@ -2,8 +2,15 @@
 
 Cinelli & Hazlett's (2020) partial R² and robustness values from the estimate's t-statistic,
 and for a binary outcome VanderWeele & Ding's (2017) E-value of the matching risk ratio. No
-simulation is needed, so every estimated effect gets one, at every depth. Formulas in
+simulation is needed, so every back-door estimate gets one, at every depth. Formulas in
 ``docs/refutation.md``.
+
+These numbers answer "how strong would an unobserved *treatment-outcome* confounder have to
+be", which is the back-door design's one untestable assumption. Instrumental-variable and
+front-door designs already allow for such a confounder; their assumptions are different
+(exclusion of the instrument, a complete and unconfounded mediator set), so for them the
+numbers would not mean what the sentence says. They get a sentence saying so instead, and
+their numbers are None (see ``docs/identification.md``).
 """
 
 from __future__ import annotations
@@ -71,6 +78,8 @@ def sensitivity(effect: FeatureEffect, checked: CheckedData, alpha: float) -> Se
     if estimate is None:
         return None
     identification = effect.identification
+    if identification.strategy in ("iv", "frontdoor"):
+        return _not_applicable(effect, checked)
     n = estimate.n_rows or checked.n_rows
     regressors = (
         1
@@ -129,3 +138,31 @@ def sensitivity(effect: FeatureEffect, checked: CheckedData, alpha: float) -> Se
 def _percent(share: float) -> str:
     value = 100.0 * share
     return f"{value:.2g}%" if value < 1 else f"{value:.1f}%"
+
+
+def _not_applicable(effect: FeatureEffect, checked: CheckedData) -> Sensitivity:
+    """The sensitivity entry of an IV or front-door estimate: no numbers, one honest sentence."""
+    ident = effect.identification
+    if ident.strategy == "iv":
+        names = ", ".join(ident.instruments)
+        what = (
+            f"the design already allows for a hidden confounder of {effect.feature} and "
+            f"{checked.outcome}; it rests instead on {names} reaching {checked.outcome} only "
+            f"through {effect.feature}, which no sensitivity analysis is computed for"
+        )
+    else:
+        names = ", ".join(ident.mediators)
+        what = (
+            f"the design already allows for a hidden confounder of {effect.feature} and "
+            f"{checked.outcome}; it rests instead on {names} carrying all of the effect and "
+            f"being unconfounded with {effect.feature}, which no sensitivity analysis is "
+            "computed for"
+        )
+    return Sensitivity(
+        feature=effect.feature,
+        partial_r2=math.nan,
+        robustness_value=math.nan,
+        robustness_value_alpha=math.nan,
+        e_value=None,
+        sentence=f"No confounding sensitivity analysis: {what}.",
+    )

@@ -58,6 +58,7 @@ class Task:
     fitted_outcome: np.ndarray | None = None  # dummy outcome: systematic part (see dummy_base)
     dummy_residuals: np.ndarray | None = None  # dummy outcome: residuals to permute
     reference: bool = False  # dummy outcome without noise: the systematic part alone
+    estimand: str = "ate"  # binary back-door treatments: re-fits target the same population
 
 
 #: A simulation's outcome: the estimate, its standard error and why it failed ("" if it did not).
@@ -74,9 +75,26 @@ def reestimate(
     seed: int,
     n_folds: int = 3,
     nuisance: _econml.Nuisance = "auto",
+    estimand: str = "ate",
 ) -> EffectEstimate:
-    """Estimate ``treatment``'s effect on ``outcome`` the way ``identification`` says."""
+    """Estimate ``treatment``'s effect on ``outcome`` the way ``identification`` says
+    (for a binary back-door treatment, over the ``estimand``'s population)."""
     arrays = design_arrays(identification, frame, treatment, outcome)
+    if estimand != "ate" and kinds[treatment] == "binary" and identification.strategy == "backdoor":
+        from causalinterp.estimate._econml import fit_backdoor
+        from causalinterp.estimate.estimands import apply_estimand
+
+        estimate, kept = fit_backdoor(
+            arrays["y"],
+            arrays["t"],
+            arrays["w"],
+            treatment_kind="binary",
+            outcome_kind=kinds[outcome],
+            seed=int(seed),
+            n_folds=n_folds,
+            nuisance=nuisance,
+        )
+        return apply_estimand(estimate, kept, estimand)
     return estimate_identified(
         identification,
         arrays["y"],
@@ -109,6 +127,7 @@ def run_task(task: Task) -> Simulated:
                 seed=int(estimator_seed.generate_state(1)[0] >> 1),
                 n_folds=task.n_folds,
                 nuisance=task.nuisance,
+                estimand=task.estimand,
             )
     except Exception as exc:  # a failed simulation is data, not a crash
         return math.nan, math.nan, f"{type(exc).__name__}: {exc}".strip()

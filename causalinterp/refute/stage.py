@@ -57,7 +57,7 @@ def refute_effects(
     effects: Effects,
     *,
     depth: str = "standard",
-    refit: bool = False,
+    refit: bool | None = None,
     alpha: float = 0.05,
     seed: int | np.random.SeedSequence = 0,
     n_jobs: int | None = None,
@@ -81,9 +81,13 @@ def refute_effects(
     depth : {"none", "quick", "standard", "thorough"}, default "standard"
         Simulations per refuter, see :data:`DEPTHS`. ``"none"`` runs no refuter (the
         sensitivity analysis, which needs no simulation, is still reported).
-    refit : bool, default False
-        Re-fit every nuisance model in every simulation, also for back-door effects. By
-        default those reuse the cross-fitted nuisances of the original fit
+    refit : bool or None, default None
+        Re-fit every nuisance model in every simulation, also for back-door effects. None
+        (automatic): re-fit when :func:`causalinterp.refute.auto.refit_decision` says the
+        nuisances' own noise is material (below 1000 rows, or half-sample re-fits spread
+        over twice the analytic standard error); the result records the decision and its
+        reason. Without re-fitting back-door effects reuse the cross-fitted nuisances of the
+        original fit
         (``effects.nuisances``: LinearDML's residuals for a continuous treatment, the doubly
         robust scores' parts for a binary one) and compute each simulation's final stage
         directly; ``docs/performance.md`` says what each refuter keeps on that path and what
@@ -179,7 +183,13 @@ def refute_effects(
             )
         )
 
-    def finish(by_feature: dict[str, tuple[RefutationResult, ...]]) -> Refutations:
+    refit, refit_auto, refit_reason, refit_ratios = _decide_refit(
+        refit, checked, effects, plans, simulations, root
+    )
+
+    def finish(
+        by_feature: dict[str, tuple[RefutationResult, ...]], fast_features=frozenset()
+    ) -> Refutations:
         return Refutations(
             by_feature=by_feature,
             sensitivity=sensitivity,
@@ -187,6 +197,10 @@ def refute_effects(
             alpha=alpha,
             simulations=simulations,
             refit=refit,
+            fast=frozenset(fast_features),
+            refit_auto=refit_auto,
+            refit_reason=refit_reason,
+            refit_ratios=refit_ratios,
         )
 
     if simulations == 0 or not plans:
@@ -258,6 +272,7 @@ def refute_effects(
                         dummy_residuals=(
                             base[plan.feature] - fitted[plan.feature] if dummy else None
                         ),
+                        estimand=getattr(effects, "estimand", "ate"),
                     )
                 )
     # One noise-free dummy outcome per feature, E[y | controls] alone: its standard error is
@@ -278,6 +293,7 @@ def refute_effects(
                 nuisance=nuisance,
                 fitted_outcome=fitted[plan.feature],
                 reference=True,
+                estimand=getattr(effects, "estimand", "ate"),
             )
         )
     results = parallel_map(run_task, tasks, n_jobs=n_jobs, backend=backend, progress=progress)
@@ -335,7 +351,28 @@ def refute_effects(
                 expected=REGISTRY[refuter].expected(original),
             )
         )
-    return finish({k: tuple(v) for k, v in by_feature.items()})
+    return finish({k: tuple(v) for k, v in by_feature.items()}, quick.features)
+
+
+def _decide_refit(
+    refit: bool | None,
+    checked: CheckedData,
+    effects: Effects,
+    plans: Sequence[Plan],
+    simulations: int,
+    root: np.random.SeedSequence,
+) -> tuple[bool, bool, str, dict[str, float]]:
+    """``refit`` as given, or the automatic rule's decision: (refit, auto, reason, ratios)."""
+    if refit is not None:
+        return bool(refit), False, f"refit={bool(refit)} was given", {}
+    if simulations == 0 or not plans:
+        return False, True, "no refuter ran, so nothing was re-fitted", {}
+    from causalinterp.refute.auto import refit_decision
+
+    # generate_state spawns nothing, so the refuters' seeds are those of an explicit refit.
+    probe_seed = int(root.generate_state(2)[1] >> 1)
+    decision = refit_decision(checked, effects, seed=probe_seed)
+    return decision.refit, True, decision.reason, dict(decision.ratios)
 
 
 def _values(block: Sequence[Simulated]) -> np.ndarray:

@@ -8,7 +8,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = [
+    "STRUCTURAL_ZERO",
     "VERDICT_LABELS",
+    "breakable",
+    "contrast_text",
+    "dependence_caption",
+    "effect_cell",
     "entities",
     "escape_markdown",
     "fmt",
@@ -28,6 +33,7 @@ VERDICT_LABELS: Mapping[str, str] = {
     "under_attributed": "under-attributed",
     "sign_conflict": "sign conflict",
     "fragile": "fragile",
+    "limited_overlap": "limited overlap",
     "no_detectable_effect": "no detectable effect",
     "no_causal_path": "no causal path",
     "not_identifiable": "not identifiable",
@@ -111,7 +117,99 @@ def fmt_effect(effect: Mapping[str, Any] | None) -> str:
     """An effect row of ``report.json`` as ``estimate [low, high]``."""
     if not effect:
         return "—"
-    return f"{fmt(effect['estimate'])} [{fmt(effect['ci_low'])}, {fmt(effect['ci_high'])}]"
+    # report.json writes an unbounded (Anderson-Rubin) end as null.
+    low = "−∞" if effect["ci_low"] is None else fmt(effect["ci_low"])
+    high = "∞" if effect["ci_high"] is None else fmt(effect["ci_high"])
+    return f"{fmt(effect['estimate'])} [{low}, {high}]"
+
+
+#: What an effect cell says when the DAG has no directed path from the feature to the outcome.
+STRUCTURAL_ZERO = "0 (no causal path in the DAG)"
+
+
+def contrast_text(effect: Mapping[str, Any] | None) -> str:
+    """The level contrast of a categorical feature's headline effect, e.g. ``'south' vs 'north'``;
+    ``""`` for other features."""
+    contrast = (effect or {}).get("contrast")
+    if not contrast:
+        return ""
+    return f"{contrast['level']!r} vs {contrast['reference']!r}"
+
+
+def effect_cell(row: Mapping[str, Any]) -> str:
+    """A feature's causal effect for a table cell: ``estimate [low, high]``, the level contrast
+    of a categorical feature, :data:`STRUCTURAL_ZERO` for a feature without a causal path.
+
+    Examples
+    --------
+    >>> effect_cell({"verdict": "no_causal_path", "effect": None})
+    '0 (no causal path in the DAG)'
+    >>> effect_cell({"verdict": "supported", "effect": {"estimate": 0.0649, "ci_low": 0.0239,
+    ...     "ci_high": 0.106, "contrast": {"level": "south", "reference": "north"}}})
+    "0.0649 [0.0239, 0.106] ('south' vs 'north')"
+    """
+    if row.get("verdict") == "no_causal_path" and not row.get("effect"):
+        return STRUCTURAL_ZERO
+    text = fmt_effect(row.get("effect"))
+    contrast = contrast_text(row.get("effect"))
+    return f"{text} ({contrast})" if contrast else text
+
+
+def dependence_caption(row: Mapping[str, Any]) -> str:
+    """The caption of a feature's dependence plot, naming only what the plot draws."""
+    effect = row.get("effect")
+    if row.get("kind") == "categorical":
+        drawn = any(level.get("estimate") is not None for level in (effect or {}).get("levels", ()))
+        text = "Orange diamonds: the model's mean SHAP value at each level."
+        if drawn:
+            return text + (
+                " Blue: each level's causal effect against the reference level, with its 95% "
+                "interval, drawn from the reference level's mean SHAP value; a level whose "
+                "diamond falls outside its interval is a model contrast that is not causal."
+            )
+        return text + f" No causal effect is drawn: {_no_effect_reason(row)}."
+    slope = _float((row.get("attribution") or {}).get("slope"))
+    parts = ["SHAP values against the feature"]
+    if effect and math.isfinite(_float(effect.get("estimate"))):
+        parts.append("with the causal effect (blue, 95% band)")
+        if math.isfinite(slope):
+            parts.append("and the attribution slope (orange, dashed) through the mean point.")
+        else:
+            parts[-1] += " through the mean point; the attribution slope is undefined."
+        return " ".join(parts)
+    if math.isfinite(slope):
+        parts.append("with the attribution slope (orange, dashed) through the mean point.")
+    else:
+        parts[-1] += "."
+    return " ".join(parts) + f" No causal effect is drawn: {_no_effect_reason(row)}."
+
+
+def _no_effect_reason(row: Mapping[str, Any]) -> str:
+    verdict = row.get("verdict")
+    if verdict == "no_causal_path":
+        return "the DAG has no causal path from it to the outcome, so its effect is 0"
+    if verdict == "not_identifiable":
+        return "its effect is not identifiable from the DAG and the observed columns"
+    if verdict == "error":
+        return "its estimation failed"
+    return "no effect was estimated"
+
+
+def breakable(name: object) -> Any:
+    """``name`` escaped for HTML, with line-break opportunities after ``_``, ``.``, ``-`` and
+    ``/``, so a long identifier wraps between its words rather than inside one.
+
+    Examples
+    --------
+    >>> str(breakable("cancel_page_visits<b>"))
+    'cancel_<wbr>page_<wbr>visits&lt;b&gt;'
+    """
+    from markupsafe import Markup, escape
+
+    text = str(escape(str(name)))
+    for char in "_.-/":
+        text = text.replace(char, char + "<wbr>")
+    return Markup(text)
 
 
 def support_text(value: bool | None) -> str:
@@ -130,10 +228,12 @@ def identification_text(ident: Mapping[str, Any], esc: Callable[[str], str] = st
         if ident.get("adjustment_set"):
             return f"back-door, adjusting for {listed('adjustment_set')}"
         return "back-door, no adjustment needed"
+    # Conditional designs name the covariates they are valid given.
+    given = f" given {listed('adjustment_set')}" if ident.get("conditional") else ""
     if strategy == "frontdoor":
-        return f"front-door through {listed('mediators')}"
+        return f"front-door through {listed('mediators')}{given}"
     if strategy == "iv":
-        return f"instrumental variables: {listed('instruments')}"
+        return f"instrumental variables: {listed('instruments')}{given}"
     if strategy == "none":
         if ident.get("blocking_latents"):
             return f"not identifiable: latent confounding through {listed('blocking_latents')}"

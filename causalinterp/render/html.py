@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 from causalinterp.render import plots
 from causalinterp.render._text import (
     VERDICT_LABELS,
+    breakable,
+    dependence_caption,
+    effect_cell,
     fmt,
-    fmt_effect,
     fmt_p,
     identification_text,
     one_line,
@@ -21,6 +23,7 @@ from causalinterp.render._text import (
     verdict_label,
 )
 from causalinterp.render.json import clean, model_features
+from causalinterp.render.overlap import html_view as overlap_view
 
 if TYPE_CHECKING:
     from causalinterp.attribute.attributions import Attributions
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from causalinterp.estimate.effects import Effects
     from causalinterp.graph import CausalGraph
     from causalinterp.graph.independence import GraphTest
-    from causalinterp.refute.refutation import Refutations
+    from causalinterp.refute.results import Refutations
     from causalinterp.verdicts import FeatureVerdict
 
 __all__ = ["render_html", "render_summary_html"]
@@ -52,6 +55,7 @@ def _environment():
     env.filters["pval"] = fmt_p
     env.filters["verdict_label"] = verdict_label
     env.filters["support"] = support_text
+    env.filters["breakable"] = breakable
     return env
 
 
@@ -75,8 +79,9 @@ def _summary_context(data: Mapping[str, Any], *, refuted: bool) -> dict[str, Any
         view["index"] = index
         view["anchor"] = f"feature-{index}"
         view["identification_text"] = identification_text(row["identification"])
-        view["effect_text"] = fmt_effect(row["effect"])
+        view["effect_text"] = effect_cell(row)
         view["verdict_class"] = row["verdict"] if row["verdict"] in VERDICT_LABELS else "other"
+        view["caption"] = dependence_caption(row)
         features.append(view)
     return {
         "data": data,
@@ -87,6 +92,7 @@ def _summary_context(data: Mapping[str, Any], *, refuted: bool) -> dict[str, Any
             for verdict, n in ordered_counts(data["summary"]["verdict_counts"])
         ],
         "refuted": refuted,
+        "findings": data["summary"].get("findings") or [],
     }
 
 
@@ -120,6 +126,8 @@ def render_html(
     graph_test: GraphTest | None = None,
     settings: Mapping[str, Any] | None = None,
     include_plots: bool = True,
+    domain: Any = None,
+    curves: Any = None,
 ) -> str:
     """The full report as one self-contained HTML page.
 
@@ -137,6 +145,10 @@ def render_html(
         Options of the run, listed beside the ones ``data`` records.
     include_plots : bool, default True
         Draw the plots; without them every plot is replaced by a short note.
+    domain : DomainCheck, optional
+        The domain check: its section with an ICE plot per checked feature.
+    curves : Curves, optional
+        Dose-response curves: their section with one plot per curve.
 
     Returns
     -------
@@ -157,6 +169,7 @@ def render_html(
             f"SHAP dependence plot of {name} with its causal effect",
             include_plots,
         )
+        view["overlap_view"] = overlap_view(effects, name, _render_plot, include_plots)
         view["refutation_plots"] = [
             _render_plot(
                 lambda ref=ref: plots.plot_refutation(ref),
@@ -187,4 +200,16 @@ def render_html(
         ),
         seconds_total=sum(v for v in data["run"]["seconds"].values() if isinstance(v, int | float)),
     )
+    ctx["domain_section"] = None
+    if domain is not None:
+        from causalinterp.domain.render import html_section
+
+        ctx["domain_section"] = html_section(dict(data), domain, _render_plot, include_plots)
+    ctx["curves_section"] = None
+    if curves is not None:
+        from causalinterp.render.curves import html_section as curves_section
+
+        ctx["curves_section"] = curves_section(
+            data, curves, _render_plot, include_plots, attributions
+        )
     return _environment().get_template("report.html").render(ctx)

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from causalinterp.refute.roles import annotate as annotate_refutations
+from causalinterp.render.overlap import add_to_report as add_overlap
+from causalinterp.render.summary import findings
 from causalinterp.verdicts import FeatureVerdict
 
 if TYPE_CHECKING:
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     from causalinterp.estimate.effects import Effects, FeatureEffect
     from causalinterp.graph import CausalGraph
     from causalinterp.graph.independence import GraphTest
-    from causalinterp.refute.refutation import RefutationResult, Refutations
+    from causalinterp.refute.results import RefutationResult, Refutations
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -31,7 +34,7 @@ __all__ = [
     "verdict_for",
 ]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def _round(value: float) -> float | None:
@@ -121,6 +124,8 @@ def report_dict(
     graph_test: GraphTest | None = None,
     settings: Mapping[str, Any] | None = None,
     run: Mapping[str, Any] | None = None,
+    domain: Any = None,
+    curves: Any = None,
 ) -> dict[str, Any]:
     """The stage results as ``report.json`` data (schema version :data:`SCHEMA_VERSION`).
 
@@ -136,6 +141,11 @@ def report_dict(
         ``nuisance`` is shown as given (the pipeline describes the learners).
     run : Mapping, optional
         ``started_at``, ``seconds`` and ``versions``, copied as given.
+    domain : DomainCheck, optional
+        The domain check: a ``domain`` section and a ``domain`` object per feature.
+    curves : Curves, optional
+        Dose-response curves and heterogeneity: a ``curves`` section and ``curve`` and
+        ``heterogeneity`` objects per feature (``docs/curves.md``).
 
     Returns
     -------
@@ -162,6 +172,11 @@ def report_dict(
         "n_rows": int(checked.n_rows),
         "dropped_rows": int(checked.dropped_rows),
         "latent": _names(checked.latent),
+        # Of "latent": declared unobserved (graph or latent=[...]) or merely not a column.
+        "latent_declared": _names(getattr(checked, "declared_latent", ())),
+        "latent_undeclared": _names(
+            [n for n in checked.latent if n not in getattr(checked, "declared_latent", ())]
+        ),
         "graph": {
             "nodes": _names(graph.nodes),
             "edges": sorted([str(u), str(v)] for u, v in graph.edges),
@@ -170,16 +185,25 @@ def report_dict(
             "seed": settings.get("seed", getattr(effects, "seed", None)),
             "refute": refute,
             "refit": bool(getattr(refutations, "refit", False)),
+            # How refit was decided: "auto" (refute/auto.py's rule) or "given"; and why.
+            "refit_mode": "auto" if getattr(refutations, "refit_auto", False) else "given",
+            "refit_reason": getattr(refutations, "refit_reason", "") or None,
+            "refit_ratios": {
+                str(k): round(_float(v), 3)
+                for k, v in (getattr(refutations, "refit_ratios", None) or {}).items()
+            },
             "material_share": settings.get("material_share"),
             "attribution_factor": settings.get("attribution_factor"),
             "explainer": attributions.explainer,
             "rows_explained": int(attributions.rows_explained),
             "nuisance": settings.get("nuisance"),
+            # "default" or the user's model's class: `causalinterp explain` refits the former.
+            "model": settings.get("model"),
         },
         "summary": {
             "flagged": [name for name, v in rows.items() if v.flagged],
             "verdict_counts": counts,
-            "graph_fits": None if graph_test is None else bool(graph_test.fits),
+            "graph_fits": None if graph_test is None else graph_test.fits,
         },
         "graph_test": None if graph_test is None else _graph_test_dict(graph_test),
         "features": [
@@ -189,7 +213,7 @@ def report_dict(
                 effects.by_feature.get(name),
                 attributions,
                 refutations,
-                checked.kinds.get(name),
+                checked,
             )
             for name in features
         ],
@@ -199,7 +223,32 @@ def report_dict(
             "versions": {str(k): str(v) for k, v in (run.get("versions") or {}).items()},
         },
     }
-    return clean(data)
+    # Estimand, each number's population and the overlap diagnoses (render/overlap.py).
+    add_overlap(data, effects, checked, attributions)
+    # What each refuter can detect; calibration checks apart from evidence (refute/roles.py).
+    annotate_refutations(data, effects, refutations)
+    if domain is not None:
+        from causalinterp.domain.render import add_to_report
+
+        add_to_report(data, domain)
+    if curves is not None:
+        # Per feature ``curve`` and ``heterogeneity``; a top-level ``curves`` summary.
+        from causalinterp.render.curves import add_to_report as add_curves
+
+        add_curves(data, curves)
+    data = clean(data)
+    # Findings read the finished rows, so they rank exactly the numbers the report shows.
+    data["summary"] = clean({**data["summary"], "findings": _findings(data)})
+    return data
+
+
+def _findings(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings; a failure becomes one ``error`` finding, never a failed report."""
+    try:
+        return findings(data)
+    except Exception as error:  # the rows are intact: the report must still be written
+        text = f"the findings could not be ranked: {type(error).__name__}: {error}"
+        return [{"kind": "error", "feature": None, "text": text, "action": None}]
 
 
 def json_text(data: Mapping[str, Any]) -> str:
@@ -212,7 +261,7 @@ def _graph_test_dict(test: GraphTest) -> dict[str, Any]:
         "method": test.method,
         "tested": int(test.tested),
         "alpha": test.alpha,
-        "fits": bool(test.fits),
+        "fits": test.fits,  # None: nothing testable
         "violations": [
             {
                 "x": v.x,
@@ -234,8 +283,9 @@ def _feature_dict(
     effect: FeatureEffect | None,
     attributions: Attributions,
     refutations: Refutations | None,
-    kind: str | None,
+    checked: CheckedData,
 ) -> dict[str, Any]:
+    kind = checked.kinds.get(name)
     estimate = effect.estimate if effect is not None else None
     attribution = attributions.by_feature.get(name)
     ident = effect.identification if effect is not None else None
@@ -259,6 +309,8 @@ def _feature_dict(
         "verdict": verdict.verdict,
         "flagged": bool(verdict.flagged),
         "reasons": list(verdict.reasons),
+        "reason_summary": verdict.reason_summary or None,
+        "action": verdict.action,
         "effect": None
         if estimate is None
         else {
@@ -268,8 +320,19 @@ def _feature_dict(
             "p_value": estimate.p_value,
             "stderr": estimate.stderr,
             "method": estimate.method,
-            # Categorical treatments only: one entry per level against the reference.
-            **({"levels": _levels_list(effect)} if getattr(effect, "levels", ()) else {}),
+            # IV only: instrument strength and, when weak, the Anderson-Rubin set.
+            **_first_stage_dict(estimate),
+            "standardized": _standardized(name, estimate.estimate, checked, attributions),
+            # Categorical treatments only: one entry per level against the reference, and
+            # which of them the headline estimate is.
+            **(
+                {
+                    "levels": _levels_list(effect, attributions, checked),
+                    "contrast": _contrast(effect),
+                }
+                if getattr(effect, "levels", ())
+                else {}
+            ),
         },
         "attribution": {
             "mean_abs_shap": _float(attribution.mean_abs_shap) if attribution else math.nan,
@@ -287,8 +350,12 @@ def _feature_dict(
             "instruments": _names(ident.instruments if ident else ()),
             "mediators": _names(ident.mediators if ident else ()),
             "blocking_latents": _names(ident.blocking_latents if ident else ()),
+            # IV/front-door valid only given adjustment_set; what the design assumes.
+            "conditional": bool(ident.conditional) if ident else False,
+            "assumptions": (ident.assumptions or None) if ident else None,
         },
         "refutations": [_refutation_dict(r) for r in results],
+        "refutation_note": _refutation_note(effect, refutations, kind, results),
         "sensitivity": None
         if sensitivity is None
         else {
@@ -302,9 +369,105 @@ def _feature_dict(
     }
 
 
-def _levels_list(effect: FeatureEffect) -> list[dict[str, Any]]:
+def _first_stage_dict(estimate: Any) -> dict[str, Any]:
+    """``first_stage`` (and ``anderson_rubin`` when weak) of an IV estimate; {} otherwise."""
+    fs = getattr(estimate, "first_stage", None)
+    if fs is None:
+        return {}
+    ar = getattr(estimate, "anderson_rubin", None)
+    return {
+        "first_stage": {
+            "f_statistic": fs.f_statistic,
+            "n_instruments": fs.n_instruments,
+            "threshold": fs.threshold,
+            "weak": fs.weak,
+            "partial_r2": fs.partial_r2,
+        },
+        "anderson_rubin": None
+        if ar is None
+        else {"low": ar.low, "high": ar.high, "shape": ar.shape, "p_value_zero": ar.p_value_zero},
+    }
+
+
+def _standardized(
+    name: str, estimate: float, checked: CheckedData, attributions: Attributions
+) -> float | None:
+    """The effect in standard deviations of the outcome, per standard deviation of a
+    continuous feature (per 0 -> 1 of a binary one); None for categorical features."""
+    kind = checked.kinds.get(name, "continuous")
+    frame = checked.frame
+    if kind == "categorical" or checked.outcome not in getattr(frame, "columns", ()):
+        return None
+    sd_y = float(np.nanstd(np.asarray(frame[checked.outcome], dtype=float), ddof=1))
+    unit = 1.0
+    if kind == "continuous":
+        source = frame if name in frame.columns else attributions.feature_values
+        if name not in getattr(source, "columns", ()):
+            return None
+        unit = float(np.nanstd(np.asarray(source[name], dtype=float), ddof=1))
+    if not (math.isfinite(sd_y) and sd_y > 0 and math.isfinite(unit)):
+        return None
+    return float(estimate) * unit / sd_y
+
+
+def _contrast(effect: FeatureEffect) -> dict[str, Any] | None:
+    """The level contrast a categorical feature's headline estimate is (its most significant
+    level, as the effects stage chose it)."""
+    estimated = [lv for lv in effect.levels if lv.estimate is not None]
+    if not estimated:
+        return None
+    best = min(estimated, key=lambda lv: lv.estimate.p_value)  # type: ignore[union-attr]
+    return {"level": best.level, "reference": best.reference}
+
+
+def _level_attributions(
+    name: str, attributions: Attributions, checked: CheckedData
+) -> dict[str, float]:
+    """The model's own contrast per level: mean SHAP value at the level minus at the reference."""
+    try:
+        labels, reference = checked.level_codes(name)
+        codes = np.asarray(attributions.feature_values[name], dtype=float)
+        shap = np.asarray(attributions.shap_values[name], dtype=float)
+    except Exception:  # a hand-built result without the columns: no per-level attribution
+        return {}
+    means = {
+        labels[code]: float(shap[codes == code].mean())
+        for code in range(len(labels))
+        if (codes == code).any()
+    }
+    base = means.get(labels[reference])
+    if base is None:
+        return {}
+    return {label: mean - base for label, mean in means.items()}
+
+
+def _refutation_note(
+    effect: FeatureEffect | None,
+    refutations: Refutations | None,
+    kind: str | None,
+    results: tuple[RefutationResult, ...],
+) -> str | None:
+    """Why a feature has no refutations (None when it has some)."""
+    if results:
+        return None
+    if refutations is None or refutations.depth == "none":
+        return "refutation was not run"
+    if effect is None or effect.estimate is None:
+        return "not refuted: there is no estimated effect to refute"
+    if kind == "categorical":
+        return (
+            "not refuted: each level has its own estimate and the refuters challenge one effect "
+            "per feature, so no level was refuted"
+        )
+    return "not refuted: no refuter applies to this estimate"
+
+
+def _levels_list(
+    effect: FeatureEffect, attributions: Attributions, checked: CheckedData
+) -> list[dict[str, Any]]:
     """A categorical treatment's per-level effects, in level order (see docs/reliability.md)."""
     levels = []
+    model = _level_attributions(effect.feature, attributions, checked)
     for level in effect.levels:
         e = level.estimate
         levels.append(
@@ -319,6 +482,8 @@ def _levels_list(effect: FeatureEffect) -> list[dict[str, Any]]:
                 "stderr": None if e is None else e.stderr,
                 "method": None if e is None else e.method,
                 "error": level.message or None,
+                # The model's contrast for the same level (mean SHAP difference).
+                "attribution": model.get(level.level),
             }
         )
     return levels

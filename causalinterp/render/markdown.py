@@ -6,15 +6,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from causalinterp.render._text import (
+    effect_cell,
     entities,
     escape_markdown,
     fmt,
-    fmt_effect,
     fmt_p,
-    identification_text,
     ordered_counts,
     verdict_label,
 )
+from causalinterp.render.curves import markdown_section as curves_markdown
+from causalinterp.render.overlap import markdown_line as overlap_markdown_line
 
 __all__ = ["MAX_TABLE_ROWS", "render_markdown"]
 
@@ -66,12 +67,16 @@ def render_markdown(data: Mapping[str, Any], *, refuted: bool) -> str:
     lines.append("")
     lines.append(_graph_line(data["graph_test"], esc))
     lines.append("")
+    population = overlap_markdown_line(data)  # att/atc runs only
+    if population:
+        lines += [esc(population), ""]
+    lines.extend(_findings_lines(summary.get("findings") or [], esc))
 
     lines.append(
         "| feature | verdict | causal effect [95% CI] | attribution slope | "
-        "mean \\|SHAP\\| | identification |"
+        "mean \\|SHAP\\| | why | what to do |"
     )
-    lines.append("|---|---|---|---:|---:|---|")
+    lines.append("|---|---|---|---:|---:|---|---|")
     for row in features[:MAX_TABLE_ROWS]:
         name = esc(row["name"])
         if row["flagged"]:
@@ -79,10 +84,11 @@ def render_markdown(data: Mapping[str, Any], *, refuted: bool) -> str:
         cells = [
             name,
             esc(verdict_label(row["verdict"])),
-            entities(fmt_effect(row["effect"])),
+            esc(effect_cell(row)),
             entities(fmt(row["attribution"]["slope"])),
             entities(fmt(row["attribution"]["mean_abs_shap"])),
-            identification_text(row["identification"], esc),
+            esc(row.get("reason_summary") or "—"),
+            esc(row.get("action") or "—"),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     if len(features) > MAX_TABLE_ROWS:
@@ -90,7 +96,36 @@ def render_markdown(data: Mapping[str, Any], *, refuted: bool) -> str:
         lines.append(f"… and {len(features) - MAX_TABLE_ROWS} more features in the full report.")
     lines.append("")
     lines.append(_refuter_lines(features, refuted, esc))
+    if data.get("domain") is not None:
+        from causalinterp.domain.render import markdown_section
+
+        lines += ["", markdown_section(dict(data))]
+    curves_text = curves_markdown(data, esc)
+    if curves_text:
+        lines += ["", curves_text]
     return "\n".join(lines) + "\n"
+
+
+_KINDS = {
+    "flagged": "Flagged attribution",
+    "leakage": "Leakage",
+    "under_used": "Under-used effect",
+    "graph": "Graph",
+}
+
+
+def _findings_lines(findings: list[Mapping[str, Any]], esc: Callable[[str], str]) -> list[str]:
+    """The Findings block: numbered, most material first, each with its action."""
+    if not findings:
+        return ["**Findings**: nothing needs doing.", ""]
+    lines = ["**Findings**, most material first:", ""]
+    for number, item in enumerate(findings, start=1):
+        kind = _KINDS.get(item["kind"], str(item["kind"]))
+        lines.append(f"{number}. **{esc(kind)}**: {esc(item['text'])}")
+        if item.get("action"):
+            lines.append(f"   *What to do*: {esc(item['action'])}")
+    lines.append("")
+    return lines
 
 
 def _refuter_lines(features: list[Mapping[str, Any]], refuted: bool, esc) -> str:
@@ -117,6 +152,11 @@ def _graph_line(test: Mapping[str, Any] | None, esc: Callable[[str], str]) -> st
     if test is None:
         return "The DAG was not tested against the data."
     tested, violations = test["tested"], test["violations"]
+    if test["fits"] is None:
+        return (
+            "The DAG is untestable here: it implies no independence among the observed "
+            "columns that could be tested, so the data neither support nor contradict it."
+        )
     if test["fits"]:
         return (
             f"The DAG fits the data: none of {tested} implied independences is rejected "

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from causalinterp.attribute.attributions import Attributions
     from causalinterp.data import CheckedData
     from causalinterp.estimate.effects import Effects, FeatureEffect
-    from causalinterp.refute.refutation import RefutationResult
+    from causalinterp.refute.results import RefutationResult
     from causalinterp.verdicts import FeatureVerdict
 
 __all__ = [
@@ -293,7 +293,9 @@ def plot_refutation(result: RefutationResult, *, expected: float | None = None) 
     target = result.expected if expected is None else expected
     target = None if target is None else float(target)
 
-    fig = new_figure(4.4, 3.0, margins={"left": 0.13, "right": 0.97, "bottom": 0.27, "top": 0.89})
+    # The right margin leaves room for half of the last tick label: a narrow distribution
+    # has long labels (e.g. -0.026625) centred on the axis' right end.
+    fig = new_figure(4.4, 3.0, margins={"left": 0.13, "right": 0.9, "bottom": 0.27, "top": 0.89})
     ax = fig.add_subplot()
     bins = int(min(30, max(6, np.sqrt(values.size) * 1.5)))
     ax.hist(values, bins=bins, color="#b0bec5", edgecolor="white", lw=0.5)
@@ -315,7 +317,7 @@ def plot_refutation(result: RefutationResult, *, expected: float | None = None) 
     )
     ax.set_xlabel("simulated estimate", fontsize=8)
     ax.set_ylabel("count", fontsize=8)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     ax.tick_params(labelsize=7)
     fig.legend(loc="lower center", ncols=2, fontsize=7, frameon=False)
@@ -396,7 +398,9 @@ def plot_effects_vs_attributions(
             ax.text(
                 0.0,
                 row + 0.13,
-                f"  no estimate ({status})",
+                "  0 (no causal path in the DAG)"
+                if effect is not None and effect.status == "no_path"
+                else f"  no estimate ({status})",
                 fontsize=7,
                 color="#757575",
                 va="center",
