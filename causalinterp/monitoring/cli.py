@@ -18,26 +18,7 @@ from causalinterp.errors import CausalInterpError, OptionError
 from causalinterp.models import add_model_arguments, model_from_args
 
 #: The options table's rows this command offers as flags (and its config file as keys).
-OPTION_NAMES = (
-    "seed",
-    "n_jobs",
-    "max_shap_rows",
-    "drift_alpha",
-    "drift_threshold",
-    "support_share",
-    "range_share",
-    "ndcg_threshold",
-    "share_change",
-    "mechanism_alpha",
-    "mechanism_threshold",
-    "risk_increase",
-    "performance_drop",
-    "n_bootstrap",
-    "reference_rows",
-    "mechanism_rows",
-    "time_column",
-    "window",
-)
+OPTION_NAMES = ("seed", "n_jobs", "max_shap_rows", *_options.names(["monitor"]))
 #: Keys of a monitoring config file besides the options.
 CONFIG_KEYS = frozenset(
     {
