@@ -384,14 +384,14 @@ def test_a_slow_model_keeps_to_max_shap_seconds_and_says_so(data_file, tmp_path,
     code = run(
         "analyze", "--data", data_file, "--graph", GRAPH, "--outcome", "y",
         "--out", tmp_path / "cut", "--refute", "none", "--no-graph-test",
-        *model, "--max-shap-seconds", "0.2",
+        *model, "--max-shap-seconds", "0.001",
     )  # fmt: skip
     assert code == 0
     err = " ".join(capsys.readouterr().err.split())
     # Announced before it starts: which explainer, why, its cost, and the budget's rows.
     assert "model Pipeline[PolynomialFeatures, LinearRegression]" in err
     assert "model-agnostic exact explainer" in err
-    assert "max_shap_seconds=0.2" in err and "standard errors about" in err
+    assert "max_shap_seconds=0.001" in err and "standard errors about" in err
     cut = json.loads((tmp_path / "cut" / "report.json").read_text())
     assert 10 <= cut["settings"]["rows_explained"] < 600
     for name in features:
