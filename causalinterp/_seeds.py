@@ -22,6 +22,8 @@ class StageSeeds(NamedTuple):
     graph_test: int
     model: int
     attributions: int
+    curves: int
+    domain: int
 
 
 def stage_seeds(seed: int) -> StageSeeds:

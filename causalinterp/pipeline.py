@@ -329,7 +329,7 @@ def analyze(
             model=model,
             data=data,
             points=opt["curve_points"],
-            seed=opt["seed"],
+            seed=seeds.curves,
             progress=show,
             **parallel,
         )
@@ -359,7 +359,7 @@ def analyze(
         material_share=opt["material_share"],
         ice_rows=opt["ice_rows"],
         ice_grid=opt["ice_grid"],
-        seed=opt["seed"],
+        seed=seeds.domain,
         model_seed=seeds.model,
         progress=show,
         **parallel,
