@@ -58,7 +58,7 @@ def test_planted_violation_reaches_report_json(planted_report):
     assert {"edge": ["price", "y"], "sign": "+"} in data["domain"]["signs"]
     assert data["domain"]["ice_rows"] == 80 and data["domain"]["error"] is None
     assert any("against the declared direction +" in r for r in rows["price"]["reasons"])
-    assert planted_report.run["seconds"]["domain"] >= 0
+    assert planted_report.run["seconds"]["domain"] > 0  # the check ran and its time is kept
 
 
 def test_markdown_and_html_show_the_domain_section(planted_report):
