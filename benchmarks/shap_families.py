@@ -8,8 +8,12 @@ categorical ones; a binary outcome), then explained on 2,000 rows with a 200-row
   (``causalinterp.attribute._native``);
 * LightGBM on numeric codes: native TreeSHAP too;
 * scikit-learn GradientBoosting / RandomForest / HistGradientBoosting: interventional
-  TreeSHAP (``causalinterp.attribute._shap``); ``--path-dependent`` also times SHAP's
-  path-dependent TreeSHAP on them, the faster alternative;
+  TreeSHAP (``causalinterp.attribute._shap``): the leaf tables of
+  ``causalinterp.attribute._interventional_trees`` for the random forest (probability
+  trees), SHAP's pairwise algorithm for the boosted classifiers (log-odds trees);
+  ``--pairwise`` also times SHAP's pairwise algorithm on the forest and reports the largest
+  difference between the two; ``--path-dependent`` also times SHAP's path-dependent
+  TreeSHAP on them;
 * scikit-learn Pipelines (ColumnTransformer with OneHotEncoder and StandardScaler before
   HistGradientBoosting, or before Ridge): ``causalinterp.attribute._pipelines``;
 * a linear regressor: the closed form.
@@ -23,7 +27,7 @@ on 20 rows of the categorical LightGBM model and extrapolates to 2,000 rows: the
 that ran before the native one existed.
 
     python benchmarks/shap_families.py
-    python benchmarks/shap_families.py --rows 2000 --stage --path-dependent \
+    python benchmarks/shap_families.py --rows 2000 --stage --pairwise --path-dependent \
         --compare-agnostic --json benchmarks/results/shap_families.json
 
 Wall time depends on what else runs: the load average is printed, and the CPU time of
@@ -86,7 +90,10 @@ def families(X: pd.DataFrame, y: pd.Series, y_cont: pd.Series):
         return make_column_transformer((OneHotEncoder(), ["c0", "c1"]), (StandardScaler(), numeric))
 
     def tree(model, frame, bg, classifier):
-        return _shap._tree_shap(model, classifier, frame.to_numpy(float), bg.to_numpy(float))
+        values, base, _ = _shap._tree_shap(
+            model, classifier, frame.to_numpy(float), bg.to_numpy(float)
+        )
+        return values, base
 
     def native(model, frame, bg, classifier):
         return _native.native_shap(model, frame, classifier=classifier)
@@ -191,6 +198,11 @@ def main() -> None:
         help="also time SHAP's path-dependent TreeSHAP on the scikit-learn tree models",
     )
     parser.add_argument(
+        "--pairwise",
+        action="store_true",
+        help="also time SHAP's pairwise interventional algorithm where the leaf tables ran",
+    )
+    parser.add_argument(
         "--stage", action="store_true", help="also time each model through attribute_model"
     )
     parser.add_argument("--json", help="write the results to this file")
@@ -226,6 +238,32 @@ def main() -> None:
             results[-1].update(stage_explainer=chosen, stage_seconds=seconds, stage_cpu=cpu)
             label = "  through attribute_model: " + chosen
             print(f"{label:55s} {seconds:6.2f} s (cpu {cpu:6.2f} s)")
+
+    if args.pairwise:
+        # Both algorithms on SHAP's 100-row subsample of the background, so that they
+        # compute the same values and the difference measures only their rounding.
+        forests = [f for f in fitted if "RandomForest" in f[0]]
+        for name, model, _, frame, classifier in forests:
+            xm = frame.iloc[rows].to_numpy(float)
+            bm = shap.utils.sample(frame.iloc[background].to_numpy(float), 100)
+            timings = {}
+            for leaf_tables in (True, False):
+                start, cpu = time.perf_counter(), time.process_time()
+                values, _, used = _shap._tree_shap(
+                    model, classifier, xm, bm, use_leaf_tables=leaf_tables
+                )
+                timings[leaf_tables] = (time.perf_counter() - start, time.process_time() - cpu)
+                if leaf_tables:
+                    leaf_values = values
+            gap = float(np.max(np.abs(leaf_values - values)))
+            for leaf_tables, label in ((True, "leaf tables"), (False, "SHAP pairwise")):
+                seconds, cpu = timings[leaf_tables]
+                family = name.replace("(tree)", f"({label}, {used} background rows)")
+                results.append({"family": family, "seconds": seconds, "cpu_seconds": cpu})
+                print(f"{family:55s} {seconds:6.2f} s (cpu {cpu:6.2f} s)")
+            ratio = timings[False][0] / timings[True][0]
+            results[-1].update(largest_difference=gap, pairwise_over_leaf_tables=ratio)
+            print(f"{'  pairwise / leaf tables, largest difference':55s} {ratio:6.1f}x   {gap:.1e}")
 
     if args.path_dependent:
         sklearn_trees = [f for f in fitted if f[2].__name__ == "tree"]

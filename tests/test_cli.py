@@ -124,6 +124,10 @@ def test_nuisance_and_shap_rows_reach_the_analysis(data_file, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["settings"]["nuisance"] == "linear"
     assert report["settings"]["rows_explained"] == 120  # of 600
+    # The default regressor's trees add up on the outcome scale: the leaf tables average
+    # over the whole 200-row background, with nothing to add about it.
+    assert (report["settings"]["explainer"], report["settings"]["background_rows"]) == ("tree", 200)
+    assert report["settings"]["explainer_note"] is None
     # A sample's summaries carry their sampling error; explaining every row leaves none.
     for feature in report["features"]:
         assert feature["attribution"]["mean_abs_shap_se"] > 0

@@ -58,6 +58,8 @@ class PipelineParts:
         Mean prediction of the final estimator over the transformed background.
     explainer : str
         ``"tree"``, ``"linear"`` or ``"native"``: how the final estimator was explained.
+    background_rows : int
+        Background rows the values average over (0 for native TreeSHAP, which uses none).
     """
 
     part_values: np.ndarray
@@ -66,6 +68,7 @@ class PipelineParts:
     values: np.ndarray
     base_value: float
     explainer: str
+    background_rows: int = 0
 
 
 def is_transforming_pipeline(model: Any) -> bool:
@@ -154,7 +157,9 @@ def explain_pipeline_parts(
     bt = _dense(preprocessor.transform(background))
     probe = pd.concat([X, background], ignore_index=True)
     owner = output_owners(preprocessor, probe)
-    part_values, base, explainer = _explain_final(final, xt, bt, classifier=classifier)
+    part_values, base, explainer, background_rows = _explain_final(
+        final, xt, bt, classifier=classifier
+    )
     p = X.shape[1]
     indicator = np.zeros((len(owner), p))
     indicator[np.arange(len(owner)), owner] = 1.0
@@ -171,6 +176,7 @@ def explain_pipeline_parts(
         values=part_values @ indicator,
         base_value=base,
         explainer=explainer,
+        background_rows=background_rows,
     )
 
 
@@ -237,26 +243,26 @@ def linear_shap(estimator: Any, xm: np.ndarray, bm: np.ndarray) -> tuple[np.ndar
 
 def _explain_final(
     final: Any, xt: np.ndarray, bt: np.ndarray, *, classifier: bool
-) -> tuple[np.ndarray, float, str]:
+) -> tuple[np.ndarray, float, str, int]:
     # Imported here: _shap imports this module to dispatch to it.
     from causalinterp.attribute import _native, _shap
 
     if _shap._is_tree_model(final):
         try:
-            values, base = _shap._tree_shap(final, classifier, xt, bt)
+            values, base, used = _shap._tree_shap(final, classifier, xt, bt)
         except Exception:
             if _native.library(final) is None:
                 raise NotImplementedError("tree explainer unavailable") from None
         else:
-            return values, base, "tree"
+            return values, base, "tree", used
     if _native.library(final) is not None:
         names = getattr(final, "feature_names_in_", None)
         frame = pd.DataFrame(xt, columns=None if names is None else [str(n) for n in names])
         values, base = _native.native_shap(final, frame, classifier=classifier)
-        return values, base, "native"
+        return values, base, "native", 0
     if _shap._is_linear_model(final, classifier, xt.shape[1]):
         values, base = linear_shap(final, xt, bt)
-        return values, base, "linear"
+        return values, base, "linear", len(bt)
     raise NotImplementedError(f"no fast explainer for {type(final).__name__}")
 
 

@@ -8,11 +8,13 @@ for regressors — so that SHAP values can be set beside causal effects on that 
 Explainers, fastest exact one first:
 
 ``"tree"``
-    ``shap.TreeExplainer`` (interventional) for scikit-learn tree ensembles
-    (GradientBoosting, RandomForest, ExtraTrees, DecisionTree, HistGradientBoosting),
-    also as the last step of a Pipeline whose earlier steps are
-    ``"passthrough"``. Cost grows with rows x background rows x trees x leaves: fast for
-    boosted ensembles, slow (minutes) for deep random forests.
+    Interventional TreeSHAP for scikit-learn tree ensembles (GradientBoosting,
+    RandomForest, ExtraTrees, DecisionTree, HistGradientBoosting), also as the last step
+    of a Pipeline whose earlier steps are ``"passthrough"``. Trees whose outputs add up on
+    the outcome scale (regressors, probability trees) are explained by per-leaf background
+    tables (:mod:`causalinterp.attribute._interventional_trees`: whole background, cost
+    rows x leaves x depth); log-odds trees on the probability scale by
+    ``shap.TreeExplainer``'s pairwise algorithm (cost rows x 100 background rows x nodes).
 ``"linear"``
     ``shap.LinearExplainer`` for linear regressors (LinearRegression, Ridge, Lasso, ...).
 ``"exact"``
@@ -52,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from causalinterp._progress import resolve_progress
-from causalinterp.attribute import _budget, _native, _pipelines
+from causalinterp.attribute import _budget, _interventional_trees, _native, _pipelines
 from causalinterp.attribute._checks import (
     _ModelSpec,
     _numeric_matrix,
@@ -78,6 +80,11 @@ __all__ = [
 
 MAX_EXACT_FEATURES = 8
 """Largest number of features explained exactly by the model-agnostic explainer."""
+
+PAIRWISE_BACKGROUND_ROWS = 100
+"""Background rows of SHAP's pairwise interventional tree algorithm (SHAP's own default
+subsample, made explicit): its cost grows with them. The leaf-table algorithm of
+:mod:`causalinterp.attribute._interventional_trees` uses the whole background."""
 
 N_PERMUTATIONS = _budget.N_PERMUTATIONS
 """Orderings per row (5 antithetic pairs) of the model-agnostic permutation explainer."""
@@ -154,6 +161,10 @@ class ShapExplanation:
     rows : numpy.ndarray or None
         Positions in ``X`` of the rows explained, when ``max_seconds`` left time for only
         some of them (``values`` has one row per position); None when all were explained.
+    background_rows : int
+        Background rows the values average over: all of ``background``, except SHAP's
+        pairwise tree algorithm (:data:`PAIRWISE_BACKGROUND_ROWS`) and native TreeSHAP,
+        which uses none (0).
     """
 
     values: np.ndarray
@@ -162,6 +173,7 @@ class ShapExplanation:
     scale: str
     note: str = field(default="")
     rows: np.ndarray | None = field(default=None)
+    background_rows: int = field(default=0)
 
 
 def explain(
@@ -253,8 +265,9 @@ def explain(
         warnings.simplefilter("ignore")
         fast, note = _dispatch(model, spec, xm, bm, pred, seed)
     rows = None
+    background_rows = len(bm)
     if fast is not None:
-        values, base, explainer = fast
+        values, base, explainer, background_rows = fast
     else:
         # No fast explainer: say which one runs, why and what it costs, before starting
         # (outside the stderr redirect), and keep to the time budget.
@@ -305,6 +318,7 @@ def explain(
         scale=scale,
         note=note,
         rows=rows,
+        background_rows=background_rows,
     )
 
 
@@ -325,9 +339,10 @@ def _additivity_tolerance(pred: np.ndarray) -> float:
 
 def _dispatch(
     model: Any, spec: _ModelSpec, xm: np.ndarray, bm: np.ndarray, pred: np.ndarray, seed: Any
-) -> tuple[tuple[np.ndarray, float, str] | None, str]:
-    """The fastest exact explainer that applies: ``((values, base, explainer), note)``, or
-    ``(None, why none applied)`` for the caller's model-agnostic explainer."""
+) -> tuple[tuple[np.ndarray, float, str, int] | None, str]:
+    """The fastest exact explainer that applies: ``((values, base, explainer, background
+    rows used), note)``, or ``(None, why none applied)`` for the caller's model-agnostic
+    explainer."""
     user, as_frame = _user_model(model, spec)
     estimator = _final_estimator_on_raw_input(user)
     tolerance = _additivity_tolerance(pred)
@@ -346,24 +361,25 @@ def _dispatch(
             notes.append(f"native TreeSHAP unavailable ({exc})")
         else:
             if adds_up(values, base):
-                return (values, base, "native"), _native.NOTE
+                return (values, base, "native", 0), _native.NOTE
             notes.append("native TreeSHAP did not match the model's predictions")
     raw = user is model  # xm holds the model's own inputs (no level codes to decode)
     if raw and estimator is not None and _is_tree_model(estimator):
         try:
-            values, base = _tree_shap(estimator, spec.classifier, xm, bm)
+            values, base, used = _tree_shap(estimator, spec.classifier, xm, bm)
         except Exception as exc:  # unsupported structure inside SHAP: try the next paths
             notes.append(f"tree explainer unavailable ({type(exc).__name__}: {exc})")
         else:
             if adds_up(values, base):
-                return (values, base, "tree"), "; ".join(notes)
+                note = "; ".join(filter(None, [*notes, _subsample_note(used, bm)]))
+                return (values, base, "tree", used), note
             notes.append("tree explainer did not match the model's predictions")
     elif (
         raw and estimator is not None and _is_linear_model(estimator, spec.classifier, xm.shape[1])
     ):
         values, base = _pipelines.linear_shap(estimator, xm, bm)
         if adds_up(values, base):
-            return (values, base, "linear"), ""
+            return (values, base, "linear", len(bm)), ""
         notes.append("linear explainer did not match the model's predictions")
     if _pipelines.is_transforming_pipeline(user):
         try:
@@ -377,9 +393,20 @@ def _dispatch(
                 note = "explained on the transformed columns, summed back to each column"
                 if parts.explainer == "native":
                     note += "; " + _native.NOTE
-                return (parts.values, parts.base_value, "pipeline-" + parts.explainer), note
+                note = "; ".join(filter(None, [note, _subsample_note(parts.background_rows, bm)]))
+                explainer = "pipeline-" + parts.explainer
+                return (parts.values, parts.base_value, explainer, parts.background_rows), note
             notes.append("the Pipeline's fast path did not match its predictions")
     return None, "; ".join(notes)
+
+
+def _subsample_note(used: int, bm: np.ndarray) -> str:
+    if 0 < used < len(bm):
+        return (
+            f"SHAP's pairwise tree algorithm averaged over {used} of the {len(bm)} background "
+            "rows (its cost grows with them)"
+        )
+    return ""
 
 
 def _final_estimator_on_raw_input(model: Any) -> Any:
@@ -416,9 +443,21 @@ def _is_linear_model(estimator: Any, classifier: bool, n_features: int) -> bool:
 
 
 def _tree_shap(
-    estimator: Any, classifier: bool, xm: np.ndarray, bm: np.ndarray
-) -> tuple[np.ndarray, float]:
-    """Interventional TreeSHAP on the outcome scale.
+    estimator: Any,
+    classifier: bool,
+    xm: np.ndarray,
+    bm: np.ndarray,
+    *,
+    use_leaf_tables: bool = True,
+) -> tuple[np.ndarray, float, int]:
+    """Interventional TreeSHAP on the outcome scale: values, base value and the number of
+    background rows averaged over.
+
+    Trees whose outputs add up on the outcome scale (regressors, probability trees) go to
+    the leaf-table algorithm of :mod:`causalinterp.attribute._interventional_trees`, which
+    uses the whole background at a cost independent of its size; log-odds trees explained
+    on the probability scale go to SHAP's pairwise algorithm on
+    :data:`PAIRWISE_BACKGROUND_ROWS` background rows (``use_leaf_tables=False`` forces it).
 
     SHAP's interventional C code compares inputs with thresholds rounded to float32 while
     the models compare in float64 (HistGradientBoosting and LightGBM put thresholds exactly
@@ -482,6 +521,18 @@ def _tree_shap(
         )
     base_offset = np.atleast_1d(np.asarray(parsed.base_offset, dtype=np.float64))
     offset = base_offset[column] if base_offset.size > 1 else base_offset[0]
+    if use_leaf_tables and model_output == "raw":
+        # Trees that add up on the outcome scale: the same values with the whole
+        # background and without its factor in the cost.
+        try:
+            values, base = _interventional_trees.interventional_values(
+                dict_trees, code(xm), code(bm)
+            )
+        except NotImplementedError:
+            pass  # paths too deep for the leaf tables: SHAP's pairwise algorithm below
+        else:
+            return values, float(offset) + base, len(bm)
+    background = shap.utils.sample(code(bm), PAIRWISE_BACKGROUND_ROWS)  # SHAP's own subsample
     rebuilt = {
         "trees": dict_trees,
         "base_offset": float(offset),
@@ -492,13 +543,13 @@ def _tree_shap(
     }
     explainer = shap.TreeExplainer(
         rebuilt,
-        data=code(bm),
+        data=background,
         feature_perturbation="interventional",
         model_output=model_output,
     )
     values = np.asarray(explainer.shap_values(code(xm), check_additivity=False), dtype=np.float64)
     base = float(np.ravel(explainer.expected_value)[0])
-    return values.reshape(xm.shape), base
+    return values.reshape(xm.shape), base, len(background)
 
 
 def _linear_shap(estimator: Any, xm: np.ndarray, bm: np.ndarray) -> tuple[np.ndarray, float]:

@@ -98,7 +98,9 @@ class Attributions:
         Mean prediction over the background sample: each row's prediction is
         ``base_value`` plus the sum of its SHAP values.
     background_rows : int
-        Rows in the background sample.
+        Background rows the SHAP values average over: the whole sample drawn, except for
+        log-odds tree ensembles explained on the probability scale (SHAP's pairwise
+        algorithm, 100 rows) and native TreeSHAP (0: path-dependent, no background).
     note : str
         What the explainer computed beyond the plain interventional SHAP values (native
         TreeSHAP is path-dependent), or why no fast explainer applied, what the
@@ -327,7 +329,7 @@ def compute_attributions(
         rows_explained=int(m),
         rows_total=int(n),
         base_value=float(result.base_value),
-        background_rows=len(background),
+        background_rows=result.background_rows,
         note=result.note,
     )
 

@@ -196,6 +196,10 @@ def report_dict(
             "attribution_factor": settings.get("attribution_factor"),
             "explainer": attributions.explainer,
             "rows_explained": int(attributions.rows_explained),
+            # Background rows the SHAP values average over (0: path-dependent native
+            # TreeSHAP), and what the explainer did beyond plain interventional SHAP.
+            "background_rows": int(getattr(attributions, "background_rows", 0) or 0) or None,
+            "explainer_note": getattr(attributions, "note", "") or None,
             "nuisance": settings.get("nuisance"),
             # "default" or the user's model's class: `causalinterp explain` refits the former.
             "model": settings.get("model"),
