@@ -215,6 +215,9 @@ OPTIONS: tuple[Option, ...] = (
          "that check each feature against its direction", low=2, example="200", metavar="N"),
     _opt("ice_grid", "int", 50, "domain_check", "grid points of each ICE curve over the "
          "feature's observed range", low=2, example="50", metavar="N"),
+    _opt("ice_tolerance", "float", 0.01, "domain_check", "moves of an ICE curve against its "
+         "direction up to this share of the standard deviation of the model's predictions "
+         "are not violations (0 counts every move)", low=0, example="0.01", metavar="SHARE"),
     # ---------------------------------------------------------------- dose-response curves
     _opt("curves", "bool", True, "curves", "estimate E[Y | do(X = x)] of every continuous "
          "back-door feature, compare it with the model's dependence, and test each back-door "

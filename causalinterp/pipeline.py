@@ -70,6 +70,7 @@ def analyze(
     signs: Any = _DEFAULTS["signs"],
     ice_rows: int = _DEFAULTS["ice_rows"],
     ice_grid: int = _DEFAULTS["ice_grid"],
+    ice_tolerance: float = _DEFAULTS["ice_tolerance"],
     curves: bool = _DEFAULTS["curves"],
     curve_points: int = _DEFAULTS["curve_points"],
     **unknown: Any,
@@ -165,6 +166,10 @@ def analyze(
         ``docs/domain-logic.md``.
     ice_rows, ice_grid : int, default 200 and 50
         Rows sampled for the ICE curves of the domain check, and grid points per curve.
+    ice_tolerance : float, default 0.01
+        Moves of an ICE curve against its direction up to this share of the standard
+        deviation of the model's predictions (over the sampled rows) are not violations, so
+        that a boosting model's small wiggles are not read as a reversed direction.
     curves : bool, default True
         Estimate the causal dose-response curve E[Y | do(X = x)] of every continuous
         back-door feature, compare it with the model's dependence (a shape disagreement
@@ -232,6 +237,7 @@ def analyze(
             "signs": signs,
             "ice_rows": ice_rows,
             "ice_grid": ice_grid,
+            "ice_tolerance": ice_tolerance,
             "curves": curves,
             "curve_points": curve_points,
         }
@@ -359,6 +365,7 @@ def analyze(
         material_share=opt["material_share"],
         ice_rows=opt["ice_rows"],
         ice_grid=opt["ice_grid"],
+        ice_tolerance=opt["ice_tolerance"],
         seed=seeds.domain,
         model_seed=seeds.model,
         progress=show,

@@ -57,6 +57,10 @@ def test_planted_violation_reaches_report_json(planted_report):
     assert "price" in data["domain"]["flagged"]
     assert {"edge": ["price", "y"], "sign": "+"} in data["domain"]["signs"]
     assert data["domain"]["ice_rows"] == 80 and data["domain"]["error"] is None
+    # The default relative tolerance, and the move on the prediction scale it amounts to:
+    # far below the planted drop of 3.
+    assert data["domain"]["ice_tolerance"] == 0.01
+    assert 0.001 < data["domain"]["threshold"] < 0.1
     assert any("against the declared direction +" in r for r in rows["price"]["reasons"])
     assert planted_report.run["seconds"]["domain"] > 0  # the check ran and its time is kept
 

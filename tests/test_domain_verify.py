@@ -159,3 +159,51 @@ def test_exact_check_proves_or_stays_inconclusive():
     constrained.fit(data[["x", "z"]], data["y"])
     proved = verify(constrained, data, {"x": "+"}, ice_rows=300).by_feature["x"]
     assert proved.exact.status == "monotone" and proved.violation_share == 0
+
+
+class _Wiggly:
+    """A known model of x alone: a rising staircase (40 stairs of 0.05) whose stairs each
+    fall by 0.002 halfway, minus a drop of ``drop`` from x = 0.5 on."""
+
+    feature_names_in_ = np.array(["x", "z"])
+
+    def __init__(self, drop: float) -> None:
+        self.drop = drop
+
+    def predict(self, frame):
+        stair = np.asarray(frame["x"], dtype=float) * 40
+        ripple = 0.002 * (stair % 1 < 0.5)
+        return 0.05 * np.floor(stair) + ripple - self.drop * (stair >= 20)
+
+
+def _uniform(n: int = 2000) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"x": rng.uniform(size=n), "z": rng.normal(size=n)})
+
+
+def test_tolerance_is_relative_to_the_spread_of_the_predictions():
+    data = _uniform()
+    ripple = _Wiggly(drop=0.0)
+    # Tolerance 0: the ripple's falls count as violations in every row.
+    strict = verify(ripple, data, {"x": "+"}, ice_rows=50, ice_grid=200, tolerance=0)
+    assert strict.by_feature["x"].violation_share == 1.0
+    assert strict.threshold == pytest.approx(1e-9)
+    # Default: 1% of the predictions' standard deviation (about 2 / sqrt(12) = 0.58), well
+    # above the ripple's falls of 0.002, so no row violates.
+    default = verify(ripple, data, {"x": "+"}, ice_rows=50, ice_grid=200)
+    sample = data.iloc[np.sort(np.random.default_rng(np.random.SeedSequence(0)).choice(
+        len(data), 50, replace=False))]
+    assert default.tolerance == 0.01
+    assert default.threshold == pytest.approx(0.01 * np.std(ripple.predict(sample)), rel=1e-9)
+    assert 0.004 < default.threshold < 0.008
+    assert default.by_feature["x"].violation_share == 0.0
+    # A drop of a third of the spread is a violation in every row, where it was planted.
+    dropped = verify(_Wiggly(drop=0.2), data, {"x": "+"}, ice_rows=50, ice_grid=200)
+    check = dropped.by_feature["x"]
+    assert check.violation_share == 1.0
+    assert 0.45 < check.max_violation_at[0] <= 0.5 < check.max_violation_at[1] < 0.55
+
+
+def test_tolerance_must_be_a_non_negative_number():
+    with pytest.raises(OptionError, match=r"tolerance: expected a non-negative number, got -1"):
+        verify(_Wiggly(0.0), _uniform(50), {"x": "+"}, tolerance=-1)

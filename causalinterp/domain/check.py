@@ -89,6 +89,7 @@ def check_domain(
     material_share: float = 0.05,
     ice_rows: int = 200,
     ice_grid: int = 50,
+    ice_tolerance: float = 0.01,
     seed: int = 0,
     model_seed: Any = 0,
     n_jobs: int | None = None,
@@ -114,7 +115,7 @@ def check_domain(
         Their ``share`` decides which attributions are material.
     signs : mapping or str, optional
         Declared signs beyond the graph's (see :func:`~causalinterp.domain.edge_signs`).
-    material_share, ice_rows, ice_grid, seed, model_seed, n_jobs, backend, progress
+    material_share, ice_rows, ice_grid, ice_tolerance, seed, model_seed, n_jobs, backend, progress
         As in :func:`causalinterp.analyze`; ``model_seed`` is the stage seed the default
         model was fitted with.
 
@@ -157,7 +158,8 @@ def check_domain(
                 else:
                     verification = verify(
                         fitted, rows, wanted, features=features, ice_rows=ice_rows,
-                        ice_grid=ice_grid, seed=domain_seed(seed), exact=False, n_jobs=n_jobs,
+                        ice_grid=ice_grid, tolerance=ice_tolerance, seed=domain_seed(seed),
+                        exact=False, n_jobs=n_jobs,
                         backend=backend, progress=progress,
                     )
         except Exception as error:  # one failing check never takes the report down

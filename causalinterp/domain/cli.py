@@ -19,8 +19,8 @@ from causalinterp import options
 from causalinterp.errors import CausalInterpError, OptionError
 
 #: The options table's rows this subcommand offers as flags.
-OPTIONS = ("seed", "n_jobs", "ice_rows", "ice_grid", "validation_fraction", "score_bootstrap",
-           "score_alpha", "model_family", "verdicts", "save_model")
+OPTIONS = ("seed", "n_jobs", "ice_rows", "ice_grid", "ice_tolerance", "validation_fraction",
+           "score_bootstrap", "score_alpha", "model_family", "verdicts", "save_model")
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -99,7 +99,8 @@ def _run(args: argparse.Namespace) -> str:
         validation_fraction=settings["validation_fraction"],
         score_bootstrap=settings["score_bootstrap"], score_alpha=settings["score_alpha"],
         ice_rows=settings["ice_rows"], ice_grid=settings["ice_grid"],
-        seed=values.get("seed", 0), verdicts=settings["verdicts"],
+        ice_tolerance=settings["ice_tolerance"], seed=values.get("seed", 0),
+        verdicts=settings["verdicts"],
         n_jobs=values.get("n_jobs"), progress=False if args.quiet else None,
     )
     out.mkdir(parents=True, exist_ok=True)

@@ -106,6 +106,7 @@ def constrain(
     score_alpha: float = 0.05,
     ice_rows: int = 200,
     ice_grid: int = 50,
+    ice_tolerance: float = 0.01,
     seed: int = 0,
     verdicts: bool = False,
     analyze_options: Mapping[str, Any] | None = None,
@@ -143,6 +144,8 @@ def constrain(
         The intervals are at level ``1 - score_alpha``.
     ice_rows, ice_grid : int
         Rows and grid points of the ICE checks (see :func:`verify`).
+    ice_tolerance : float, default 0.01
+        Relative tolerance of the ICE checks (``tolerance`` of :func:`verify`).
     seed : int, default 0
         Seeds the split, the models' ``random_state`` (when they have none), the ICE rows and
         the bootstrap.
@@ -175,7 +178,7 @@ def constrain(
     """
     validate({"validation_fraction": validation_fraction, "score_bootstrap": score_bootstrap,
               "score_alpha": score_alpha, "ice_rows": ice_rows, "ice_grid": ice_grid,
-              "verdicts": verdicts})
+              "ice_tolerance": ice_tolerance, "verdicts": verdicts})
     root = seed_sequence(seed)
     split_seed, model_seed, verify_seed, boot_seed = root.spawn(4)
     if features is None and model is not None and hasattr(model, "feature_names_in_"):
@@ -211,7 +214,8 @@ def constrain(
     xv = x.iloc[valid].to_numpy(dtype=float)
     scores = _scores(y.to_numpy()[valid], predict_before(xv), predict_after(xv), binary,
                      score_bootstrap, score_alpha, boot_seed)
-    check = {"ice_rows": ice_rows, "ice_grid": ice_grid, "seed": verify_seed,
+    check = {"ice_rows": ice_rows, "ice_grid": ice_grid, "tolerance": ice_tolerance,
+             "seed": verify_seed,
              "n_jobs": n_jobs, "progress": progress, "features": features}
     say("checking both models' ICE curves against the directions")
     before = verify(unconstrained, x, derived, **check)

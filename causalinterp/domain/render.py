@@ -276,7 +276,9 @@ def report_section(check: Any) -> dict[str, Any]:
 
     Keys: ``signs`` (the declared edge signs), ``checked`` (features whose ICE curves were
     checked), ``flagged`` (material attributions violating a declared direction),
-    ``ice_rows``, ``ice_grid``, ``scale`` (null when nothing was checked) and ``error``.
+    ``ice_rows``, ``ice_grid``, ``ice_tolerance`` and ``threshold`` (the relative tolerance
+    and the move on the prediction scale it amounts to), ``scale`` (null when nothing was
+    checked) and ``error``.
 
     Examples
     --------
@@ -293,6 +295,8 @@ def report_section(check: Any) -> dict[str, Any]:
         "flagged": list(check.flagged),
         "ice_rows": verification.n_rows if verification is not None else None,
         "ice_grid": verification.n_grid if verification is not None else None,
+        "ice_tolerance": verification.tolerance if verification is not None else None,
+        "threshold": float(f"{verification.threshold:.6g}") if verification is not None else None,
         "scale": verification.scale if verification is not None else None,
         "error": check.error,
     }

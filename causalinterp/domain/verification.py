@@ -5,7 +5,8 @@ For each feature with a direction, every sampled row's individual conditional ex
 the feature alone moves (the same curves as scikit-learn's
 ``partial_dependence(kind="individual", method="brute")``, computed here in one prediction call
 per feature so that any model with ``predict``/``predict_proba`` can be checked). A row
-violates the direction when its curve moves against it by more than ``tolerance`` anywhere;
+violates the direction when its curve moves against it anywhere by more than the threshold
+(``tolerance`` times the standard deviation of the model's predictions on the sampled rows);
 the largest such move (the curve's largest fall, for ``"+"``, from any grid point to a later
 one) is the row's violation.
 
@@ -34,6 +35,9 @@ from causalinterp.errors import DataError, ModelError, OptionError
 #: Past this many distinct thresholds on one feature the exact check is skipped (it would
 #: evaluate every sampled row at each of them).
 MAX_EXACT_POINTS = 4096
+
+#: Moves up to this size are float rounding, never violations (even with tolerance 0).
+_FLOAT_ROUNDING = 1e-9
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,9 @@ class Verification:
     """Every checked feature of one model.
 
     ``scale`` is ``"probability"`` (of the positive class) or ``"prediction"``.
+    ``tolerance`` is relative (a share of the standard deviation of the model's predictions
+    on the sampled rows); ``threshold`` is the move on ``scale`` it amounts to: larger moves
+    against a direction are violations.
     """
 
     model: str
@@ -126,6 +133,7 @@ class Verification:
     n_rows: int
     n_grid: int
     tolerance: float
+    threshold: float = 0.0
 
     @property
     def violated(self) -> tuple[str, ...]:
@@ -138,12 +146,14 @@ def prediction_function(model: Any, columns: list[str]) -> tuple[Callable, str]:
 
     Classifiers give the probability of the positive class; others ``predict``.
     """
-    from sklearn.base import is_classifier
+    # The attribution stage's test: scikit-learn's tags, else duck typing (scikit-learn's
+    # own is_classifier raises on models outside scikit-learn).
+    from causalinterp.attribute._shap import is_classifier
 
     name = type(model).__name__
     if not callable(getattr(model, "predict", None)):
         raise ModelError(f"model {name}: has no predict method; pass a fitted estimator")
-    classifier = is_classifier(model) or hasattr(model, "classes_")
+    classifier = is_classifier(model)
     if classifier and not callable(getattr(model, "predict_proba", None)):
         raise ModelError(f"model {name}: is a classifier without predict_proba; refit it "
                          "with probability estimates")
@@ -190,7 +200,7 @@ def verify(
     ice_rows: int = 200,
     ice_grid: int = 50,
     seed: int | np.random.SeedSequence = 0,
-    tolerance: float = 1e-9,
+    tolerance: float = 0.01,
     exact: bool = True,
     n_jobs: int | None = None,
     backend: str | None = None,
@@ -214,8 +224,11 @@ def verify(
         Grid points over each feature's observed range.
     seed : int or SeedSequence, default 0
         Seeds the row sample.
-    tolerance : float, default 1e-9
-        Moves against the direction up to this size (prediction scale) are not violations.
+    tolerance : float, default 0.01
+        Moves against the direction up to this share of the standard deviation of the
+        model's predictions on the sampled rows are not violations, so that small wiggles
+        of a boosting model are not read as a reversed direction; 0 counts every move
+        (beyond float rounding, 1e-9).
     exact : bool, default True
         Also run the exact check on tree ensembles.
     n_jobs, backend, progress
@@ -242,7 +255,7 @@ def verify(
                               f"pass e.g. {name}=50")
     if not isinstance(tolerance, int | float) or not tolerance >= 0:
         raise OptionError(f"tolerance: expected a non-negative number, got {tolerance!r}; "
-                          "pass e.g. tolerance=1e-9")
+                          "pass e.g. tolerance=0.01")
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data: expected a pandas DataFrame, got {type(data).__name__}; "
                         "load it with pandas.read_csv")
@@ -267,10 +280,12 @@ def verify(
             raise DataError(f"data: column {c!r} is not numeric, so it has no direction; "
                             "remove it from the directions")
     sample = frame.iloc[rows].to_numpy(dtype=float)
+    spread = float(np.std(predict(sample))) if checked else 0.0
+    threshold = max(float(tolerance) * spread, _FLOAT_ROUNDING)
     ens = _trees.ensemble(model, columns) if exact else None
     tasks = [
         _Task(c, columns.index(c), wanted[c] or "+", _grid(frame[c].to_numpy(float), ice_grid),
-              sample, predict, tolerance, ens)
+              sample, predict, threshold, ens)
         for c in checked
     ]
     results = run_parallel(
@@ -284,6 +299,7 @@ def verify(
         n_rows=len(rows),
         n_grid=ice_grid,
         tolerance=float(tolerance),
+        threshold=threshold,
     )
 
 
@@ -295,7 +311,7 @@ class _Task:
     grid: np.ndarray
     sample: np.ndarray
     predict: Callable[[np.ndarray], np.ndarray]
-    tolerance: float
+    threshold: float  # on the prediction scale
     ensemble: _trees.Ensemble | None
 
 
@@ -342,9 +358,9 @@ def _summary(curves: np.ndarray, points: np.ndarray, sign: str, tol: float):
 
 def _check(task: _Task) -> FeatureCheck:
     curves = ice(task.predict, task.sample, task.column, task.grid)
-    bad, share, largest, at = _summary(curves, task.grid, task.sign, task.tolerance)
+    bad, share, largest, at = _summary(curves, task.grid, task.sign, task.threshold)
     steps = np.diff(curves, axis=1) * (1 if task.sign == "+" else -1)
-    interval = (steps < -task.tolerance).mean(axis=0) if len(curves) else np.zeros(0)
+    interval = (steps < -task.threshold).mean(axis=0) if len(curves) else np.zeros(0)
     return FeatureCheck(
         feature=task.feature,
         direction=task.sign,
@@ -374,7 +390,7 @@ def _exact(task: _Task) -> ExactCheck | None:
     edges = np.concatenate([[low], inside, [high]])
     points = np.unique(np.concatenate([[low, high], (edges[:-1] + edges[1:]) / 2]))
     curves = ice(task.predict, task.sample, task.column, points)
-    _, share, largest, at = _summary(curves, points, task.sign, task.tolerance)
+    _, share, largest, at = _summary(curves, points, task.sign, task.threshold)
     if share > 0:
         status = "violated"
     elif _trees.proves_monotone(task.ensemble, task.column, task.sign):
