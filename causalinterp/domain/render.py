@@ -86,7 +86,7 @@ def domain_markdown(objects: dict[str, dict[str, Any]]) -> str:
     >>> from causalinterp.domain.directions import derive_directions
     >>> d = derive_directions("x -> y", "y", ["x"], signs={("x", "y"): "+"})
     >>> print(domain_markdown(domain_objects(d, None)).splitlines()[-1])
-    | x | + | declared | not checked | the only open path is the direct edge x -> y [+] |
+    | x | + | declared | not checked | the only open path is the direct edge x -&gt; y \\[+\\] |
     """
     lines = [
         "## Domain logic",
