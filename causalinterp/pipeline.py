@@ -336,6 +336,8 @@ def analyze(
             data=data,
             points=opt["curve_points"],
             seed=seeds.curves,
+            # The default model attribute_model fitted (kept, not fitted again).
+            model_seed=seeds.model,
             progress=show,
             **parallel,
         )

@@ -581,3 +581,37 @@ def test_a_time_budget_explains_fewer_rows_and_says_so(small_data, capsys):
         model, X, seed=3, max_rows=200, background_rows=30, max_seconds=1e-9, progress=False
     )
     assert capsys.readouterr().err == "" and quiet.note == cut.note
+
+
+def test_analyze_fits_the_default_model_once_for_attributions_domain_check_and_curves(
+    monkeypatch,
+):
+    import causalinterp.attribute.attributions as attributions
+    from causalinterp import analyze
+
+    fits = []
+    original = attributions.default_model
+
+    def counted(outcome_kind, *, seed):
+        model = original(outcome_kind, seed=seed)
+        fit = model.fit
+        model.fit = lambda *a, **k: (fits.append(outcome_kind), fit(*a, **k))[1]
+        return model
+
+    monkeypatch.setattr(attributions, "default_model", counted)
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=800)
+    x = 0.5 * z + rng.normal(size=800)
+    data = pd.DataFrame({"z": z, "x": x, "y": 2 * x + z + rng.normal(size=800)})
+    report = analyze(
+        data, "z -> x; z -> y; x -> y [+]", "y", refute="none", test_graph=False,
+        max_shap_rows=200, ice_rows=40, curve_points=8, progress=False,
+    )  # fmt: skip
+    out = report.to_dict()
+    # The domain check and the curves both called the model ...
+    assert "x" in out["domain"]["checked"]
+    assert {row["name"]: row for row in out["features"]}["x"]["curve"]["model_curve"] == (
+        "partial_dependence"
+    )
+    # ... the one the attribution stage fitted.
+    assert fits == ["continuous"]

@@ -145,6 +145,38 @@ class Attributions:
         )
 
 
+# The last default model fitted on raw feature columns, with what it was fitted on: the
+# domain check and the curves reuse the attribution stage's fit instead of repeating it.
+# The key holds the CheckedData itself, so its id cannot be reused while cached.
+_LAST_DEFAULT_FIT: tuple[Any, tuple, Any] | None = None
+
+
+def fitted_default_model(
+    checked: CheckedData, *, model_seed: int | np.random.SeedSequence
+) -> Any | None:
+    """:func:`default_model` fitted on ``checked``'s feature columns, as
+    :func:`attribute_model` fits it; None when a feature is categorical (the default model
+    then sees one 0/1 column per level, which callers reading raw columns cannot use).
+
+    The fit is deterministic given the seed, and the last one is kept: the domain check and
+    the dose-response curves of one ``analyze()`` run get the attribution stage's model
+    without fitting it again.
+    """
+    global _LAST_DEFAULT_FIT
+    features = list(checked.features)
+    if any(checked.kinds.get(f) == "categorical" for f in features):
+        return None
+    sequence = seed_sequence(model_seed)
+    key = (id(checked), sequence.entropy, tuple(sequence.spawn_key))
+    cached = _LAST_DEFAULT_FIT
+    if cached is not None and cached[1] == key and cached[0] is checked:
+        return cached[2]
+    model = default_model(checked.outcome_kind, seed=model_seed)
+    model.fit(checked.frame[features], checked.frame[checked.outcome])
+    _LAST_DEFAULT_FIT = (checked, key, model)
+    return model
+
+
 def default_model(outcome_kind: str, *, seed: int | np.random.SeedSequence) -> Any:
     """The model fitted when the user brings none: histogram gradient boosting.
 
@@ -453,12 +485,12 @@ def _default_model_attributions(
     additive: base value plus the features' sums is still each row's prediction.
     """
     features = list(checked.features)
+    fitted = fitted_default_model(checked, model_seed=model_seed)
+    if fitted is not None:  # no categorical feature: the model sees the columns as they are
+        rows = checked.frame[features]
+        return compute_attributions(fitted, rows, seed=seed, max_rows=max_rows)
     model = default_model(checked.outcome_kind, seed=model_seed)
     categorical = [f for f in features if checked.kinds[f] == "categorical"]
-    if not categorical:
-        rows = checked.frame[features]
-        model.fit(rows, checked.frame[checked.outcome])
-        return compute_attributions(model, rows, seed=seed, max_rows=max_rows)
 
     columns: dict[str, np.ndarray] = {}
     groups: dict[str, list[str]] = {}

@@ -219,16 +219,14 @@ def _model_and_rows(
     if model is not None:
         rows = data.loc[checked.frame.index] if isinstance(data, pd.DataFrame) else data
         return model, rows
-    if any(checked.kinds.get(f) == "categorical" for f in features):
+    from causalinterp.attribute.attributions import fitted_default_model
+
+    # The model attribute_model explained (same seed, same rows), not fitted again.
+    fitted = fitted_default_model(checked, model_seed=model_seed)
+    if fitted is None:
         return None, ("the default model was not checked: it sees categorical features as "
                       "one-hot columns; pass the model to check")
-    from causalinterp.attribute.attributions import default_model
-
-    # The same seed and rows as attribute_model's fit: the same model.
-    fitted = default_model(checked.outcome_kind, seed=model_seed)
-    rows = checked.frame[features]
-    fitted.fit(rows, checked.frame[checked.outcome])
-    return fitted, rows
+    return fitted, checked.frame[features]
 
 
 def _lap(start: float) -> float:

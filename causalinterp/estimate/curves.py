@@ -604,18 +604,13 @@ def _model_caller(
             from causalinterp.attribute.attributions import _user_model_and_rows
 
             return _user_model_and_rows(model, data, checked)
-        if (
-            model is None
-            and model_seed is not None
-            and not any(checked.kinds.get(f) == "categorical" for f in features)
-        ):
-            # The attribution stage's default model, re-fitted with its seed (deterministic).
-            from causalinterp.attribute.attributions import default_model
+        if model is None and model_seed is not None:
+            # The attribution stage's default model (None with categorical features).
+            from causalinterp.attribute.attributions import fitted_default_model
 
-            fitted = default_model(checked.outcome_kind, seed=model_seed)
-            rows = checked.frame[features]
-            fitted.fit(rows, checked.frame[checked.outcome])
-            return fitted, rows
+            fitted = fitted_default_model(checked, model_seed=model_seed)
+            if fitted is not None:
+                return fitted, checked.frame[features]
     except Exception:
         pass
     return None, None
