@@ -6,6 +6,7 @@ categorical ones; a binary outcome), then explained on 2,000 rows with a 200-row
 
 * LightGBM / XGBoost with native categorical splits: the libraries' own TreeSHAP
   (``causalinterp.attribute._native``);
+* CatBoost with text categorical features: its own TreeSHAP (``ShapValues``);
 * LightGBM on numeric codes: native TreeSHAP too;
 * scikit-learn GradientBoosting / RandomForest / HistGradientBoosting: interventional
   TreeSHAP (``causalinterp.attribute._shap``): the leaf tables of
@@ -116,6 +117,17 @@ def families(X: pd.DataFrame, y: pd.Series, y_cont: pd.Series):
         xgb.XGBClassifier(n_estimators=200, enable_categorical=True, max_depth=6).fit(X, y),
         native,
         X,
+        True,
+    )
+    import catboost
+
+    yield (
+        "CatBoost, categorical features (native)",
+        catboost.CatBoostClassifier(
+            iterations=200, depth=6, verbose=0, cat_features=["c0", "c1"], random_seed=0
+        ).fit(text, y),
+        native,
+        text,
         True,
     )
     yield (

@@ -56,7 +56,12 @@ def is_classifier(model: Any) -> bool:
     except Exception:
         # Objects outside scikit-learn have no tags; fall through to duck typing.
         pass
-    return getattr(model, "_estimator_type", None) == "classifier" or hasattr(model, "classes_")
+    estimator_type = getattr(model, "_estimator_type", None)
+    if estimator_type is not None:
+        return estimator_type == "classifier"
+    # Some regressors carry an empty classes_ (CatBoostRegressor).
+    classes = getattr(model, "classes_", None)
+    return classes is not None and len(classes) > 0
 
 
 def check_model(model: Any, columns: Sequence[str]) -> _ModelSpec:
@@ -170,6 +175,11 @@ def _fitted_attribute(model: Any, attribute: str) -> Any:
         value = getattr(model, attribute, None)
     except Exception:  # a Pipeline delegates to its first step, which may raise
         value = None
+    if value is None and attribute == "feature_names_in_" and _is_catboost(model):
+        # CatBoost keeps the names as feature_names_ ("0", "1", ... when fitted on arrays).
+        names = [str(n) for n in (getattr(model, "feature_names_", None) or [])]
+        if names and names != [str(i) for i in range(len(names))]:
+            value = np.array(names, dtype=object)
     steps = getattr(model, "steps", None)
     if value is None and isinstance(steps, list):
         for _, step in steps:
@@ -181,6 +191,10 @@ def _fitted_attribute(model: Any, attribute: str) -> Any:
 
 def _is_lightgbm(model: Any) -> bool:
     return type(model).__module__.split(".")[0] == "lightgbm"
+
+
+def _is_catboost(model: Any) -> bool:
+    return type(model).__module__.split(".")[0] == "catboost"
 
 
 def _match_lightgbm_names(fitted: list[str], columns: list[str]) -> list[str] | None:

@@ -11,6 +11,8 @@ What is read, per family:
 
 * LightGBM: its categorical features and, for pandas ``category`` columns, their levels.
 * XGBoost: its feature types (``"c"`` marks a categorical feature).
+* CatBoost: its categorical features' positions (their values must be text, integers or a
+  pandas ``category``; CatBoost refuses real numbers there).
 * scikit-learn ``Pipeline`` / ``ColumnTransformer``: the columns each transformer takes;
   ``OneHotEncoder`` / ``OrdinalEncoder`` categories (unseen levels are an error unless the
   encoder ignores them); numeric transformers (scalers, imputers ...) need numbers.
@@ -215,6 +217,16 @@ def _booster_mismatches(
             continue
         series = frame[column]
         if levels is None:
+            if _native.library(model) == "catboost":
+                if pd.api.types.is_float_dtype(series.dtype):
+                    yield (
+                        column,
+                        "text, integers or a pandas category (the model's categorical "
+                        "feature)",
+                        describe_dtype(series),
+                        "pass the column's levels as at fitting time, not real numbers",
+                    )
+                continue
             if not isinstance(series.dtype, pd.CategoricalDtype) and (
                 _native.library(model) == "xgboost"
             ):

@@ -599,6 +599,8 @@ class _LevelDecoder:
             self.classes_ = model.classes_
 
     def _frame(self, X: Any) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):  # named columns (partial dependence): by name
+            X = X[self.columns]
         frame = pd.DataFrame(np.asarray(X, dtype=float), columns=self.columns)
         for name, (values, dtype) in self.decode.items():
             codes = frame[name].to_numpy().astype(int)

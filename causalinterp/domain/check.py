@@ -217,8 +217,12 @@ def _model_and_rows(
     """The fitted model and the rows to check it on, or (None, why not)."""
     features = list(checked.features)
     if model is not None:
-        rows = data.loc[checked.frame.index] if isinstance(data, pd.DataFrame) else data
-        return model, rows
+        from causalinterp.attribute.attributions import _user_model_and_rows
+
+        # As the attribution stage explains it: text columns as their level codes (the
+        # model gets its own values back), so that a binary text feature's ICE curve runs
+        # from the level coded 0 to the one coded 1, the order its effect is estimated in.
+        return _user_model_and_rows(model, data, checked)
     from causalinterp.attribute.attributions import fitted_default_model
 
     # The model attribute_model explained (same seed, same rows), not fitted again.
