@@ -371,8 +371,8 @@ def test_every_monitor_option_is_a_keyword_a_flag_a_config_key_and_documented():
     from causalinterp.monitoring import cli, core
 
     table = options.names(["monitor"])
-    accepted = set(core.THRESHOLDS) | set(core.SUMMARY_OPTIONS) | {"n_bootstrap"}
-    assert set(table) <= accepted | {"time_column", "window"}
+    accepted = set(core.THRESHOLDS) | set(core.SUMMARY_OPTIONS) | set(core.OTHER_OPTIONS)
+    assert set(table) <= accepted
     assert set(table) <= set(cli.OPTION_NAMES) and set(table) <= options.case_keys(table)
     commands = argparse.ArgumentParser().add_subparsers()
     flags = cli.add_parser(commands).format_help()

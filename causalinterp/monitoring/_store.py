@@ -115,6 +115,9 @@ def save_summary(summary: ReferenceSummary, path: str | Path) -> Path:
         "default_fit": None
         if summary.default_fit is None
         else _frame(summary.default_fit, "default_fit", put),
+        "change_sample": None
+        if summary.change_sample is None
+        else _frame(summary.change_sample, "change_sample", put),
         "reference_abs": put("reference_abs", summary.reference_abs),
         "performance": summary.performance,
         "n_rows": summary.n_rows,
@@ -212,6 +215,10 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
             default_fit = None
             if meta["default_fit"] is not None:
                 default_fit = _unframe(meta["default_fit"], get)
+            # Absent from summaries written before the outcome_change figure existed.
+            change_sample = None
+            if meta.get("change_sample") is not None:
+                change_sample = _unframe(meta["change_sample"], get)
         graph = CausalGraph.parse(meta["graph"])
         fingerprint = get(meta["fingerprint"])
         reference_abs = get(meta["reference_abs"])
@@ -261,6 +268,7 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
         default_fit=default_fit,
         model_seed=int(meta["model_seed"]),
         fingerprint=fingerprint,
+        change_sample=change_sample,
     )
 
 

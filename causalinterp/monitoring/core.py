@@ -28,6 +28,7 @@ from causalinterp.monitoring import attribution as _attr
 from causalinterp.monitoring import performance as _perf
 from causalinterp.monitoring.alerts import Alert, build_alerts
 from causalinterp.monitoring.attribution import AttributionDrift
+from causalinterp.monitoring.changes import OutcomeChange, change_nodes, outcome_change
 from causalinterp.monitoring.drift import (
     ColumnDrift,
     check_types,
@@ -49,6 +50,9 @@ from causalinterp.monitoring.support import SupportCheck, check_support
 from causalinterp.monitoring.windows import as_windows, split_by_time
 
 #: Options that are thresholds (they can differ between runs on one saved summary).
+#: The options of the monitor stage that are neither thresholds nor fixed by the summary.
+OTHER_OPTIONS = ("n_bootstrap", "time_column", "window", "outcome_change")
+
 THRESHOLDS = (
     "drift_alpha",
     "drift_threshold",
@@ -86,6 +90,9 @@ class WindowResult:
     performance : Performance or None
         None without labels.
     alerts : tuple of Alert
+    outcome_change : OutcomeChange or None
+        The outcome's change split over mechanisms (option ``outcome_change``; labelled
+        windows only).
     """
 
     name: str
@@ -98,6 +105,7 @@ class WindowResult:
     risk: CausalRisk | None
     performance: Performance | None
     alerts: tuple[Alert, ...]
+    outcome_change: OutcomeChange | None = None
 
 
 @dataclass(frozen=True)
@@ -209,7 +217,7 @@ def monitor(
         ``drift_threshold``, ``support_share``, ``range_share``, ``ndcg_threshold``,
         ``share_change``, ``mechanism_alpha``, ``mechanism_threshold``, ``risk_increase``,
         ``performance_drop``, ``n_bootstrap``, ``reference_rows``, ``mechanism_rows``,
-        ``max_shap_rows``, ``time_column``, ``window``.
+        ``max_shap_rows``, ``time_column``, ``window``, ``outcome_change``.
 
     Returns
     -------
@@ -231,7 +239,7 @@ def monitor(
     ['moved']
     """
     started = time.perf_counter()
-    known = set(THRESHOLDS) | set(SUMMARY_OPTIONS) | {"n_bootstrap", "time_column", "window"}
+    known = set(THRESHOLDS) | set(SUMMARY_OPTIONS) | set(OTHER_OPTIONS)
     _options.check_known(more, known, "monitor")
     settings = {name: _options.default(name) for name in known}
     settings.update(_options.validate(more))
@@ -316,7 +324,7 @@ def _window(task: tuple) -> WindowResult:
 
 
 def _compare_window(name, frame, summary, settings, support, seq) -> WindowResult:
-    children = seq.spawn(4)
+    children = seq.spawn(5)
     outcome, features = summary.outcome, summary.features
     labelled_rows = frame[frame[outcome].notna()] if outcome in frame.columns else frame.iloc[:0]
     labelled = len(labelled_rows)
@@ -404,8 +412,19 @@ def _compare_window(name, frame, summary, settings, support, seq) -> WindowResul
         performance=performance,
         settings=settings,
     )
+    change = None
+    if labelled and settings["outcome_change"]:
+        _, left_out = change_nodes(
+            graph, outcome, {n: c.numeric for n, c in summary.columns.items()}
+        )
+        change = outcome_change(
+            graph, outcome, summary.change_sample, labelled_rows, left_out=tuple(left_out),
+            max_rows=summary.settings["mechanism_rows"],
+            seed=int(children[4].generate_state(1)[0]),
+        )  # fmt: skip
     return WindowResult(
-        name, len(frame), labelled, drift, checked, attribution, causal, risk, performance, alerts
+        name, len(frame), labelled, drift, checked, attribution, causal, risk, performance, alerts,
+        change,
     )
 
 

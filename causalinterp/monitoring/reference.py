@@ -22,6 +22,7 @@ from causalinterp.graph import CausalGraph
 from causalinterp.monitoring import _store
 from causalinterp.monitoring import attribution as _attr
 from causalinterp.monitoring import performance as _perf
+from causalinterp.monitoring.changes import change_nodes
 from causalinterp.monitoring.drift import ColumnReference, summarize_column
 from causalinterp.monitoring.mechanisms import (
     MechanismReference,
@@ -45,7 +46,9 @@ class ReferenceSummary:
 
     ``default_fit`` holds the rows the default model was fitted on (None when you passed a
     model), ``model_seed`` its seed, and ``fingerprint`` the model's predictions on the
-    background rows, which a loaded summary checks its model against.
+    background rows, which a loaded summary checks its model against. ``change_sample`` is
+    a labelled sample of the outcome and its numeric ancestors (up to ``mechanism_rows``
+    rows), for the ``outcome_change`` figure (None without labelled rows).
     """
 
     outcome: str
@@ -66,6 +69,7 @@ class ReferenceSummary:
     default_fit: pd.DataFrame | None = None
     model_seed: int = 0
     fingerprint: np.ndarray | None = None
+    change_sample: pd.DataFrame | None = None
 
     def save(self, path: str | Path) -> Path:
         """Write the summary to ``path`` (atomically; an ``.npz`` archive, no pickle).
@@ -245,7 +249,7 @@ def _summarize(
         raise DataError(
             f"reference: column {column!r} has missing values; drop or impute those rows first"
         )
-    children = seed_sequence(values["seed"]).spawn(6)
+    children = seed_sequence(values["seed"]).spawn(7)
     rng = np.random.default_rng(children[0])
     sample = reference[observed]
     if len(sample) > values["reference_rows"]:
@@ -276,6 +280,16 @@ def _summarize(
             mechanisms[node] = fit_mechanism(rows, node, parents, seed=int(mech_seeds[i]))
         else:
             mechanisms[node] = categorical_mechanism(columns[node], parents)
+    # The outcome and its numeric ancestors, jointly, for the outcome_change figure.
+    nodes, _ = change_nodes(graph, outcome, {n: columns[n].numeric for n in observed})
+    change_sample = None
+    if outcome in nodes and len(labelled) >= 20:
+        change_sample = labelled[nodes]
+        if len(change_sample) > values["mechanism_rows"]:
+            change_sample = change_sample.sample(
+                values["mechanism_rows"], random_state=int(children[6].generate_state(1)[0])
+            )
+        change_sample = change_sample.reset_index(drop=True)
     model_seed = int(children[3].generate_state(1)[0])
     scored = labelled
     default_fit = None
@@ -329,6 +343,7 @@ def _summarize(
         default_fit=default_fit,
         model_seed=model_seed,
         fingerprint=_store.fingerprint(spec, background),
+        change_sample=change_sample,
     )
 
 
@@ -339,6 +354,12 @@ def _default_model(labelled: pd.DataFrame, features: Sequence[str], outcome: str
         raise DataError(
             f"reference: needs the outcome {outcome!r} in at least 50 rows to fit the default "
             "model; pass model= (--model) or a labelled reference"
+        )
+    text = [f for f in features if not pd.api.types.is_numeric_dtype(labelled[f])]
+    if text:
+        raise DataError(
+            f"reference: feature {text[0]!r} is not numeric, and the default model takes "
+            "numbers; pass your model (model=, --model) or encode the column as numbers"
         )
     y = labelled[outcome].to_numpy(dtype=float)
     binary = len(np.unique(y)) <= 2

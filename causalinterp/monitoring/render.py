@@ -53,6 +53,7 @@ def to_dict(result) -> dict[str, Any]:
                 "attribution": asdict(w.attribution),
                 "risk": asdict(w.risk) if w.risk is not None else None,
                 "performance": asdict(w.performance) if w.performance is not None else None,
+                "outcome_change": _change_dict(w.outcome_change),
             }
         )
     alerted = [w.name for w in result.windows if w.alerts]
@@ -74,6 +75,19 @@ def to_dict(result) -> dict[str, Any]:
         "windows": windows,
     }
     return _clean(data)
+
+
+def _change_dict(change) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "target": change.target,
+        "change": change.change,
+        "contributions": [{"node": n, "contribution": v} for n, v in change.contributions],
+        "left_out": list(change.left_out),
+        "rows": list(change.rows),
+        "error": change.error,
+    }
 
 
 def to_json(result) -> str:
@@ -104,9 +118,24 @@ def to_markdown(result) -> str:
         lines.append("No alerts.")
     for name, alert in result.alerts:
         lines.append(f"- **{_md(name)}** `{alert.kind}`: {_md(alert.message)}")
+    changes = [w for w in result.windows if w.outcome_change is not None]
+    if changes:
+        lines += ["", f"## Change of the mean of {_md(result.outcome)}, by mechanism", ""]
+        for w in changes:
+            lines.append(_change_line(w.name, w.outcome_change, _md))
     for note in result.notes:
         lines.append(f"\n_{_md(note)}_")
     return "\n".join(lines) + "\n"
+
+
+def _change_line(name: str, change, quote) -> str:
+    """One window's outcome_change in a sentence."""
+    if change.error is not None:
+        return f"- {quote(name)}: not computed ({quote(change.error)})"
+    parts = ", ".join(f"{quote(n)} {v:+.3g}" for n, v in change.contributions[:5])
+    return f"- {quote(name)}: {change.change:+.3g} = {parts}" + (
+        " + ..." if len(change.contributions) > 5 else ""
+    )
 
 
 def _md(text: str) -> str:
@@ -349,6 +378,9 @@ def to_html(result) -> str:
                 f"<td>{m.p_adjusted:.2g}</td><td>{'yes' if m.changed else ''}</td></tr>"
             )
         out.append("</table>")
+        if w.outcome_change is not None:
+            out.append(f"<p>Change of the mean, by mechanism: "
+                       f"{_change_line(w.name, w.outcome_change, escape)[2:]}</p>")
     out.append("</section>")
     for note in result.notes:
         out.append(f"<p><em>{escape(note)}</em></p>")
