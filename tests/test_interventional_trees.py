@@ -131,3 +131,14 @@ def test_attributions_say_how_many_background_rows_each_explainer_averaged_over(
     att = compute_attributions(boosting, frame(X), seed=0, max_rows=100, background_rows=150)
     assert (att.explainer, att.background_rows) == ("tree", 100)
     assert "100 of the 150 background rows" in att.note
+
+
+def test_chunks_of_leaves_and_rows_give_the_same_values(monkeypatch) -> None:
+    X, y = simulate(600, seed=4)
+    model = RandomForestRegressor(n_estimators=3, random_state=0).fit(X, y)
+    whole = _shap._tree_shap(model, False, X[:80], X[400:500])
+    # Small chunks: many leaf chunks per tree and many row chunks per leaf chunk.
+    monkeypatch.setattr(_interventional_trees, "_ROW_CHUNK_ELEMENTS", 200)
+    chunked = _shap._tree_shap(model, False, X[:80], X[400:500])
+    np.testing.assert_allclose(chunked[0], whole[0], atol=1e-12)
+    assert chunked[1] == pytest.approx(whole[1], abs=1e-12)

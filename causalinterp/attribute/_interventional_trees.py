@@ -166,8 +166,9 @@ def _add_tree(
         return float(weights @ reached)
     coefficients = _coefficients(depth)
     n_leaves = len(leaves.values)
-    # Leaves a chunk at a time, so that the tables stay small whatever the tree's size.
-    leaf_step = max(1, _ROW_CHUNK_ELEMENTS // (size * depth))
+    # Leaves a chunk at a time, so that the tables (l x 2**D x D) and the slot-to-column
+    # matrix (l * D x p) stay small whatever the tree's size and the number of features.
+    leaf_step = max(1, _ROW_CHUNK_ELEMENTS // (depth * max(size, values.shape[1])))
     for first in range(0, n_leaves, leaf_step):
         chunk = np.arange(first, min(first + leaf_step, n_leaves))
         # Histogram of the background's patterns in each leaf: (l, 2**D).
