@@ -227,10 +227,34 @@ def test_categorical_attributions_and_verdicts(report):
     assert rows.loc["plan", "rank"] == 1  # the largest effect on y
     assert rows.loc["plan", "verdict"] == "supported"
     assert rows.loc["region", "causal_support"] is True  # the south level acts on y
-    assert report.attributions.explainer == "tree"  # one-hot columns: the fast explainer
+    # One-hot columns of the default Pipeline: its fast path, summed back to each feature.
+    assert report.attributions.explainer == "pipeline-tree"
     assert list(report.attributions.shap_values.columns) == list(report.features)
     # The controls' one-hot encoding is what the refuters re-estimate with: nothing breaks.
     assert not report.refutations.failed("w") and not report.refutations.failed("usage")
+
+
+def test_the_default_pipeline_serves_the_domain_check_the_curves_and_explain(report):
+    out = report.to_dict()
+    # The default model one-hot encodes plan and region inside a Pipeline: the other
+    # features' directions are checked on it, and their curves use its partial dependence.
+    assert out["domain"]["error"] is None
+    assert "w" in out["domain"]["checked"] and "plan" not in out["domain"]["checked"]
+    curves = {row["name"]: row["curve"] for row in out["features"]}
+    assert curves["w"]["model_curve"] == "partial_dependence"
+    # explain rebuilds the same model and names each coded value's level.
+    data = plans()
+    explained = report.explain([0, 1], data=data, progress=False)
+    for row in explained.to_dict()["rows"]:
+        by_feature = {c["feature"]: c for c in row["contributions"]}
+        assert by_feature["plan"]["level"] == data["plan"].iloc[row["position"]]
+        assert by_feature["region"]["level"] == data["region"].iloc[row["position"]]
+        assert "level" not in by_feature["w"]
+        # The SHAP values add up to the prediction (rounded to 6 digits in the JSON).
+        assert row["prediction"] == pytest.approx(
+            row["base_value"] + sum(c["shap"] for c in row["contributions"]), abs=1e-4
+        )
+    assert "| plan | " + data["plan"].iloc[0] + " |" in explained.to_markdown()
 
 
 def test_the_users_own_model_gets_its_own_values_back():

@@ -145,36 +145,87 @@ class Attributions:
         )
 
 
-# The last default model fitted on raw feature columns, with what it was fitted on: the
-# domain check and the curves reuse the attribution stage's fit instead of repeating it.
-# The key holds the CheckedData itself, so its id cannot be reused while cached.
+# The last default model fitted, with what it was fitted on: the domain check, the curves
+# and explain reuse the attribution stage's fit instead of repeating it. The key holds the
+# CheckedData itself, so its id cannot be reused while cached.
 _LAST_DEFAULT_FIT: tuple[Any, tuple, Any] | None = None
 
 
 def fitted_default_model(
     checked: CheckedData, *, model_seed: int | np.random.SeedSequence
-) -> Any | None:
-    """:func:`default_model` fitted on ``checked``'s feature columns, as
-    :func:`attribute_model` fits it; None when a feature is categorical (the default model
-    then sees one 0/1 column per level, which callers reading raw columns cannot use).
+) -> Any:
+    """The default model fitted on ``checked``'s feature columns, as
+    :func:`attribute_model` fits and explains it.
 
-    The fit is deterministic given the seed, and the last one is kept: the domain check and
-    the dose-response curves of one ``analyze()`` run get the attribution stage's model
+    Without categorical features it is :func:`default_model` itself. With them it is a
+    scikit-learn ``Pipeline`` whose first step turns each categorical feature's level codes
+    (the columns of ``checked.frame``) into one 0/1 column per level, in place: the trees
+    split on levels, the attributions are explained on those columns and summed back into
+    each feature (exact for one-hot groups), and every caller passes the same coded columns.
+
+    The fit is deterministic given the seed, and the last one is kept: the domain check, the
+    dose-response curves and :func:`causalinterp.explain` get the attribution stage's model
     without fitting it again.
     """
     global _LAST_DEFAULT_FIT
     features = list(checked.features)
-    if any(checked.kinds.get(f) == "categorical" for f in features):
-        return None
     sequence = seed_sequence(model_seed)
     key = (id(checked), sequence.entropy, tuple(sequence.spawn_key))
     cached = _LAST_DEFAULT_FIT
     if cached is not None and cached[1] == key and cached[0] is checked:
         return cached[2]
     model = default_model(checked.outcome_kind, seed=model_seed)
+    levels = {
+        j: len(checked.level_codes(name)[0])
+        for j, name in enumerate(features)
+        if checked.kinds.get(name) == "categorical"
+    }
+    if levels:
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer
+
+        names: list[str] = []
+        for j, name in enumerate(features):
+            if j not in levels:
+                names.append(name)
+                continue
+            for label in checked.level_codes(name)[0]:
+                column = f"{name}={label}"
+                while column in names or column in features:
+                    column += "_"
+                names.append(column)
+        one_hot = FunctionTransformer(
+            _one_hot_codes,
+            kw_args={"levels": levels},
+            feature_names_out=_NamesOut(tuple(names)),
+        )
+        model = Pipeline([("one_hot_levels", one_hot), ("model", model)])
     model.fit(checked.frame[features], checked.frame[checked.outcome])
     _LAST_DEFAULT_FIT = (checked, key, model)
     return model
+
+
+def _one_hot_codes(codes: Any, *, levels: Mapping[int, int]) -> np.ndarray:
+    """Level-code columns (positions in ``levels``, with their number of levels) as one 0/1
+    column per level, in place; the other columns unchanged."""
+    a = np.asarray(codes, dtype=np.float64)
+    out = []
+    for j in range(a.shape[1]):
+        if j in levels:
+            out.extend((a[:, j] == code).astype(np.float64) for code in range(levels[j]))
+        else:
+            out.append(a[:, j])
+    return np.column_stack(out)
+
+
+@dataclass(frozen=True)
+class _NamesOut:
+    """``feature_names_out`` of the one-hot step: ``name=level`` per level column."""
+
+    names: tuple[str, ...]
+
+    def __call__(self, transformer: Any, input_features: Any) -> np.ndarray:
+        return np.asarray(self.names, dtype=object)
 
 
 def default_model(outcome_kind: str, *, seed: int | np.random.SeedSequence) -> Any:
@@ -477,70 +528,17 @@ def _default_model_attributions(
     seed: int | np.random.SeedSequence,
     max_rows: int,
 ) -> Attributions:
-    """Fit the default model on the features and explain it.
+    """Fit the default model on the features (:func:`fitted_default_model`) and explain it.
 
-    A categorical feature enters as one 0/1 column per level (the tree explainer cannot
-    follow native categorical splits, and the model-agnostic ones are far slower); the SHAP
-    values of a feature's columns are summed back into the feature, which keeps them
-    additive: base value plus the features' sums is still each row's prediction.
+    A categorical feature enters the trees as one 0/1 column per level (the tree explainer
+    cannot follow native categorical splits, and the model-agnostic ones are far slower);
+    the Pipeline's fast path sums the SHAP values of a feature's columns back into the
+    feature, which keeps them additive: base value plus the features' sums is still each
+    row's prediction.
     """
-    features = list(checked.features)
     fitted = fitted_default_model(checked, model_seed=model_seed)
-    if fitted is not None:  # no categorical feature: the model sees the columns as they are
-        rows = checked.frame[features]
-        return compute_attributions(fitted, rows, seed=seed, max_rows=max_rows)
-    model = default_model(checked.outcome_kind, seed=model_seed)
-    categorical = [f for f in features if checked.kinds[f] == "categorical"]
-
-    columns: dict[str, np.ndarray] = {}
-    groups: dict[str, list[str]] = {}
-    for name in features:
-        values = checked.frame[name].to_numpy()
-        if name not in categorical:
-            groups[name] = [name]
-            columns[name] = values
-            continue
-        groups[name] = []
-        for code, label in enumerate(checked.level_codes(name)[0]):
-            column = f"{name}={label}"
-            while column in columns or column in features:
-                column += "_"
-            groups[name].append(column)
-            columns[column] = (values == code).astype("float64")
-    expanded = pd.DataFrame(columns)
-    model.fit(expanded, checked.frame[checked.outcome])
-    wide = compute_attributions(model, expanded, seed=seed, max_rows=max_rows)
-
-    shap_values = pd.DataFrame(
-        {name: wide.shap_values[group].sum(axis=1) for name, group in groups.items()}
-    )
-    feature_values = checked.frame.loc[shap_values.index, features]
-    m, n = wide.rows_explained, wide.rows_total
-    by_feature = {}
-    for name in features:
-        if name not in categorical:
-            by_feature[name] = wide.by_feature[name]
-            continue
-        magnitude = shap_values[name].abs()
-        se = (
-            magnitude.std(ddof=1) / math.sqrt(m) * math.sqrt(max(0.0, 1.0 - m / n))
-            if m > 1
-            else math.nan
-        )
-        by_feature[name] = FeatureAttribution(
-            feature=name,
-            mean_abs_shap=float(magnitude.mean()),
-            slope=math.nan,
-            rank=0,
-            mean_abs_shap_se=float(se),
-        )
-    # Ranks over the features (1 = largest mean |SHAP|; ties keep the feature order).
-    order = sorted(range(len(features)), key=lambda i: -by_feature[features[i]].mean_abs_shap)
-    for rank, i in enumerate(order, start=1):
-        by_feature[features[i]] = dataclasses.replace(by_feature[features[i]], rank=rank)
-    return dataclasses.replace(
-        wide, by_feature=by_feature, shap_values=shap_values, feature_values=feature_values
-    )
+    rows = checked.frame[list(checked.features)]
+    return compute_attributions(fitted, rows, seed=seed, max_rows=max_rows)
 
 
 def _user_model_and_rows(

@@ -101,10 +101,8 @@ def check_domain(
     Parameters
     ----------
     model : fitted estimator or None
-        The user's model; None: the default model is refitted (same seed, same data, so the
-        same model :func:`causalinterp.attribute_model` explained). With categorical features
-        the default model sees one-hot columns, which this check does not map back: it then
-        reports directions only.
+        The user's model; None: the default model :func:`causalinterp.attribute_model`
+        fitted and explained (kept, not fitted again).
     data : pandas.DataFrame
         The data passed to ``analyze``.
     graph : CausalGraph
@@ -225,12 +223,9 @@ def _model_and_rows(
         return _user_model_and_rows(model, data, checked)
     from causalinterp.attribute.attributions import fitted_default_model
 
-    # The model attribute_model explained (same seed, same rows), not fitted again.
-    fitted = fitted_default_model(checked, model_seed=model_seed)
-    if fitted is None:
-        return None, ("the default model was not checked: it sees categorical features as "
-                      "one-hot columns; pass the model to check")
-    return fitted, checked.frame[features]
+    # The model attribute_model explained (same seed, same rows), not fitted again; with
+    # categorical features it takes their level codes (which have no direction to check).
+    return fitted_default_model(checked, model_seed=model_seed), checked.frame[features]
 
 
 def _lap(start: float) -> float:

@@ -137,7 +137,7 @@ def _model_and_frame(
     analysis: _Analysis, checked: CheckedData, data: pd.DataFrame | None, model: Any
 ) -> tuple[Any, pd.DataFrame, list[str]]:
     """The model to explain, the analysed rows as it takes them, and notes."""
-    from causalinterp.attribute.attributions import _user_model_and_rows, default_model
+    from causalinterp.attribute.attributions import _user_model_and_rows, fitted_default_model
 
     features = list(checked.features)
     if model is not None:
@@ -150,14 +150,10 @@ def _model_and_frame(
             "model: the analysis explained the user's own model, which it does not keep; pass "
             "it (explain(rows, model=...) or --model FILE)"
         )
-    if any(checked.kinds[f] == "categorical" for f in features):
-        raise ModelError(
-            "model: the default model of an analysis with categorical features is not "
-            "rebuilt here; pass the fitted model (model=... or --model FILE)"
-        )
-    rebuilt = default_model(checked.outcome_kind, seed=stage_seeds(analysis.seed).model)
+    # The analysis' default model, fitted with its seed on its rows: the same model (with
+    # categorical features, the Pipeline that one-hot encodes their level codes).
+    rebuilt = fitted_default_model(checked, model_seed=stage_seeds(analysis.seed).model)
     frame = checked.frame[features]
-    rebuilt.fit(frame, checked.frame[checked.outcome])
     return rebuilt, frame, ["the analysis' default model was refitted with its seed"]
 
 

@@ -92,6 +92,8 @@ class Contribution:
         ``ci_high`` of the resulting change of this row's outcome.
     lever_rank : int or None
         1 for the lever whose step changes the outcome most (by |change|).
+    level : str or None
+        The level ``value`` codes, for a feature given as text or categories.
     """
 
     feature: str
@@ -105,6 +107,7 @@ class Contribution:
     effect: Mapping[str, Any] | None = None
     change: Mapping[str, Any] | None = None
     lever_rank: int | None = None
+    level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -589,9 +592,18 @@ def _contributions(
                 reason=reason,
                 effect=effect,
                 change=change,
+                level=_level(checked, name, value),
             )
         )
     ranked = sorted((c for c in items if c.lever), key=lambda c: -abs(c.change["estimate"]))
     rank = {c.feature: k for k, c in enumerate(ranked, start=1)}
     items = [Contribution(**{**c.__dict__, "lever_rank": rank.get(c.feature)}) for c in items]
     return tuple(sorted(items, key=lambda c: -abs(c.shap) if math.isfinite(c.shap) else 0.0))
+
+
+def _level(checked: CheckedData, name: str, value: float) -> str | None:
+    """The label of a coded feature's value (None for a numeric feature)."""
+    labels = checked.levels.get(name)
+    if labels is None or not math.isfinite(value) or not 0 <= int(value) < len(labels):
+        return None
+    return str(labels[int(value)])

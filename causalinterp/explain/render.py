@@ -41,6 +41,7 @@ def _row_dict(row: RowExplanation) -> dict[str, Any]:
             {
                 "feature": c.feature,
                 "value": c.value,
+                **({"level": c.level} if c.level is not None else {}),
                 "shap": c.shap,
                 **({"lime": c.lime} if c.lime is not None else {}),
                 "verdict": c.verdict,
@@ -151,7 +152,8 @@ def markdown(explanations: Explanations) -> str:
             lever = f"yes (#{c['lever_rank']})" if c["lever"] else "no"
             lime_cell = f" {fmt(c.get('lime'))} |" if has_lime else ""
             lines.append(
-                f"| {escape_markdown(c['feature'])} | {fmt(c['value'])} | {fmt(c['shap'])} |"
+                f"| {escape_markdown(c['feature'])} | {escape_markdown(_shown(c))} | "
+                f"{fmt(c['shap'])} |"
                 f"{lime_cell} {escape_markdown(c['verdict'])} | {lever} | {_effect_text(c)} | "
                 f"{escape_markdown(c['reason'])} |"
             )
@@ -164,6 +166,12 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;pad
 text-align:left;font-size:.9rem}.lever{background:#eaf6ea}.no{color:#777}
 .bar{display:inline-block;height:.7rem;background:#4a7fb5}.neg{background:#c0504d}
 .flag{color:#a00;font-weight:bold}"""
+
+
+def _shown(contribution: dict[str, Any]) -> str:
+    """A contribution's value as a reader wants it: the level's label for a coded feature."""
+    level = contribution.get("level")
+    return str(level) if level is not None else fmt(contribution["value"])
 
 
 def _bar(value: Any, scale: float) -> str:
@@ -220,7 +228,7 @@ def html(explanations: Explanations) -> str:
             lever = f"yes (#{c['lever_rank']})" if c["lever"] else "no"
             lime_cell = f"<td>{esc(fmt(c.get('lime')))}</td>" if has_lime else ""
             parts.append(
-                f'<tr class="{klass}"><td>{esc(c["feature"])}</td><td>{esc(fmt(c["value"]))}'
+                f'<tr class="{klass}"><td>{esc(c["feature"])}</td><td>{esc(_shown(c))}'
                 f"</td><td>{_bar(c['shap'], scale)}{esc(fmt(c['shap']))}</td>{lime_cell}"
                 f"<td>{esc(c['verdict'])}</td><td>{lever}</td><td>{esc(_effect_text(c))}</td>"
                 f"<td>{esc(c['reason'])}</td></tr>"
