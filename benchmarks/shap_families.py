@@ -124,7 +124,8 @@ def families(X: pd.DataFrame, y: pd.Series, y_cont: pd.Series):
     yield (
         "CatBoost, categorical features (native)",
         catboost.CatBoostClassifier(
-            iterations=200, depth=6, verbose=0, cat_features=["c0", "c1"], random_seed=0
+            iterations=200, depth=6, verbose=0, cat_features=["c0", "c1"], random_seed=0,
+            allow_writing_files=False,
         ).fit(text, y),
         native,
         text,

@@ -44,7 +44,7 @@ def classifier(data):
     columns = ["region", "a", "z"]
     model = catboost.CatBoostClassifier(
         iterations=150, depth=4, verbose=0, random_seed=0, thread_count=1,
-        cat_features=["region"],
+        cat_features=["region"], allow_writing_files=False,
     )  # fmt: skip
     return model.fit(data[columns], data["y"])
 
@@ -102,7 +102,7 @@ def test_regressor_file_loads_as_a_regressor_and_adds_up_through_its_link(tmp_pa
     y = rng.poisson(mean)
     fitted = catboost.CatBoostRegressor(
         iterations=60, verbose=0, loss_function="Poisson", cat_features=["c"], random_seed=0,
-        thread_count=1,
+        thread_count=1, allow_writing_files=False,
     ).fit(X, y)  # fmt: skip
     path = tmp_path / "counts.cbm"
     fitted.save_model(str(path))
@@ -132,7 +132,8 @@ def test_the_domain_check_runs_on_a_binary_text_feature(tmp_path):
     y = 1.0 * a + 2.0 * (plan == "premium") + rng.normal(size=n)
     data = pd.DataFrame({"plan": plan, "a": a, "y": y})
     model = catboost.CatBoostRegressor(
-        iterations=100, verbose=0, cat_features=["plan"], random_seed=0, thread_count=1
+        iterations=100, verbose=0, cat_features=["plan"], random_seed=0, thread_count=1,
+        allow_writing_files=False,
     ).fit(data[["plan", "a"]], data["y"])
     report = analyze(
         data, "plan -> y [+]; a -> y [+]", "y", model=model, refute="none", test_graph=False,
