@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from causalinterp import options
-from causalinterp.errors import CausalInterpError, DataError, OptionError
+from causalinterp.errors import CausalInterpError, DataError, OptionError, first_line
 from causalinterp.models import DEFAULT_MODEL_HELP, add_model_arguments, model_from_args
 
 if TYPE_CHECKING:
@@ -280,31 +280,30 @@ def _graph_file_or_text(case_dir: Path, graph: str) -> Path | str:
         return graph
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a .csv or .parquet file, or raise a one-line DataError."""
+def read_table(path: str | Path, what: str = "data") -> pd.DataFrame:
+    """Read a .csv or .parquet file, or raise a one-line DataError naming ``what``."""
     import pandas as pd  # here, not at the top: ``causalinterp --help`` stays fast
 
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"data: file {str(path)!r} does not exist; check the path")
+        raise DataError(f"{what}: file {str(path)!r} does not exist; check the path")
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            _check_header(path)
+            _check_header(path, what)
             return pd.read_csv(path)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
     except pd.errors.EmptyDataError:
-        raise DataError(
-            f"data: {str(path)!r} is empty; export the data with a header row"
-        ) from None
+        raise DataError(f"{what}: {str(path)!r} is empty; export it with a header row") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"data: cannot read {str(path)!r} ({first}); check the file") from None
-    raise DataError(f"data: unsupported file type {suffix!r}; use a .csv or .parquet file")
+        raise DataError(
+            f"{what}: cannot read {str(path)!r} ({first_line(error)}); check the file"
+        ) from None
+    raise DataError(f"{what}: unsupported file type {suffix!r}; use a .csv or .parquet file")
 
 
-def _check_header(path: Path) -> None:
+def _check_header(path: Path, what: str) -> None:
     """pandas renames a repeated column name ("x", "x.1"): refuse it instead, naming it."""
     try:
         with path.open(newline="", encoding="utf-8", errors="replace") as handle:
@@ -315,7 +314,7 @@ def _check_header(path: Path) -> None:
     if repeated:
         shown = ", ".join(repr(name) for name in repeated[:3])
         raise DataError(
-            f"data: duplicated column name(s) {shown} in {str(path)!r}; give every column a "
+            f"{what}: duplicated column name(s) {shown} in {str(path)!r}; give every column a "
             "unique name"
         )
 

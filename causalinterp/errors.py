@@ -34,5 +34,21 @@ class OptionError(CausalInterpError):
     """An option has an invalid value."""
 
 
+def first_line(error: BaseException, limit: int = 200) -> str:
+    r"""The first line of ``error``'s message (at most ``limit`` characters, without a final
+    period), or its type's name when the message is empty: a library's error quoted inside
+    one of ours.
+
+    Examples
+    --------
+    >>> first_line(ValueError("bad value.\nTraceback details"))
+    'bad value'
+    >>> first_line(KeyError())
+    'KeyError'
+    """
+    text = str(error).strip()
+    return (text.splitlines()[0][:limit] if text else type(error).__name__).rstrip(".")
+
+
 class EstimationError(RuntimeError):
     """Estimation of one feature's effect failed; the report keeps the row as ``error``."""

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from causalinterp.errors import ModelError
+from causalinterp.errors import ModelError, first_line
 
 #: Extensions by format.
 SKOPS = (".skops",)
@@ -132,7 +132,7 @@ def _load_pickle(file: Path, trust: bool) -> Any:
     except Exception as exc:
         raise ModelError(
             f"model file {str(file)!r}: could not be unpickled ({type(exc).__name__}: "
-            f"{_first_line(exc)}); load it in the Python environment that saved it"
+            f"{first_line(exc)}); load it in the Python environment that saved it"
         ) from None
 
 
@@ -147,7 +147,7 @@ def _load_skops(file: Path, trusted_types: Sequence[str]) -> Any:
         untrusted = sio.get_untrusted_types(file=file)
     except Exception as exc:
         raise ModelError(
-            f"model file {str(file)!r}: is not a readable skops file ({_first_line(exc)}); "
+            f"model file {str(file)!r}: is not a readable skops file ({first_line(exc)}); "
             "save the model with skops.io.dump(model, 'model.skops')"
         ) from None
     unknown = [t for t in untrusted if t not in set(trusted_types)]
@@ -163,7 +163,7 @@ def _load_skops(file: Path, trusted_types: Sequence[str]) -> Any:
     except Exception as exc:
         raise ModelError(
             f"model file {str(file)!r}: could not be loaded by skops ({type(exc).__name__}: "
-            f"{_first_line(exc)}); save it again with the installed scikit-learn"
+            f"{first_line(exc)}); save it again with the installed scikit-learn"
         ) from None
 
 
@@ -185,7 +185,7 @@ def _load_catboost(file: Path) -> Any:
         model.load_model(str(file))
     except Exception as exc:
         raise ModelError(
-            f"model file {str(file)!r}: not a readable CatBoost model ({_first_line(exc)}); "
+            f"model file {str(file)!r}: not a readable CatBoost model ({first_line(exc)}); "
             "save it with model.save_model('model.cbm')"
         ) from None
     loss = str(model.get_all_params().get("loss_function", ""))
@@ -196,11 +196,6 @@ def _load_catboost(file: Path) -> Any:
     regressor = catboost.CatBoostRegressor()
     regressor.load_model(str(file))
     return regressor
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- command line

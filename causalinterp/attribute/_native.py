@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causalinterp.errors import ModelError
+from causalinterp.errors import ModelError, first_line
 
 NOTE = (
     "native TreeSHAP of the model's library (path-dependent: absent features follow the "
@@ -320,7 +320,7 @@ def load_lightgbm(path: Path) -> BoosterModel:
         booster = lightgbm.Booster(model_file=str(path))
     except Exception as exc:
         raise ModelError(
-            f"model file {str(path)!r}: not a readable LightGBM text model ({_first_line(exc)});"
+            f"model file {str(path)!r}: not a readable LightGBM text model ({first_line(exc)});"
             " save it with booster.save_model('model.txt')"
         ) from None
     model = BoosterModel(booster, "lightgbm", str(path))
@@ -337,7 +337,7 @@ def load_xgboost(path: Path) -> BoosterModel:
         booster.load_model(str(path))
     except Exception as exc:
         raise ModelError(
-            f"model file {str(path)!r}: not a readable XGBoost model ({_first_line(exc)}); "
+            f"model file {str(path)!r}: not a readable XGBoost model ({first_line(exc)}); "
             "save it with model.save_model('model.json') or 'model.ubj'"
         ) from None
     model = BoosterModel(booster, "xgboost", str(path))
@@ -358,8 +358,3 @@ def _check_single_output(model: BoosterModel, path: Path) -> None:
             f"model file {str(path)!r}: is a multiclass model; only binary classifiers and "
             "single-output regressors are supported"
         )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0][:200] if text else type(exc).__name__).rstrip(".")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from causalinterp.data import CheckedData
-from causalinterp.errors import CausalInterpError
+from causalinterp.errors import CausalInterpError, first_line
 from causalinterp.estimate import _econml
 from causalinterp.graph import CausalGraph
 from causalinterp.graph.structure import is_backdoor_set
@@ -117,7 +117,7 @@ class FeatureModel:
                 self.feature,
                 modifiers=self.modifiers,
                 controls=self.controls,
-                message=_first_line(error),
+                message=_failure(error),
             )
         return RowEffects(
             self.feature,
@@ -130,11 +130,11 @@ class FeatureModel:
         )
 
 
-def _first_line(error: BaseException) -> str:
+def _failure(error: BaseException) -> str:
+    """Why a feature has no per-row effect: our own error as it is, another one quoted."""
     if isinstance(error, CausalInterpError):
         return str(error)
-    first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-    return f"estimation failed: {first}"
+    return f"estimation failed: {first_line(error)}"
 
 
 def fit_feature(
@@ -199,7 +199,7 @@ def fit_feature(
         )
     except Exception as error:  # one feature's failure never stops the others
         return FeatureModel(
-            feature, None, modifiers=modifiers, controls=controls, message=_first_line(error)
+            feature, None, modifiers=modifiers, controls=controls, message=_failure(error)
         )
     return FeatureModel(feature, model, x=x, modifiers=modifiers, controls=controls)
 

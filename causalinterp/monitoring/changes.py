@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from causalinterp.errors import first_line
 from causalinterp.monitoring import _gcm
 
 
@@ -97,10 +98,9 @@ def outcome_change(
     try:
         split = _gcm.mean_change_shapley(edges, old, new, outcome, seed=seed)
     except Exception as error:  # one failing window never takes the report down
-        first = " ".join(str(error).split())[:160]
         return OutcomeChange(
             outcome, change, left_out=left_out, rows=(len(old), len(new)),
-            error=f"the Shapley split failed ({type(error).__name__}: {first})",
+            error=f"the Shapley split failed ({type(error).__name__}: {first_line(error)})",
         )  # fmt: skip
     ordered = sorted(split.items(), key=lambda item: -abs(item[1]))
     return OutcomeChange(

@@ -121,13 +121,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from causalinterp.cli import read_table
     from causalinterp.monitoring.core import (
         SUMMARY_OPTIONS,
         ReferenceSummary,
         monitor,
         summarize_reference,
     )
-    from causalinterp.monitoring.windows import read_table
 
     config, base = _config(args.config)
     values = {

@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import pandas as pd
 
 from causalinterp.errors import DataError, OptionError
-
-
-def read_table(path: str | Path, what: str) -> pd.DataFrame:
-    """Read a .csv or .parquet file, or raise a one-line DataError naming ``what``."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{what}: file {str(path)!r} does not exist; check the path")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{what}: {str(path)!r} is empty; export it with a header row") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"{what}: cannot read {str(path)!r} ({first}); check the file") from None
-    raise DataError(f"{what}: unsupported file type {suffix!r}; use a .csv or .parquet file")
 
 
 def split_by_time(
