@@ -615,3 +615,20 @@ def test_analyze_fits_the_default_model_once_for_attributions_domain_check_and_c
     )
     # ... the one the attribution stage fitted.
     assert fits == ["continuous"]
+
+
+def test_a_model_outside_scikit_learn_is_explained():
+    """No tags, no BaseEstimator: scikit-learn's fitted check must not stop it."""
+
+    class Plain:
+        feature_names_in_ = np.array(["a", "b"], dtype=object)
+
+        def predict(self, X):
+            X = pd.DataFrame(X, columns=self.feature_names_in_)
+            return 2.0 * X["a"].to_numpy() - X["b"].to_numpy()
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    att = compute_attributions(Plain(), X, seed=0, max_rows=50, background_rows=40)
+    assert att.by_feature["a"].slope == pytest.approx(2.0, abs=1e-9)
+    assert att.by_feature["b"].slope == pytest.approx(-1.0, abs=1e-9)

@@ -128,6 +128,37 @@ def test_a_model_with_the_true_shape_gets_no_finding():
     assert curves.reason("x") == ""
 
 
+class _Broken(Structural):
+    """Fails on the partial dependence's rows (many rows, x set to a few grid values)."""
+
+    def predict(self, X):
+        frame = pd.DataFrame(X, columns=self.feature_names_in_)
+        if len(frame) >= 1000 and frame["x"].nunique() <= 20:
+            raise RuntimeError("cannot score this many rows.\nmore detail")
+        return super().predict(X)
+
+
+def test_a_failing_partial_dependence_says_why_it_fell_back_to_shap_dependence():
+    from causalinterp.attribute import attribute_model
+
+    data = world(3000, 3, threshold)
+    model = _Broken(threshold)
+    checked = check_data(data, GRAPH, "y", features=["w1", "w2", "x"])
+    effects = estimate_effects(checked, GRAPH, seed=0, nuisance="linear")
+    attributions = attribute_model(model, data, checked, model_seed=0, seed=0, max_rows=300)
+    curves = estimate_curves(
+        checked, effects, attributions, model=model, data=data, points=10, seed=0
+    )
+    curve = curves.by_feature["x"]
+    assert curve.model_curve == "shap_dependence" and len(curve.model) == 10
+    assert curve.model_curve_note == (
+        "partial dependence failed (RuntimeError: cannot score this many rows)"
+    )
+    # The working model's curve carries no note.
+    _, _, fine = stage(data, Structural(threshold), points=10)
+    assert fine.by_feature["x"].model_curve_note == ""
+
+
 def test_sign_change_is_reported_with_its_range():
     # Truth rises throughout; the model falls above 1.
     data = world(3000, 5, lambda x: x)

@@ -99,8 +99,9 @@ def check_model(model: Any, columns: Sequence[str]) -> _ModelSpec:
         raise ModelError(
             f"model {name}: is not fitted; call model.fit(X, y) on the feature columns first"
         ) from None
-    except TypeError:
-        # Not a scikit-learn estimator: fitted-ness is checked by the prediction probe.
+    except (TypeError, AttributeError):
+        # Not a scikit-learn estimator (scikit-learn >= 1.6 raises AttributeError for an
+        # object without tags): fitted-ness is checked by the prediction probe.
         pass
 
     model_columns = _check_columns(model, name, list(columns))

@@ -42,7 +42,7 @@ from sklearn.preprocessing import SplineTransformer
 
 from causalinterp._progress import run_parallel
 from causalinterp.data import CheckedData
-from causalinterp.errors import OptionError
+from causalinterp.errors import OptionError, first_line
 from causalinterp.estimate import _learners
 from causalinterp.estimate.effects import Effects
 from causalinterp.estimate.enums import EffectStatus, Strategy
@@ -86,6 +86,9 @@ class FeatureCurve:
         The model's partial dependence on the grid (or its smoothed SHAP dependence, see
         ``model_curve``); empty when neither is available.
     model_curve : {"partial_dependence", "shap_dependence", ""}
+    model_curve_note : str
+        Why the partial dependence was not used although a model was at hand (it could not
+        be called on the rows, or its prediction failed); ``""`` otherwise.
     shap : tuple of float
         Base value plus the feature's SHAP values, kernel-smoothed on the grid (NaN where
         too few rows lie near a grid point); empty without attributions.
@@ -107,6 +110,7 @@ class FeatureCurve:
     band_high: tuple[float, ...]
     model: tuple[float, ...] = ()
     model_curve: str = ""
+    model_curve_note: str = ""
     shap: tuple[float, ...] = ()
     level: float = 0.95
     knots: int = 0
@@ -167,6 +171,7 @@ def _curve_json(curve: FeatureCurve) -> dict[str, Any]:
         "band_high": list(curve.band_high),
         "model": list(curve.model),
         "model_curve": curve.model_curve,
+        "model_curve_note": curve.model_curve_note or None,
         "level": curve.level,
         "method": curve.method,
         "knots": curve.knots,
@@ -508,7 +513,7 @@ def estimate_curves(
         else:
             fits[feature] = result
 
-    predict, rows = _model_caller(checked, model, data, model_seed)
+    predict, rows, caller_note = _model_caller(checked, model, data, model_seed)
     by_feature = {}
     for feature, fit in fits.items():
         curve = _as_curve(feature, fit, level, checked.n_rows)
@@ -519,13 +524,14 @@ def estimate_curves(
                 attributions.shap_values[feature],
                 fit.grid,
             )
-        model_curve, source = None, ""
+        model_curve, source, note = None, "", caller_note
         try:
             if predict is not None:
                 model_curve = partial_dependence(predict, rows, feature, fit.grid, seed=seed)
                 source = "partial_dependence"
-        except Exception:
+        except Exception as error:  # say why, and fall back to the SHAP dependence
             model_curve = None
+            note = f"partial dependence failed ({type(error).__name__}: {first_line(error)})"
         if model_curve is None and shap_curve is not None:
             model_curve, source = shap_curve, "shap_dependence"
         finding = (
@@ -537,6 +543,7 @@ def estimate_curves(
             curve,
             model=() if model_curve is None else tuple(map(float, model_curve)),
             model_curve=source,
+            model_curve_note=note if source != "partial_dependence" else "",
             shap=() if shap_curve is None else tuple(map(float, shap_curve)),
             finding=finding,
         )
@@ -596,24 +603,23 @@ def _design_names(checked: CheckedData, names: tuple[str, ...]) -> tuple[str, ..
 
 def _model_caller(
     checked: CheckedData, model: Any, data: pd.DataFrame | None, model_seed: int | None
-) -> tuple[Any, pd.DataFrame | None]:
-    """A callable model and the rows (as it expects them) for the partial dependence."""
-    features = list(checked.features)
+) -> tuple[Any, pd.DataFrame | None, str]:
+    """A callable model, the rows (as it expects them) for the partial dependence, and why
+    there is none when a model was expected (``""`` otherwise)."""
     try:
         if model is not None and data is not None:
             from causalinterp.attribute.attributions import _user_model_and_rows
 
-            return _user_model_and_rows(model, data, checked)
+            return *_user_model_and_rows(model, data, checked), ""
         if model is None and model_seed is not None:
-            # The attribution stage's default model (None with categorical features).
+            # The default model attribute_model fitted (kept, not fitted again).
             from causalinterp.attribute.attributions import fitted_default_model
 
             fitted = fitted_default_model(checked, model_seed=model_seed)
-            if fitted is not None:
-                return fitted, checked.frame[features]
-    except Exception:
-        pass
-    return None, None
+            return fitted, checked.frame[list(checked.features)], ""
+    except Exception as error:  # say why, and fall back to the SHAP dependence
+        return None, None, f"the model could not be called ({first_line(error)})"
+    return None, None, ""
 
 
 def estimate_curves_safely(
