@@ -623,6 +623,9 @@ def test_a_model_outside_scikit_learn_is_explained():
     class Plain:
         feature_names_in_ = np.array(["a", "b"], dtype=object)
 
+        def fit(self, X, y):  # an estimator's face, without scikit-learn's tags
+            return self
+
         def predict(self, X):
             X = pd.DataFrame(X, columns=self.feature_names_in_)
             return 2.0 * X["a"].to_numpy() - X["b"].to_numpy()
