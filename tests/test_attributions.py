@@ -586,11 +586,11 @@ def test_a_time_budget_explains_fewer_rows_and_says_so(small_data, capsys):
 def test_analyze_fits_the_default_model_once_for_attributions_domain_check_and_curves(
     monkeypatch,
 ):
-    import causalinterp.attribute.attributions as attributions
+    import causalinterp.attribute._default_model as defaults
     from causalinterp import analyze
 
     fits = []
-    original = attributions.default_model
+    original = defaults.default_model
 
     def counted(outcome_kind, *, seed):
         model = original(outcome_kind, seed=seed)
@@ -598,7 +598,7 @@ def test_analyze_fits_the_default_model_once_for_attributions_domain_check_and_c
         model.fit = lambda *a, **k: (fits.append(outcome_kind), fit(*a, **k))[1]
         return model
 
-    monkeypatch.setattr(attributions, "default_model", counted)
+    monkeypatch.setattr(defaults, "default_model", counted)
     rng = np.random.default_rng(0)
     z = rng.normal(size=800)
     x = 0.5 * z + rng.normal(size=800)

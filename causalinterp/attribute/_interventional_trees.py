@@ -182,7 +182,9 @@ def _add_tree(
         to_columns = np.zeros((len(chunk) * depth, values.shape[1]))
         to_columns[np.arange(len(chunk) * depth), leaves.features[chunk].ravel()] = 1.0
         row_step = max(1, _ROW_CHUNK_ELEMENTS // (len(chunk) * depth))
-        sub = _Leaves(leaves.features[chunk], leaves.low[chunk], leaves.high[chunk], weights)
+        sub = _Leaves(
+            leaves.features[chunk], leaves.low[chunk], leaves.high[chunk], leaves.values[chunk]
+        )
         for start in range(0, len(x_codes), row_step):
             rows = slice(start, start + row_step)
             found = table[np.arange(len(chunk))[None, :], sub.patterns(x_codes[rows])]

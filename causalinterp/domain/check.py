@@ -221,7 +221,7 @@ def _model_and_rows(
         # model gets its own values back), so that a binary text feature's ICE curve runs
         # from the level coded 0 to the one coded 1, the order its effect is estimated in.
         return _user_model_and_rows(model, data, checked)
-    from causalinterp.attribute.attributions import fitted_default_model
+    from causalinterp.attribute._default_model import fitted_default_model
 
     # The model attribute_model explained (same seed, same rows), not fitted again; with
     # categorical features it takes their level codes (which have no direction to check).

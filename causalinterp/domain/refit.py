@@ -191,7 +191,7 @@ def constrain(
     if directions is not None:
         derived = _override(derived, directions_from(directions))
     if model is None:
-        from causalinterp.attribute.attributions import default_model
+        from causalinterp.attribute._default_model import default_model
 
         model = default_model(checked.outcome_kind, seed=model_seed)
     _trees.family(model)  # refuse an unsupported family before any fitting

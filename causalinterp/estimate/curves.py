@@ -613,7 +613,7 @@ def _model_caller(
             return *_user_model_and_rows(model, data, checked), ""
         if model is None and model_seed is not None:
             # The default model attribute_model fitted (kept, not fitted again).
-            from causalinterp.attribute.attributions import fitted_default_model
+            from causalinterp.attribute._default_model import fitted_default_model
 
             fitted = fitted_default_model(checked, model_seed=model_seed)
             return fitted, checked.frame[list(checked.features)], ""

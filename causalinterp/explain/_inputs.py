@@ -137,7 +137,8 @@ def _model_and_frame(
     analysis: _Analysis, checked: CheckedData, data: pd.DataFrame | None, model: Any
 ) -> tuple[Any, pd.DataFrame, list[str]]:
     """The model to explain, the analysed rows as it takes them, and notes."""
-    from causalinterp.attribute.attributions import _user_model_and_rows, fitted_default_model
+    from causalinterp.attribute._default_model import fitted_default_model
+    from causalinterp.attribute.attributions import _user_model_and_rows
 
     features = list(checked.features)
     if model is not None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from causalinterp.errors import first_line
@@ -106,7 +105,7 @@ def outcome_change(
     return OutcomeChange(
         target=outcome,
         change=change,
-        contributions=tuple((node, float(np.round(value, 12))) for node, value in ordered),
+        contributions=tuple(ordered),
         left_out=left_out,
         rows=(len(old), len(new)),
     )

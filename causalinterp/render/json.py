@@ -198,7 +198,7 @@ def report_dict(
             "rows_explained": int(attributions.rows_explained),
             # Background rows the SHAP values average over (0: path-dependent native
             # TreeSHAP), and what the explainer did beyond plain interventional SHAP.
-            "background_rows": int(getattr(attributions, "background_rows", 0) or 0) or None,
+            "background_rows": getattr(attributions, "background_rows", 0) or None,
             "explainer_note": getattr(attributions, "note", "") or None,
             "nuisance": settings.get("nuisance"),
             # "default" or the user's model's class: `causalinterp explain` refits the former.
