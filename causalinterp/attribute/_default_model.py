@@ -8,6 +8,7 @@ so that the domain check, the curves and ``explain`` reuse it.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +23,10 @@ __all__ = ["default_model", "fitted_default_model"]
 
 
 # The last default model fitted, with what it was fitted on: the domain check, the curves
-# and explain reuse the attribution stage's fit instead of repeating it. The key holds the
-# CheckedData itself, so its id cannot be reused while cached.
-_LAST_DEFAULT_FIT: tuple[Any, tuple, Any] | None = None
+# and explain reuse the attribution stage's fit instead of repeating it. A weak reference to
+# the CheckedData: the cache neither keeps a large frame alive nor mistakes another object
+# for it.
+_LAST_DEFAULT_FIT: tuple[weakref.ref, tuple, Any] | None = None
 
 
 def fitted_default_model(
@@ -48,7 +50,7 @@ def fitted_default_model(
     sequence = seed_sequence(model_seed)
     key = (id(checked), sequence.entropy, tuple(sequence.spawn_key))
     cached = _LAST_DEFAULT_FIT
-    if cached is not None and cached[1] == key and cached[0] is checked:
+    if cached is not None and cached[1] == key and cached[0]() is checked:
         return cached[2]
     model = default_model(checked.outcome_kind, seed=model_seed)
     levels = {
@@ -77,7 +79,7 @@ def fitted_default_model(
         )
         model = Pipeline([("one_hot_levels", one_hot), ("model", model)])
     model.fit(checked.frame[features], checked.frame[checked.outcome])
-    _LAST_DEFAULT_FIT = (checked, key, model)
+    _LAST_DEFAULT_FIT = (weakref.ref(checked), key, model)
     return model
 
 
