@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     from causalinterp.monitoring import cli as monitor_cli
 
     monitor_cli.add_parser(commands)
+    from causalinterp.vision.cli import add_parser as add_vision
+
+    add_vision(commands)
 
     analyze = commands.add_parser(
         "analyze",
@@ -148,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from causalinterp.explain.cli import run as run_explain
 
         return run_explain(args)
+    if args.command == "vision":
+        from causalinterp.vision.cli import run as run_vision
+
+        return run_vision(args)
     try:
         with warnings.catch_warnings():
             # Dependencies warn about their own internals; the report says what matters.

@@ -289,6 +289,45 @@ OPTIONS: tuple[Option, ...] = (
          "constrained model (estimates every effect: slow)"),
     _opt("save_model", "bool", True, "domain", "save the constrained model in its own format "
          "(scikit-learn: skops; LightGBM: text; XGBoost: JSON)", case=False),
+    # ---- image models (causalinterp.vision; the vision extra)
+    _opt("layers", "names", (), "vision", "the layers whose channels are shown, attributed and "
+         "ablated, by module name (comma-separated); default: the last module whose output is "
+         "a feature map (N, C, H, W)", example="['conv2']", metavar="NAMES",
+         aliases=("--layer",), case=False),
+    _opt("device", "text", "auto", "vision", "torch device: auto (cuda when available, else "
+         "cpu), cpu, cuda or cuda:N", example="'cpu'", metavar="DEVICE", case=False),
+    _opt("model_output", "choice", "logits", "vision", "what the model returns: logits "
+         "(softmax gives the probabilities) or probabilities", choices=("logits",
+         "probabilities"), case=False),
+    _opt("max_images", "int", 2000, "vision", "images analysed, a seeded sample when there are "
+         "more", low=10, example="2000", metavar="N", case=False),
+    _opt("view_image", "int", None, "vision", "index of the image whose activation maps and "
+         "attribution maps are shown; default: the first image of the target class",
+         low=0, allow_none=True, example="0", metavar="INDEX", case=False),
+    _opt("top_images", "int", 6, "vision", "top-activating images (and patches) shown per "
+         "channel", low=1, high=50, example="6", metavar="N", case=False),
+    _opt("ig_steps", "int", 32, "vision", "steps of the Integrated Gradients path integral",
+         low=2, example="32", metavar="N", case=False),
+    _opt("ig_baseline", "choice", "zero", "vision", "Integrated Gradients baseline image: zero "
+         "(black) or the mean image of the set", choices=("zero", "mean"), case=False),
+    _opt("concept_fill", "choice", "inpaint", "vision", "how a concept is removed: inpaint "
+         "(the masked pixels diffused in from their surroundings), mean (the image's mean "
+         "outside the mask) or zero (black, for images on a black background)",
+         choices=("inpaint", "mean", "zero"), case=False),
+    _opt("unit_bootstrap", "int", 1000, "vision", "bootstrap resamples of the 95% intervals "
+         "of the intervention effects", low=100, example="1000", metavar="N", case=False),
+    _opt("material_effect", "float", 0.1, "vision", "drop of the target's probability from "
+         "which removing a concept matters (a declared shortcut is flagged when removing it "
+         "lowers the probability by at least this, its interval below 0)", low=0, high=1,
+         low_open=True, example="0.1", metavar="PROBABILITY", case=False),
+    _opt("channel_share", "float", 0.05, "vision", "share of a layer's attribution from which "
+         "a channel's attribution is material (and flagged when its ablation shows no effect)",
+         low=0, high=1, example="0.05", metavar="SHARE", case=False),
+    _opt("share_factor", "float", 1.5, "vision", "how far a channel's attribution share must "
+         "lie outside its ablation-effect share's interval to be over- or under-attributed",
+         low=1, example="1.5", metavar="FACTOR", case=False),
+    _opt("batch_size", "int", 256, "vision", "images per forward pass", low=1, example="256",
+         metavar="N", case=False),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
