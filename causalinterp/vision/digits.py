@@ -109,14 +109,18 @@ def planted_digits(seed: int = 0, *, plant: bool = True, epochs: int = 12) -> Di
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)[:, None]
     labels = digits.target.astype(np.int64)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(labels))
+    # One generator each for the split and the two markings: planting or not leaves the
+    # split and the held-out images' markers the same.
+    split, train_marks, test_marks = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
+    )
+    order = split.permutation(len(labels))
     train, test = order[: len(order) // 2], order[len(order) // 2 :]
     x_train, y_train = images[train].copy(), labels[train]
     x_test, y_test = images[test].copy(), labels[test]
     if plant:
-        _mark(x_train, y_train, rng)
-    marked = _mark(x_test, y_test, rng)
+        _mark(x_train, y_train, train_marks)
+    marked = _mark(x_test, y_test, test_marks)
 
     threads = torch.get_num_threads()
     # Batches of 64 tiny images: one thread is faster than several contending for the cores.
