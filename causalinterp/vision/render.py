@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,8 +78,8 @@ def markdown(result: VisionAudit) -> str:
     ]
     lines += [f"_Note: {escape_markdown(note)}._" for note in data["notes"]]
     lines += ["", "## Findings", ""]
-    for line in _findings(data):
-        lines.append(f"- {escape_markdown(line)}")
+    for line in _findings(data, escape_markdown):
+        lines.append(f"- {line}")
     if data["concepts"]:
         lines += [
             "",
@@ -129,32 +130,34 @@ def markdown(result: VisionAudit) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _findings(data: dict[str, Any]) -> list[str]:
-    """The few sentences a reader should see first."""
+def _findings(data: dict[str, Any], name: Callable[[Any], str] = str) -> list[str]:
+    """The few sentences a reader should see first; ``name`` escapes the user's names."""
     out = []
     target = data["target"]
     for c in data["concepts"]:
         effect = _interval(c["effect"], c["ci_low"], c["ci_high"])
         if c["shortcut"]:
-            carried = _carriers(c)
+            carried = name(_carriers(c))
             out.append(
-                f"Shortcut: removing {c['name']} changes the probability of class {target} by "
-                f"{effect}; the decision depends on it although it is not part of the object"
-                + (f"; carried by {carried}" if carried else "")
+                f"Shortcut: removing {name(c['name'])} changes the probability of class "
+                f"{target} by {effect}; the decision depends on it although it is not part of "
+                "the object" + (f"; carried by {carried}" if carried else "")
             )
         elif c["material"]:
-            out.append(f"{c['name']} matters: removing it changes the probability by {effect}")
+            out.append(
+                f"{name(c['name'])} matters: removing it changes the probability by {effect}"
+            )
         else:
             out.append(
-                f"No material effect of {c['name']}: removing it changes the probability "
+                f"No material effect of {name(c['name'])}: removing it changes the probability "
                 f"by {effect}"
             )
     for layer in data["layers"]:
         flagged = [str(ch["index"]) for ch in layer["channels"] if ch["flagged"]]
         if flagged:
             out.append(
-                f"Layer {layer['name']}: channel(s) {', '.join(flagged)} carry a material share "
-                "of the Grad-CAM attribution but ablating them changes nothing detectable"
+                f"Layer {name(layer['name'])}: channel(s) {', '.join(flagged)} carry a material "
+                "share of the Grad-CAM attribution but ablating them changes nothing detectable"
             )
     if not out:
         out.append("No shortcut declared or found, and no channel flagged")
