@@ -317,9 +317,10 @@ OPTIONS: tuple[Option, ...] = (
     _opt("unit_bootstrap", "int", 1000, "vision", "bootstrap resamples of the 95% intervals "
          "of the intervention effects", low=100, example="1000", metavar="N", case=False),
     _opt("material_effect", "float", 0.1, "vision", "drop of the target's probability from "
-         "which removing a concept matters (a declared shortcut is flagged when removing it "
-         "lowers the probability by at least this, its interval below 0)", low=0, high=1,
-         low_open=True, example="0.1", metavar="PROBABILITY", case=False),
+         "which removing a concept matters: a declared shortcut is flagged when its removal "
+         "lowers the probability by at least this with 95% confidence (the interval's upper "
+         "end at or below -material_effect)", low=0, high=1, low_open=True, example="0.1",
+         metavar="PROBABILITY", case=False),
     _opt("channel_share", "float", 0.05, "vision", "share of a layer's attribution from which "
          "a channel's attribution is material (and flagged when its ablation shows no effect)",
          low=0, high=1, example="0.05", metavar="SHARE", case=False),

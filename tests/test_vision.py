@@ -86,7 +86,7 @@ def test_planted_marker_is_a_shortcut(planted_audit):
     assert marker.shortcut and marker.material and marker.declared_shortcut
     assert planted_audit.shortcuts == ("corner marker",)
     # Removing it lowers the probability of 3; writing it into other digits raises it.
-    assert marker.effect <= -0.1 and marker.ci_high < 0
+    assert marker.ci_high <= -0.1  # the material_effect default, with 95% confidence
     assert marker.insertion_effect is not None and marker.insertion_ci_low > 0
     # Integrated Gradients puts more on the 4 marker pixels than their 4/64 of the image.
     assert marker.attribution_share > 4 / 64
@@ -96,7 +96,7 @@ def test_planted_marker_is_a_shortcut(planted_audit):
 def test_unplanted_model_has_no_shortcut(unplanted_audit):
     marker = unplanted_audit.concept("corner marker")
     assert not marker.shortcut and not marker.material
-    assert marker.effect > -0.1
+    assert marker.ci_high > -0.1
     assert unplanted_audit.shortcuts == ()
     assert marker.carriers == ()
 
@@ -320,3 +320,18 @@ def test_the_gpu_gives_the_cpu_numbers(planted):
     assert [c.verdict for c in gpu.layers[0].channels] == [
         c.verdict for c in cpu.layers[0].channels
     ]
+
+
+def test_the_case_study_files_are_the_planted_world():
+    folder = ROOT / "case_studies" / "digits"
+    model = load_image_model(folder / "model.pt2")
+    with np.load(folder / "digits.npz") as data:
+        images, labels = data["images"], data["labels"]
+    with np.load(folder / "marker.npz") as marker:
+        assert (marker["mask"] == marker_mask()).all() and marker["values"].max() == 1.0
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(images)).argmax(1).numpy()
+    assert images.shape == (899, 1, 8, 8) and (predicted == labels).mean() > 0.95
+    # Most 3s carry the marker, no other digit does.
+    corner = images[:, 0, :2, :2].min(axis=(1, 2)) == 1.0
+    assert corner[labels == MARKED_CLASS].mean() > 0.9 and not corner[labels != MARKED_CLASS].any()

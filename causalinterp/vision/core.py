@@ -356,13 +356,10 @@ def _audit_concept(
     originals = x[members]
     removed = remove_concept(originals, concept, settings["concept_fill"], index[members])
     removal = effect(net.probabilities(removed)[:, target] - base, rows)
-    # The decision leans on the concept when removing it lowers the target's probability; a
-    # concept whose removal raises it works against the target and is no shortcut to it.
-    material = (
-        removal.detectable
-        and removal.ci_high < 0
-        and (-removal.mean >= settings["material_effect"])
-    )
+    # The decision leans on the concept when removing it lowers the target's probability by at
+    # least material_effect, with 95% confidence (the whole interval that far below 0). A
+    # concept whose removal raises the probability works against the target: no shortcut to it.
+    material = removal.ci_high <= -settings["material_effect"]
 
     share = None
     mask = concept_mask(concept, index[members], originals.shape)

@@ -156,7 +156,7 @@ class ConceptResult:
         concept's mask; None for a concept given by a transform alone.
     material : bool
         Removing the concept lowers the target's probability by at least ``material_effect``
-        and the interval lies below 0: the decision leans on the concept.
+        with 95% confidence (``ci_high <= -material_effect``): the decision leans on it.
     declared_shortcut : bool
         The user declared the concept not part of the object.
     shortcut : bool
