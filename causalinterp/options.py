@@ -290,10 +290,10 @@ OPTIONS: tuple[Option, ...] = (
     _opt("save_model", "bool", True, "domain", "save the constrained model in its own format "
          "(scikit-learn: skops; LightGBM: text; XGBoost: JSON)", case=False),
     # ---- image models (causalinterp.vision; the vision extra)
-    _opt("layers", "names", (), "vision", "the layers whose channels are shown, attributed and "
+    _opt("layers", "names", None, "vision", "the layers whose channels are shown, attributed and "
          "ablated, by module name (comma-separated); default: the last module whose output is "
          "a feature map (N, C, H, W)", example="['conv2']", metavar="NAMES",
-         aliases=("--layer",), case=False),
+         aliases=("--layer",), allow_none=True, case=False),
     _opt("device", "text", "auto", "vision", "torch device: auto (cuda when available, else "
          "cpu), cpu, cuda or cuda:N", example="'cpu'", metavar="DEVICE", case=False),
     _opt("model_output", "choice", "logits", "vision", "what the model returns: logits "

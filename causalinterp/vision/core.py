@@ -55,7 +55,7 @@ def audit(
     *,
     labels: np.ndarray | None = None,
     concepts: Sequence[Concept] = (),
-    layers: Sequence[str] = _DEFAULT["layers"],
+    layers: Sequence[str] | None = _DEFAULT["layers"],
     device: str = _DEFAULT["device"],
     model_output: str = _DEFAULT["model_output"],
     max_images: int = _DEFAULT["max_images"],
@@ -145,7 +145,7 @@ def audit(
     resolved = resolve_device(settings["device"])
     net = Network(model, resolved, settings["model_output"], settings["batch_size"])
     shapes = net.feature_layers(x[:2])
-    chosen = _check_layers(settings["layers"], shapes)
+    chosen = _check_layers(settings["layers"] or (), shapes)
     seconds: dict[str, float] = {}
     tick = time.perf_counter()
     probs = net.scores(x)

@@ -139,7 +139,7 @@ def _read_folder(folder: Path) -> np.ndarray:
     return as_images(np.stack(arrays) / np.float32(255.0), f"images in {str(folder)!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Concept:
     """A user-named concept: where it is in the images, and how to remove or insert it.
 
