@@ -224,13 +224,20 @@ def test_hostile_names_stay_text_and_a_seed_gives_the_same_numbers(planted, tmp_
     hostile = "<img src=x onerror=alert(1)>|*marker*"
     mask = marker_mask()
     concept = Concept(hostile, mask=mask, shortcut=True)
-    options = {**FAST, "layers": ["conv1"], "unit_bootstrap": 100, "ig_steps": 4}
+    options = {
+        **FAST, "layers": ["conv1"], "unit_bootstrap": 100, "ig_steps": 4, "view_image": 7,
+        "max_images": 250,
+    }  # fmt: skip
     first = audit(planted.model, planted.images[:300], MARKED_CLASS, labels=planted.labels[:300],
                   concepts=[concept], seed=5, **options)  # fmt: skip
     again = audit(planted.model, planted.images[:300], MARKED_CLASS, labels=planted.labels[:300],
                   concepts=[concept], seed=5, **options)  # fmt: skip
     strip = lambda d: {k: v for k, v in d.items() if k != "seconds"}  # noqa: E731
     assert strip(first.to_dict()) == strip(again.to_dict())
+    assert (
+        first.n_images == 250 and first.notes[0] == "250 of 300 images analysed (a seeded sample)"
+    )
+    assert first.view_image == 7 and np.array_equal(first.view, planted.images[7])
     first.write(tmp_path)
     assert "<img src=x" not in (tmp_path / "vision.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in (tmp_path / "vision.html").read_text()
@@ -293,6 +300,8 @@ def test_bad_inputs_get_one_line_naming_the_fix(planted):
         audit(model, images, 3, concept_fill="blur")
     with pytest.raises(ModelError, match=r"^model: a str, not a torch.nn.Module"):
         audit("model.pt2", images, 3)
+    with pytest.raises(ModelError, match=r"^model_output: 'probabilities' but the model's rows"):
+        audit(model, images, 3, labels=labels, model_output="probabilities", progress=False)
 
 
 def test_command_without_the_extra_names_the_fix(tmp_path):

@@ -148,13 +148,15 @@ def audit(
     chosen = _check_layers(settings["layers"] or (), shapes)
     seconds: dict[str, float] = {}
     tick = time.perf_counter()
-    probs = net.scores(x)
-    if target >= probs.shape[1]:
+    scores = net.scores(x)
+    if target >= scores.shape[1]:
         raise OptionError(
-            f"target: class {target} but the model has {probs.shape[1]} outputs; pass a class "
-            f"in 0..{probs.shape[1] - 1}"
+            f"target: class {target} but the model has {scores.shape[1]} outputs; pass a class "
+            f"in 0..{scores.shape[1] - 1}"
         )
-    probs = net.probabilities(x)
+    if settings["model_output"] == "probabilities":
+        _check_probabilities(scores)
+    probs = net.to_probabilities(scores)
     population = "labelled" if y is not None else "predicted"
     members = np.flatnonzero((y if y is not None else probs.argmax(axis=1)) == target)
     if len(members) < 2:
@@ -220,6 +222,17 @@ def audit(
         view=view,
         ig_map=ig_map,
     )
+
+
+def _check_probabilities(scores: np.ndarray) -> None:
+    """A model said to return probabilities must return rows of them."""
+    sums = scores.sum(axis=1)
+    if (scores < -1e-6).any() or not np.allclose(sums, 1.0, atol=1e-3):
+        worst = float(sums[np.argmax(np.abs(sums - 1.0))])
+        raise ModelError(
+            f"model_output: 'probabilities' but the model's rows are not probabilities (a row "
+            f"sums to {worst:.4g}); pass model_output='logits' for a model returning logits"
+        )
 
 
 def _check_labels(labels: np.ndarray | None, n: int) -> np.ndarray | None:
@@ -298,7 +311,7 @@ def _audit_layer(net, x, members, view, name, target, base, rows, settings, show
     n_channels = mean_map.shape[0]
     view_maps = next(net.activations(view[None], name))[1][0].cpu().numpy()
 
-    terms, view_cam = [], None
+    terms = []
     for batch in net.batches(len(members)):
         maps = _captum.layer_gradcam(
             net.model, net.layer(name), net.tensor(x[members[batch]]), target

@@ -91,12 +91,15 @@ class Network:
         self, images: np.ndarray, layer: str | None = None, patch: Patch | None = None
     ) -> np.ndarray:
         """Class probabilities ``(N, K)``; ``patch`` changes ``layer``'s output on the way."""
-        out = self._run(images, layer, patch)
+        return self.to_probabilities(self._run(images, layer, patch))
+
+    def to_probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """The model's scores as probabilities: a softmax of logits, else the scores."""
         if self.output == "logits":
-            out = out - out.max(axis=1, keepdims=True)
-            exp = np.exp(out)
+            shifted = scores - scores.max(axis=1, keepdims=True)
+            exp = np.exp(shifted)
             return exp / exp.sum(axis=1, keepdims=True)
-        return out
+        return scores
 
     def _run(
         self, images: np.ndarray, layer: str | None = None, patch: Patch | None = None
