@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 import torch
@@ -284,7 +285,9 @@ def _baseline(x: np.ndarray, kind: str) -> np.ndarray:
     return x.mean(axis=0) if kind == "mean" else np.zeros_like(x[0])
 
 
-def _layer_statistics(net: Network, x: np.ndarray, name: str):
+def _layer_statistics(
+    net: Network, x: np.ndarray, name: str
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """The mean map of every channel over the set, and each image's per-channel maximum and
     its position."""
     total = None
@@ -306,7 +309,21 @@ def _layer_statistics(net: Network, x: np.ndarray, name: str):
     )
 
 
-def _audit_layer(net, x, members, view, name, target, base, rows, settings, show) -> LayerResult:
+def _audit_layer(
+    net: Network,
+    x: np.ndarray,
+    members: np.ndarray,
+    view: np.ndarray,
+    name: str,
+    target: int,
+    base: np.ndarray,
+    rows: np.ndarray,
+    settings: dict[str, Any],
+    show: bool,
+) -> LayerResult:
+    """One layer: statistics and views of its channels, their Grad-CAM shares, their ablations
+    on the target's images (``members``, whose probabilities of the target are ``base``) and
+    their verdicts."""
     mean_map, maxima, positions = _layer_statistics(net, x, name)
     n_channels = mean_map.shape[0]
     view_maps = next(net.activations(view[None], name))[1][0].cpu().numpy()
@@ -364,8 +381,21 @@ def _audit_layer(net, x, members, view, name, target, base, rows, settings, show
 
 
 def _audit_concept(
-    net, x, index, members, concept, target, base, rows, layers, ig_abs, settings, insert_seed
+    net: Network,
+    x: np.ndarray,
+    index: np.ndarray,
+    members: np.ndarray,
+    concept: Concept,
+    target: int,
+    base: np.ndarray,
+    rows: np.ndarray,
+    layers: Sequence[str],
+    ig_abs: np.ndarray | None,
+    settings: dict[str, Any],
+    insert_seed: np.random.SeedSequence,
 ) -> ConceptResult:
+    """One concept: its removal from the target's images, its insertion into the others (when
+    it has values), its Integrated Gradients share and, when material, its carriers."""
     originals = x[members]
     removed = remove_concept(originals, concept, settings["concept_fill"], index[members])
     removal = effect(net.probabilities(removed)[:, target] - base, rows)
