@@ -176,17 +176,23 @@ def compare_shapes(
         a, b = max(regions, key=lambda r: r[1] - r[0])
         for kind, flat, at in _patterns(grid, fit.theta, model):
             # The stretch that matters is on the flat side of the break: below it for a
-            # threshold, above it for a saturation; it must be there, and long enough.
+            # threshold, above it for a saturation; it must be there, and long enough. The
+            # break is known to a grid step, so the stretch may stop one step short of it.
             lo, hi = (a, min(b, at)) if kind == "threshold" else (max(a, at), b)
             ia, ib = _index(grid, lo), _index(grid, hi)
-            if grid[ib] - grid[ia] >= MIN_FLAT_SHARE * span and _flat_shown(
-                fit, model, ia, ib, flat, z
-            ):
-                claim = kind, flat, at, ia, ib
+            for short in (0, 1):
+                ja, jb = (ia, ib - short) if kind == "threshold" else (ia + short, ib)
+                if grid[jb] - grid[ja] >= MIN_FLAT_SHARE * span and _flat_shown(
+                    fit, model, ja, jb, flat, z
+                ):
+                    claim = kind, flat, at, ja, jb
+                    break
+            if claim is not None:
                 break
     if claim is None:
         # No kind the numbers show: the window where the curves differ most, beyond its band.
-        worst = int(np.argmax(np.where(off, np.abs(diff) / fit.inc_se, -np.inf)))
+        standardised = np.abs(diff) / np.maximum(fit.inc_se, 1e-300)
+        worst = int(np.argmax(np.where(off, standardised, -np.inf)))
         claim = "shape", None, math.nan, int(fit.starts[worst]), int(fit.ends[worst])
     kind, flat, at, ia, ib = claim
     causal_change = float(fit.theta[ib] - fit.theta[ia])
