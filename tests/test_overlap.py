@@ -215,6 +215,7 @@ def test_sharp_threshold_is_named_as_a_discontinuity_with_no_trimmed_estimate():
         "design": "regression_discontinuity",
     }
     assert row["overlap"]["trimmed"] is None
+    assert plot_propensity(o).axes[0].get_title() == "program: decided by score < 0 in 100% of rows"
 
 
 def test_strong_but_overlapping_assignment_is_not_called_decided():

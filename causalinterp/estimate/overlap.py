@@ -146,6 +146,11 @@ class Determination:
     distinct: int = 0
     design: str = "none"
 
+    @property
+    def in_words(self) -> str:
+        """The rule and how often it holds, e.g. ``"score < 0 in 100% of rows"``."""
+        return f"{self.rule} in {_pct_exact(self.agreement)} of rows"
+
     def to_dict(self) -> dict[str, Any]:
         """``features[].overlap.determined`` of ``report.json``."""
         return {
@@ -507,7 +512,7 @@ def _determined_problem(feature: str, d: Determination) -> str:
         )
     score = d.by[0]
     against = f" ({d.rows_against} rows against the rule)" if d.rows_against else ""
-    head = f"treatment {feature!r} is determined by {d.rule} in {_pct_exact(d.agreement)} of rows"
+    head = f"treatment {feature!r} is determined by {d.in_words}"
     if d.design != "regression_discontinuity":
         return (
             f"{head}{against}: it is a coarsening of {score!r} ({d.distinct} distinct values, "
