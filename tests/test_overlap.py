@@ -9,7 +9,12 @@ import pytest
 from causalinterp.attribute import attribute_model
 from causalinterp.data import check_data
 from causalinterp.estimate import estimate_effects
-from causalinterp.estimate.overlap import binary_overlap, continuous_overlap, threshold_rule
+from causalinterp.estimate.overlap import (
+    binary_overlap,
+    continuous_overlap,
+    overlap_action,
+    threshold_rule,
+)
 from causalinterp.graph import CausalGraph
 from causalinterp.render.json import report_dict
 from causalinterp.render.overlap import plot_propensity
@@ -285,3 +290,22 @@ def test_trimming_to_a_handful_of_rows_gives_no_estimate():
     o = binary_overlap("t", t, p, y=y, y0=np.zeros(1000), y1=np.ones(1000))
     assert o.ok is False and o.trimmed is None
     assert "would keep 10 treated and 5 untreated rows, too few for an estimate" in o.problem
+
+
+def test_a_categorical_level_decided_by_a_score_is_named_with_its_rule():
+    # Plan "c" goes to every row with score >= 1 and to no other; "a" and "b" share the rest.
+    rng = np.random.default_rng(10)
+    n = 1500
+    score = rng.normal(size=n)
+    plan = np.where(score >= 1, "c", np.where(rng.random(n) < 0.6, "a", "b"))
+    y = score + (plan == "c") * 1.0 + rng.normal(size=n)
+    data = pd.DataFrame({"score": score, "plan": plan, "y": y})
+    _, _, effects = _analyse(data, "score -> plan; score -> y; plan -> y", ["plan"])
+    o = effects.overlap["plan"]
+    by_level = {lv.feature: lv for lv in o.levels}
+    assert by_level["plan=c"].determined.rule == "score >= 1"
+    assert by_level["plan=b"].determined is None
+    assert "treatment 'plan=c' is determined by score >= 1 in 100% of rows" in o.problem
+    summary, action = overlap_action(effects.overlap, "plan")
+    assert summary == "treatment decided by score >= 1 (regression discontinuity)"
+    assert "drop" not in action
