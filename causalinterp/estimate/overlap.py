@@ -527,7 +527,8 @@ def _determined_problem(feature: str, d: Determination) -> str:
         else ""
     )
     return (
-        f"{head}{against}: no row has a counterpart with the same {score!r} in the other arm, "
+        f"{head}{against}: {'almost no' if d.rows_against else 'no'} row has a counterpart "
+        f"with the same {score!r} in the other arm, "
         "so the adjusted average effect is the nuisance models' extrapolation and trimming "
         "would keep only the rows they blur near the cut-off; this is a regression-"
         f"discontinuity design: estimate the effect at the cut-off {score} = {d.cutoff:.6g} "
