@@ -248,3 +248,31 @@ def _uniform(gaussian: np.ndarray) -> np.ndarray:
     from scipy.special import ndtr
 
     return ndtr(gaussian)
+
+
+def cutoff_model(blur: float = 0.0) -> StructuralModel:
+    """A programme assigned by a cut-off on a score that also moves the outcome.
+
+    ``score`` (standard normal) decides ``program``: with ``blur = 0`` every row with
+    ``score < 0`` is treated and no other row is (a sharp regression-discontinuity design);
+    with ``blur > 0``, P(program = 1) = logistic(-score / blur), a strong but overlapping
+    assignment. ``earnings = 1.0 program + 1.5 score + 0.5 other + noise``: the effect of
+    ``program`` is 1.0 everywhere (so also at the cut-off), and ``score`` confounds it.
+    """
+
+    def assign(p: Values, e: np.ndarray) -> np.ndarray:
+        if blur <= 0:
+            return (p["score"] < 0).astype(float)
+        return _sigmoid(-p["score"] / blur)
+
+    return StructuralModel(
+        {
+            "score": Mechanism((), lambda p, e: e),
+            "other": Mechanism((), lambda p, e: e),
+            "program": Mechanism(("score",), assign, kind="binary"),
+            "earnings": Mechanism(
+                ("program", "score", "other"),
+                lambda p, e: 1.0 * p["program"] + 1.5 * p["score"] + 0.5 * p["other"] + e,
+            ),
+        }
+    )

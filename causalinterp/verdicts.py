@@ -38,7 +38,7 @@ from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.estimate.enums import EffectStatus
 from causalinterp.estimate.estimands import population_slope
 from causalinterp.estimate.instruments import instrument_reasons
-from causalinterp.estimate.overlap import overlap_problem
+from causalinterp.estimate.overlap import overlap_action, overlap_problem
 from causalinterp.graph import CausalGraph, FeatureSetDiagnosis
 from causalinterp.refute.roles import calibration_note
 
@@ -304,6 +304,9 @@ def judge(
         summary, action = advise(
             feature, verdict, checked.outcome, diagnosis, flagged=flagged, effect=effect
         )
+        if verdict is Verdict.LIMITED_OVERLAP:  # a decided treatment: the rule is the cause
+            decided = overlap_action(getattr(effects, "overlap", {}), feature)
+            summary, action = decided or (summary, action)
         verdicts[feature] = FeatureVerdict(
             feature=feature,
             causal_support=verdict.causal_support,

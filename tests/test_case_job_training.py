@@ -84,11 +84,15 @@ def test_hispanic_and_no_degree_lack_overlap_and_say_why(report):
     assert (hisp.verdict, hisp.causal_support) == ("limited_overlap", None)
     assert "overlap of 'hisp' fails" in hisp.reasons[0]
     assert "Crump et al. 2009" in hisp.reasons[0] and "estimand='att'" in hisp.reasons[0]
-    # nodegree is educ < 12: adjusted for educ it has almost no variation left.
+    # nodegree is educ < 12: the reason names the rule; educ (14 values) is too coarse a
+    # score for a discontinuity, and it is a confounder, not a control to drop.
     nodegree = report.verdicts["nodegree"]
     assert (nodegree.verdict, nodegree.causal_support) == ("limited_overlap", None)
-    assert "overlap of 'nodegree' fails" in nodegree.reasons[0]
-    assert "drop a control that decides 'nodegree'" in nodegree.reasons[0]
+    assert nodegree.reasons[0].startswith(
+        "treatment 'nodegree' is determined by educ < 12 in 100% of rows: it is a coarsening"
+    )
+    assert "drop" not in nodegree.reasons[0] and "drop" not in nodegree.action
+    assert report.effects.overlap["nodegree"].trimmed is None
     overlap = report.effects.overlap
     assert overlap["hisp"].ok is False and overlap["nodegree"].ok is False
     assert overlap["treat"].ok is True  # randomised: the arms overlap everywhere

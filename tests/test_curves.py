@@ -1,5 +1,7 @@
 """Dose-response curves: coverage of known curves, planted shapes found where they are."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -103,9 +105,16 @@ def test_planted_threshold_is_found_where_it_is():
     assert finding is not None
     assert (finding.kind, finding.flat) == ("threshold", "causal")
     assert finding.at == pytest.approx(THRESHOLD, abs=0.35)
-    assert finding.x_high == pytest.approx(finding.at)  # the stretch is below the threshold
+    # The stretch is below the threshold (ending at its break, or a grid step short of it).
+    step = (curves.by_feature["x"].x[1] - curves.by_feature["x"].x[0]) * 1.001
+    assert finding.at - step <= finding.x_high <= finding.at + 1e-9
     assert finding.x_low < 0
     assert "threshold" in finding.sentence
+    # The flat stretch is flat in the numbers the sentence prints: the causal change is
+    # within its interval of zero and small against the model's change over it.
+    change, se = finding.causal_change, finding.causal_change_se
+    assert abs(change) <= 1.96 * se and abs(change) + 1.96 * se <= 0.3 * finding.model_change
+    assert f"causal curve {change:+.3g}, s.e. {se:.2g}" in finding.sentence
 
 
 def test_saturation_in_the_model_but_not_in_the_truth_is_reported():
@@ -259,3 +268,57 @@ def test_the_markdown_report_lists_shape_disagreements_and_varying_effects():
     assert "- **discount**: The effect varies with tenure." in text
     assert "**tenure**" not in text
     assert markdown_section({"features": []}) == ""  # curves switched off: no section
+
+
+SMOOTH = {
+    "logistic": lambda x: 3.0 / (1.0 + np.exp(-x)),
+    "quadratic": lambda x: x + 0.1 * x**2,
+}
+
+
+@pytest.mark.parametrize("truth", sorted(SMOOTH))
+def test_smooth_curves_against_a_straight_line_get_no_threshold_or_saturation(truth):
+    # The model is the best straight line through a smooth truth: the shapes do disagree,
+    # but neither curve has a flat stretch to speak of (benchmarks/curve_shapes.py has the
+    # rates over 100 data sets).
+    f = SMOOTH[truth]
+    kinds = []
+    for seed in range(4):
+        data = world(1000, seed, f)
+        x = data["x"].to_numpy()
+        fit = _fit(
+            _Task("x", x, data["y"].to_numpy(), data[["w1", "w2"]].to_numpy(), 20, 0.95, 3,
+                  "linear", seed)
+        )  # fmt: skip
+        line = np.polyval(np.polyfit(x, f(x), 1), fit.grid)
+        found = compare_shapes("x", fit, line)
+        kinds.append(None if found is None else found.kind)
+        if found is not None and found.kind == "sign_change":
+            assert found.causal_change * found.model_change < 0, found.sentence
+    assert "threshold" not in kinds and "saturation" not in kinds, kinds
+    assert kinds.count(None) < 4  # the straight line's shape is wrong, and that is found
+
+
+def test_a_curve_that_keeps_falling_is_not_said_to_level_off():
+    # Rises to 26.46, then falls 0.075 with a standard error of 0.028 (beyond 1.96 s.e., yet
+    # within every window's simultaneous band, so no sign change is found): the old
+    # sentence "levels off near ... (saturation)" contradicted these very numbers.
+    grid = np.linspace(0.0, 40.0, 20)
+    theta = np.where(grid < 10, 2.646 * grid, 26.46 - 0.075 * (grid - 10) / 30)
+    se = np.full(20, 0.02)
+    starts = np.arange(0, 16)
+    fit = SimpleNamespace(
+        grid=grid, theta=theta, se=se, cov=np.diag(se**2), level=0.95, starts=starts,
+        ends=starts + 4, inc=theta[starts + 4] - theta[starts], inc_se=np.full(16, 0.028),
+        inc_crit=3.0,
+    )  # fmt: skip
+    model = 0.8 * grid  # keeps rising
+    found = compare_shapes("x", fit, model, outcome="y")
+    assert found is not None and found.kind != "saturation"
+    assert "levels off" not in found.sentence
+    # The same curve flat (to within its error) above 10 is a saturation, and says so.
+    flat = np.where(grid < 10, 2.646 * grid, 26.46 + 0.002 * np.sin(grid))
+    fit.theta, fit.inc = flat, flat[starts + 4] - flat[starts]
+    found = compare_shapes("x", fit, model, outcome="y")
+    assert (found.kind, found.flat) == ("saturation", "causal")
+    assert abs(found.causal_change) <= 1.96 * found.causal_change_se

@@ -9,10 +9,16 @@ import pytest
 from causalinterp.attribute import attribute_model
 from causalinterp.data import check_data
 from causalinterp.estimate import estimate_effects
-from causalinterp.estimate.overlap import binary_overlap, continuous_overlap
+from causalinterp.estimate.overlap import (
+    binary_overlap,
+    continuous_overlap,
+    overlap_action,
+    threshold_rule,
+)
 from causalinterp.graph import CausalGraph
 from causalinterp.render.json import report_dict
 from causalinterp.render.overlap import plot_propensity
+from causalinterp.simulators import cutoff_model
 from causalinterp.verdicts import judge
 
 REGION_GRAPH = "region -> t; x -> t; region -> y; x -> y; t -> y"
@@ -34,9 +40,9 @@ def region_data(n: int, seed: int, *, closed: bool = True) -> pd.DataFrame:
     return pd.DataFrame({"region": region, "x": x, "t": t, "y": y})
 
 
-def _analyse(data, graph, features, **kw):
+def _analyse(data, graph, features, outcome="y", **kw):
     graph = CausalGraph.parse(graph)
-    checked = check_data(data, graph, "y", features=features)
+    checked = check_data(data, graph, outcome, features=features)
     effects = estimate_effects(checked, graph, seed=0, nuisance="linear", **kw)
     return graph, checked, effects
 
@@ -154,3 +160,152 @@ def test_continuous_overlap_threshold():
     bad = continuous_overlap("t", t, 0.05 * t, None)
     assert ok.ok is True and bad.ok is False
     assert "jointly by its adjustment set" in bad.problem
+
+
+# --------------------------------------------------------------------------- decided treatments
+
+
+def test_sharp_threshold_is_named_as_a_discontinuity_with_no_trimmed_estimate():
+    # program = 1[score < 0] in every row, and score also moves earnings: no row has a
+    # counterpart across the cut-off, whatever the propensity model makes of it.
+    sim = cutoff_model()
+    data = sim.sample(2000, seed=0)
+    graph, checked, effects = _analyse(
+        data,
+        "score -> program; score -> earnings; other -> earnings; program -> earnings",
+        ["program", "score", "other"],
+        outcome="earnings",
+    )
+    o = effects.overlap["program"]
+    assert o.ok is False and o.determined is not None
+    d = o.determined
+    assert (d.method, d.by, d.rule, d.design) == (
+        "threshold",
+        ("score",),
+        "score < 0",
+        "regression_discontinuity",
+    )
+    assert d.cutoff == 0.0 and d.treated_below and d.agreement == 1.0 and d.rows_against == 0
+    assert o.trimmed is None and o.alternative is None
+    assert o.problem.startswith("treatment 'program' is determined by score < 0 in 100% of rows: ")
+    assert "regression-discontinuity design" in o.problem and "score = 0 " in o.problem
+    assert "drop" not in o.problem and "Crump" not in o.problem
+
+    attributions = attribute_model(None, data, checked, model_seed=0, seed=0, max_rows=300)
+    v = judge(effects, attributions, graph, checked)["program"]
+    assert (v.verdict, v.causal_support) == ("limited_overlap", None)
+    assert v.reasons[0] == o.problem
+    assert v.reason_summary == "treatment decided by score < 0 (regression discontinuity)"
+    assert "regression discontinuity" in v.action and "drop" not in v.action
+    row = next(
+        f
+        for f in report_dict(
+            checked=checked,
+            graph=graph,
+            effects=effects,
+            attributions=attributions,
+            verdicts={"program": v},
+        )["features"]
+        if f["name"] == "program"
+    )
+    assert row["overlap"]["determined"] == {
+        "method": "threshold",
+        "by": ["score"],
+        "rule": "score < 0",
+        "cutoff": 0.0,
+        "treated": "below",
+        "agreement": 1.0,
+        "rows_against_rule": 0,
+        "min_agreement": 0.99,
+        "design": "regression_discontinuity",
+    }
+    assert row["overlap"]["trimmed"] is None
+    assert plot_propensity(o).axes[0].get_title() == "program: decided by score < 0 in 100% of rows"
+
+
+def test_strong_but_overlapping_assignment_is_not_called_decided():
+    # P(program) = logistic(-score / 0.2): steep, but every score has both arms; the
+    # generic diagnosis with its trimmed estimate stands, and it covers the effect (1).
+    data = cutoff_model(blur=0.2).sample(2000, seed=1)
+    _, _, effects = _analyse(
+        data,
+        "score -> program; score -> earnings; other -> earnings; program -> earnings",
+        ["program"],
+        outcome="earnings",
+    )
+    o = effects.overlap["program"]
+    assert o.determined is None
+    assert o.trimmed is not None and o.trimmed.ci_low <= 1.0 <= o.trimmed.ci_high
+    assert "drop" not in o.problem  # the score is a confounder, not a redundant control
+
+
+def test_threshold_rule_finds_direction_round_cut_off_and_rows_against_it():
+    score = np.arange(100.0)
+    assert threshold_rule((score >= 50).astype(float), score) == (1.0, 50.0, False, 0)
+    rng = np.random.default_rng(7)
+    s = rng.normal(size=4000)
+    t = (s < 0.25).astype(float)
+    flip = rng.choice(4000, 8, replace=False)
+    t[flip] = 1 - t[flip]  # 0.2% against the rule: a fuzzy discontinuity, still decided
+    share, cut, below, against = threshold_rule(t, s)
+    assert share >= 0.99 and below and against <= 12 and cut == pytest.approx(0.25, abs=0.01)
+    o = binary_overlap("t", t, np.full(4000, 0.5), controls=pd.DataFrame({"s": s, "z": -s}))
+    assert o.ok is False and o.determined.by in (("s",), ("z",))
+    assert f"({o.determined.rows_against} rows against the rule)" in o.problem
+    assert "fuzzy" in o.problem
+    # A rare treatment is not "decided" by sending every row to the untreated side.
+    rare = (rng.random(4000) < 0.005).astype(float)
+    assert threshold_rule(rare, s)[0] < 0.9
+    assert (
+        binary_overlap("t", rare, np.full(4000, 0.01), controls=pd.DataFrame({"s": s})).determined
+        is None
+    )
+
+
+def test_controls_deciding_jointly_and_a_coarsened_score_are_named():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(2, 3000))
+    t = (a + b < 0).astype(float)  # no single cut-off sorts it; the pair does
+    p = np.where(t == 1, 0.99, 0.01)
+    o = binary_overlap("t", t, p, controls=pd.DataFrame({"a": a, "b": b}))
+    assert o.determined is not None and o.determined.method == "propensity"
+    assert o.determined.by == ("a", "b") and o.trimmed is None
+    assert o.problem.startswith("treatment 't' is determined by its controls jointly")
+    # A degree indicator is years of schooling below 12: too few values for a discontinuity.
+    educ = rng.integers(3, 17, 3000).astype(float)
+    nodegree = (educ < 12).astype(float)
+    o = binary_overlap(
+        "nodegree", nodegree, np.full(3000, 0.5), controls=pd.DataFrame({"educ": educ})
+    )
+    assert (o.determined.rule, o.determined.design) == ("educ < 12", "none")
+    assert "coarsening of 'educ'" in o.problem and "regression-discontinuity" not in o.problem
+
+
+def test_trimming_to_a_handful_of_rows_gives_no_estimate():
+    # 1,000 rows, all but 15 at the bounds: the trimmed population is too small to quote.
+    rng = np.random.default_rng(9)
+    t = np.r_[np.ones(500), np.zeros(500)]
+    p = np.r_[np.full(490, 0.99), np.full(10, 0.5), np.full(495, 0.01), np.full(5, 0.5)]
+    y = t + rng.normal(size=1000)
+    o = binary_overlap("t", t, p, y=y, y0=np.zeros(1000), y1=np.ones(1000))
+    assert o.ok is False and o.trimmed is None
+    assert "would keep 10 treated and 5 untreated rows, too few for an estimate" in o.problem
+
+
+def test_a_categorical_level_decided_by_a_score_is_named_with_its_rule():
+    # Plan "c" goes to every row with score >= 1 and to no other; "a" and "b" share the rest.
+    rng = np.random.default_rng(10)
+    n = 1500
+    score = rng.normal(size=n)
+    plan = np.where(score >= 1, "c", np.where(rng.random(n) < 0.6, "a", "b"))
+    y = score + (plan == "c") * 1.0 + rng.normal(size=n)
+    data = pd.DataFrame({"score": score, "plan": plan, "y": y})
+    _, _, effects = _analyse(data, "score -> plan; score -> y; plan -> y", ["plan"])
+    o = effects.overlap["plan"]
+    by_level = {lv.feature: lv for lv in o.levels}
+    assert by_level["plan=c"].determined.rule == "score >= 1"
+    assert by_level["plan=b"].determined is None
+    assert "treatment 'plan=c' is determined by score >= 1 in 100% of rows" in o.problem
+    summary, action = overlap_action(effects.overlap, "plan")
+    assert summary == "treatment decided by score >= 1 (regression discontinuity)"
+    assert "drop" not in action

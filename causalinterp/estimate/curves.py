@@ -185,6 +185,7 @@ def _curve_json(curve: FeatureCurve) -> dict[str, Any]:
             "share": f.share,
             "at": f.at,
             "causal_change": f.causal_change,
+            "causal_change_se": f.causal_change_se,
             "model_change": f.model_change,
             "sentence": f.sentence,
         },
@@ -236,6 +237,10 @@ class _Fit:
     inc_se: np.ndarray
     inc_crit: float  # simultaneous over windows
     knots: int
+    #: Covariance of theta over the grid (from the influence functions): the standard error
+    #: of the change between any two grid points, which a claimed flat stretch is tested by.
+    cov: np.ndarray | None = None
+    level: float = 0.95
 
 
 def fit_curve(
@@ -360,7 +365,11 @@ def _fit(task: _Task) -> _Fit:
     draws = rng.standard_normal((N_MULTIPLIER, n))
     crit = _sup_quantile(draws, infl, se, task.level)
     inc_crit = _sup_quantile(draws, infl_inc, inc_se, task.level)
-    return _Fit(grid, theta, se, crit, starts, ends, inc, inc_se, inc_crit, knots)
+    centred = infl - infl.mean(axis=0)
+    cov = centred.T @ centred / (n * n)
+    return _Fit(
+        grid, theta, se, crit, starts, ends, inc, inc_se, inc_crit, knots, cov, task.level
+    )
 
 
 def _sup_quantile(draws: np.ndarray, infl: np.ndarray, se: np.ndarray, level: float) -> float:

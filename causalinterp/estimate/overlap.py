@@ -22,13 +22,25 @@ continuous treatment
 categorical treatment
     Each level against the reference level, as a binary treatment on those rows (a
     cross-fitted propensity of the nuisance classifier).
+deterministic binary treatment
+    Before any of that: is the treatment (almost) a function of its controls? A cut-off on
+    one control (a score) that sorts at least :data:`DETERMINED` of the treated rows to one
+    side and of the untreated rows to the other (:func:`threshold_rule`) is a sharp
+    regression-discontinuity design, not a back-door one; so is, jointly, a cross-fitted
+    propensity at the bounds for at least :data:`DETERMINED` of the rows. Overlap then fails
+    whatever the share outside, and the reason names the rule and recommends the design the
+    data support (the effect at the cut-off), with no trimmed estimate (the rows a trimming
+    keeps are the few the rule misclassifies or the nuisance model blurs) and no advice to
+    drop the score, which is the confounder.
 
 A failed check gives the feature the verdict ``limited_overlap`` (``causal_support`` null),
 whose reason names the problem and the fixes: the trimmed population of Crump, Hotz, Imbens
-& Mitnik (2009) (rows with ``0.1 <= p <= 0.9``, :data:`TRIM_BOUNDS`) with its estimate, the
-ATT (``estimand="att"``) with its estimate when the treated rows overlap, or dropping a
-redundant control. Effects identified by instruments or a front door are not checked here
-(their overlap concerns the instrument or the mediators); the report says so.
+& Mitnik (2009) (rows with ``0.1 <= p <= 0.9``, :data:`TRIM_BOUNDS`) with its estimate when
+it keeps at least :data:`MIN_TRIMMED_ARM` rows per arm, the ATT (``estimand="att"``) with
+its estimate when the treated rows overlap, or (continuous treatments) dropping a redundant
+control; a decided treatment gets its rule and design instead. Effects identified by
+instruments or a front door are not checked here (their overlap concerns the instrument or
+the mediators); the report says so.
 """
 
 from __future__ import annotations
@@ -52,13 +64,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BOUNDS",
+    "DETERMINED",
     "DETERMINES",
     "MAX_SHARE_OUTSIDE",
+    "MIN_TRIMMED_ARM",
     "MIN_VARIANCE_SHARE",
     "TRIM_BOUNDS",
+    "Determination",
     "Overlap",
     "diagnose_overlap",
+    "overlap_action",
     "overlap_problem",
+    "threshold_rule",
 ]
 
 #: Positivity bounds on the propensity: the doubly robust fit clips to them, so a row at a
@@ -74,9 +91,79 @@ MIN_VARIANCE_SHARE = 0.01
 #: A control whose absolute Spearman correlation with the treatment reaches this value is
 #: named as (nearly) determining it.
 DETERMINES = 0.99
+#: A binary treatment is (almost) determined by its controls when a rule sorts at least this
+#: share of the treated rows and of the untreated rows (each) to their side.
+DETERMINED = 0.99
+#: A trimmed estimate needs at least this many rows in each arm of the trimmed population
+#: (fewer: the reason says how few there are instead of quoting an estimate from them).
+MIN_TRIMMED_ARM = 20
+#: A score with at least this many distinct values is a running variable (regression
+#: discontinuity); with fewer (years of schooling, a rating) the treatment is a coarsening
+#: of it, such as "no degree" = fewer than 12 years of school.
+MIN_SCORE_VALUES = 20
 #: Histogram bins of the propensity (20 bins of width 0.05 on [0, 1]).
 EDGES = tuple(round(i * 0.05, 2) for i in range(21))
 _AT = 1e-9  # a clipped propensity equals its bound up to rounding
+
+
+@dataclass(frozen=True)
+class Determination:
+    """A binary treatment (almost) decided by its controls.
+
+    Attributes
+    ----------
+    method : {"threshold", "propensity"}
+        ``"threshold"``: a cut-off on one control sorts the arms (:func:`threshold_rule`);
+        ``"propensity"``: no single cut-off does, but the cross-fitted propensity is at the
+        positivity bounds for almost every row (the controls decide it jointly).
+    by : tuple of str
+        The control with the cut-off (one name), or the whole adjustment set.
+    rule : str
+        The rule in words, e.g. ``"score < 0"`` (the treated side); ``""`` for ``propensity``.
+    cutoff : float
+        The cut-off (NaN for ``propensity``): a round number between the two sides' values.
+    treated_below : bool
+        Whether the treated rows lie below the cut-off.
+    agreement : float
+        Share of all rows on their rule's side (``propensity``: share at the bounds).
+    rows_against : int
+        Rows on the other arm's side of the cut-off (a fuzzy discontinuity when positive).
+    distinct : int
+        Distinct values of the score (a running variable when many).
+    design : {"regression_discontinuity", "none"}
+        The design the data support: the effect at the cut-off (a score with at least
+        :data:`MIN_SCORE_VALUES` values), or none on these data (the treatment coarsens a
+        score with few values, or the controls decide it jointly).
+    """
+
+    method: str
+    by: tuple[str, ...]
+    rule: str = ""
+    cutoff: float = math.nan
+    treated_below: bool = True
+    agreement: float = math.nan
+    rows_against: int = 0
+    distinct: int = 0
+    design: str = "none"
+
+    @property
+    def in_words(self) -> str:
+        """The rule and how often it holds, e.g. ``"score < 0 in 100% of rows"``."""
+        return f"{self.rule} in {_pct_exact(self.agreement)} of rows"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``features[].overlap.determined`` of ``report.json``."""
+        return {
+            "method": self.method,
+            "by": list(self.by),
+            "rule": self.rule or None,
+            "cutoff": None if math.isnan(self.cutoff) else self.cutoff,
+            "treated": "below" if self.treated_below else "at_or_above",
+            "agreement": self.agreement,
+            "rows_against_rule": self.rows_against,
+            "min_agreement": DETERMINED,
+            "design": self.design,
+        }
 
 
 @dataclass(frozen=True)
@@ -119,6 +206,9 @@ class Overlap:
         When the ATE fails and the treated rows overlap: the ATT from the same fit.
     levels : tuple of Overlap
         Categorical treatments: one diagnosis per level against the reference.
+    determined : Determination or None
+        Binary treatments (and levels): the rule of the controls that (almost) decides the
+        treatment, if any; overlap then fails and nothing is trimmed.
     propensity : numpy.ndarray or None
         The propensities themselves (for the plot; not part of the report).
     treatment : numpy.ndarray or None
@@ -144,6 +234,7 @@ class Overlap:
     trimmed: PopulationEstimate | None = None
     alternative: PopulationEstimate | None = None
     levels: tuple[Overlap, ...] = ()
+    determined: Determination | None = None
     propensity: np.ndarray | None = field(default=None, repr=False, compare=False)
     treatment: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -172,6 +263,7 @@ class Overlap:
                 },
                 trimmed=_estimate_dict(self.trimmed, TRIM_BOUNDS),
                 alternative=_estimate_dict(self.alternative),
+                determined=None if self.determined is None else self.determined.to_dict(),
             )
         elif self.kind == "continuous":
             out.update(
@@ -228,6 +320,7 @@ def binary_overlap(
     y: np.ndarray | None = None,
     y0: np.ndarray | None = None,
     y1: np.ndarray | None = None,
+    controls: pd.DataFrame | None = None,
 ) -> Overlap:
     """Overlap of a binary treatment from its propensities (see the module docstring).
 
@@ -242,6 +335,9 @@ def binary_overlap(
     y, y0, y1 : numpy.ndarray, optional
         The outcome and the fit's outcome predictions; with them, a failed diagnosis carries
         the trimmed-population estimate and (for the ATE) the ATT.
+    controls : pandas.DataFrame, optional
+        The numeric controls of the adjustment set, rows aligned with ``t``: a cut-off on one
+        of them that decides the treatment is named (:func:`threshold_rule`).
 
     Returns
     -------
@@ -274,7 +370,8 @@ def binary_overlap(
     else:
         share = float((hi | lo).mean())
         ess1, ess0 = _ess(1 / pc[treated]), _ess(1 / (1 - pc[control]))
-    ok = not (share > MAX_SHARE_OUTSIDE)
+    determined = _determination(t, p, controls)
+    ok = not (share > MAX_SHARE_OUTSIDE) and determined is None
     bins = np.asarray(EDGES)
     histogram = {
         "treated": tuple(int(c) for c in np.histogram(p[treated], bins=bins)[0]),
@@ -282,14 +379,18 @@ def binary_overlap(
     }
     trimmed = alternative = None
     problem = ""
-    if not ok:
+    if determined is not None:
+        # Nothing to trim to or reweight: the rows a trimming keeps are the few the rule
+        # misclassifies, and the design the data support is the discontinuity.
+        problem = _determined_problem(feature, determined)
+    elif not ok:
         can_estimate = y is not None and y0 is not None and y1 is not None
         if can_estimate:
             trimmed = _trimmed(y, t, y0, y1, pc)
             if estimand == "ate" and out_t <= MAX_SHARE_OUTSIDE and n1 > 1:
                 alternative = population_estimate(y, t, y0, y1, pc, estimand="att")
         problem = _binary_problem(
-            feature, estimand, share, out_t, out_c, n1, n0, trimmed, alternative
+            feature, estimand, share, out_t, out_c, n1, n0, trimmed, alternative, pc, t
         )
     return Overlap(
         feature=feature,
@@ -308,15 +409,24 @@ def binary_overlap(
         histogram=histogram,
         trimmed=trimmed,
         alternative=alternative,
+        determined=determined,
         propensity=p,
         treatment=t,
     )
 
 
-def _trimmed(y, t, y0, y1, p) -> PopulationEstimate | None:
-    """The ATE on the rows with 0.1 <= p <= 0.9 (Crump et al. 2009), or None if too few."""
+def _trimmed_arms(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The rows with 0.1 <= p <= 0.9 and the treated and untreated rows among them."""
     keep = (p >= TRIM_BOUNDS[0]) & (p <= TRIM_BOUNDS[1])
-    if keep.sum() < 10 or t[keep].min() == t[keep].max():
+    n1 = int(t[keep].sum())
+    return keep, n1, int(keep.sum()) - n1
+
+
+def _trimmed(y, t, y0, y1, p) -> PopulationEstimate | None:
+    """The ATE on the rows with 0.1 <= p <= 0.9 (Crump et al. 2009), or None when an arm
+    keeps fewer than :data:`MIN_TRIMMED_ARM` rows (an estimate from a handful of rows)."""
+    keep, n1, n0 = _trimmed_arms(t, p)
+    if min(n1, n0) < MIN_TRIMMED_ARM:
         return None
     e = population_estimate(y[keep], t[keep], y0[keep], y1[keep], p[keep], estimand="ate")
     n1 = int(t[keep].sum())
@@ -331,7 +441,9 @@ def _interval(e: PopulationEstimate) -> str:
     return f"{e.estimate:.4g} (95% CI {e.ci_low:.4g} to {e.ci_high:.4g})"
 
 
-def _binary_problem(feature, estimand, share, out_t, out_c, n1, n0, trimmed, alternative) -> str:
+def _binary_problem(
+    feature, estimand, share, out_t, out_c, n1, n0, trimmed, alternative, p, t
+) -> str:
     low, high = BOUNDS
     if estimand == "att":
         what = (
@@ -356,18 +468,184 @@ def _binary_problem(feature, estimand, share, out_t, out_c, n1, n0, trimmed, alt
             f"(Crump et al. 2009) leaves {trimmed.population}, effect {_interval(trimmed)}"
         )
     else:
-        fixes.append(
-            f"trim to the rows with a propensity in [{TRIM_BOUNDS[0]:g}, {TRIM_BOUNDS[1]:g}] "
-            "(Crump et al. 2009)"
-        )
+        _, k1, k0 = _trimmed_arms(t, p)
+        if min(k1, k0) < MIN_TRIMMED_ARM:
+            fixes = []  # too few rows to trim to: say so, with no estimate from them
+            what += (
+                f"; trimming to a propensity in [{TRIM_BOUNDS[0]:g}, {TRIM_BOUNDS[1]:g}] "
+                f"(Crump et al. 2009) would keep {k1} treated and {k0} untreated rows, too few "
+                "for an estimate"
+            )
+        else:
+            fixes.append(
+                f"trim to the rows with a propensity in [{TRIM_BOUNDS[0]:g}, "
+                f"{TRIM_BOUNDS[1]:g}] (Crump et al. 2009)"
+            )
     if alternative is not None:
         fixes.append(f"estimand='att' (the treated rows overlap) gives {_interval(alternative)}")
     elif estimand == "ate":
-        fixes.append(
-            f"estimand='att' or 'atc' if one arm overlaps, or drop a control that decides "
-            f"{feature!r}"
+        # Not "drop the control that decides it": that control is a confounder, and a
+        # control the treatment merely copies is named by the determination above.
+        fixes.append("estimand='att' or 'atc' if one arm overlaps")
+    return f"overlap of {feature!r} fails: {what}" + "".join(
+        f"; {'or ' if i else ''}{fix}" for i, fix in enumerate(fixes)
+    )
+
+
+def _pct_exact(share: float) -> str:
+    """A share near 1 without rounding 99.96% up to "100%"."""
+    if share >= 1.0:
+        return "100%"
+    return f"{min(100 * share, 99.9):.1f}%"
+
+
+def _determined_problem(feature: str, d: Determination) -> str:
+    if d.method == "propensity":
+        return (
+            f"treatment {feature!r} is determined by its controls jointly: "
+            f"{_pct_exact(d.agreement)} of the rows have a cross-fitted propensity at or beyond "
+            f"[{BOUNDS[0]:g}, {BOUNDS[1]:g}], though no single control's cut-off decides it; "
+            "no row has a comparable counterpart in the other arm, so no back-door estimate "
+            "(trimmed, or for the treated) is supported; find the rule that assigns the "
+            "treatment (a cut-off on a score is a regression-discontinuity design) or data "
+            "where the treatment varies given its controls"
         )
-    return f"overlap of {feature!r} fails: {what}; " + "; or ".join(fixes)
+    score = d.by[0]
+    against = f" ({d.rows_against} rows against the rule)" if d.rows_against else ""
+    head = f"treatment {feature!r} is determined by {d.in_words}"
+    if d.design != "regression_discontinuity":
+        return (
+            f"{head}{against}: it is a coarsening of {score!r} ({d.distinct} distinct values, "
+            f"too few for a regression discontinuity), so the data cannot separate its effect "
+            f"from that of {score!r} and no back-door estimate is supported; data where "
+            f"{feature!r} varies at a given {score!r} are needed"
+        )
+    fuzzy = (
+        "; with rows against the rule it is a fuzzy one: the jump in the outcome divided by "
+        "the jump in the treatment"
+        if d.rows_against
+        else ""
+    )
+    return (
+        f"{head}{against}: {'almost no' if d.rows_against else 'no'} row has a counterpart "
+        f"with the same {score!r} in the other arm, "
+        "so the adjusted average effect is the nuisance models' extrapolation and trimming "
+        "would keep only the rows they blur near the cut-off; this is a regression-"
+        f"discontinuity design: estimate the effect at the cut-off {score} = {d.cutoff:.6g} "
+        f"(local linear regressions of the outcome on {score!r} on each side, e.g. "
+        f"rdrobust{fuzzy}), the effect these data support, with {score!r} as the running "
+        "variable"
+    )
+
+
+def threshold_rule(t: np.ndarray, score: np.ndarray) -> tuple[float, float, bool, int]:
+    """The cut-off on ``score`` that best sorts a binary treatment into its two arms.
+
+    Every cut between two distinct values of ``score``, with the treated rows below it or at
+    or above it, is scored by the smaller of two shares: treated rows on the treated side and
+    untreated rows on the other (so a rare treatment is not "decided" by sending every row
+    to the untreated side).
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        The 0/1 treatment.
+    score : numpy.ndarray
+        One numeric control, aligned with ``t``.
+
+    Returns
+    -------
+    tuple of (float, float, bool, int)
+        ``(sorted, cutoff, treated_below, rows_against)``: the smaller share at the best cut
+        (NaN when there is no cut: a constant score or a single arm), the cut-off (the
+        roundest number between the two sides' values), whether the treated rows lie below
+        it, and the rows on the wrong side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = np.linspace(-1, 1, 201)
+    >>> threshold_rule((score < 0).astype(float), score)
+    (1.0, 0.0, True, 0)
+    """
+    t = np.asarray(t, dtype=float)
+    c = np.asarray(score, dtype=float)
+    finite = np.isfinite(c)
+    t, c = t[finite], c[finite]
+    n1 = float(t.sum())
+    n0 = float(len(t) - n1)
+    if n1 == 0 or n0 == 0 or len(c) < 2:
+        return math.nan, math.nan, True, 0
+    order = np.argsort(c, kind="mergesort")
+    c, t = c[order], t[order]
+    ones = np.cumsum(t)[:-1]  # treated rows at or below position i
+    zeros = np.arange(1, len(t)) - ones
+    valid = c[:-1] < c[1:]
+    if not valid.any():
+        return math.nan, math.nan, True, 0
+    below = np.minimum(ones / n1, (n0 - zeros) / n0)
+    above = np.minimum((n1 - ones) / n1, zeros / n0)
+    below[~valid] = -1.0
+    above[~valid] = -1.0
+    i_below, i_above = int(np.argmax(below)), int(np.argmax(above))
+    if below[i_below] >= above[i_above]:
+        i, treated_below, best = i_below, True, float(below[i_below])
+        against = int((n1 - ones[i]) + zeros[i])
+    else:
+        i, treated_below, best = i_above, False, float(above[i_above])
+        against = int(ones[i] + (n0 - zeros[i]))
+    return best, _round_between(float(c[i]), float(c[i + 1])), treated_below, against
+
+
+def _round_between(low: float, high: float) -> float:
+    """The roundest number in (low, high]: the cut-off a person would have written."""
+    top = max(abs(low), abs(high), 1e-300)
+    step = 10.0 ** (math.ceil(math.log10(top)) + 1)
+    while step > 1e-12 * top:
+        candidate = round(math.floor(high / step) * step, 12)
+        if low < candidate <= high:
+            return candidate + 0.0  # no "-0"
+        step /= 10.0
+    return high
+
+
+def _determination(
+    t: np.ndarray, p: np.ndarray, controls: pd.DataFrame | None
+) -> Determination | None:
+    """The rule that (almost) decides a binary treatment, or None (module docstring)."""
+    names = () if controls is None else tuple(str(c) for c in controls.columns)
+    best: tuple[float, str] | None = None
+    if controls is not None and len(controls) == len(t):
+        for name in controls.columns:
+            sorted_share, *_ = threshold_rule(t, controls[name].to_numpy(dtype=float))
+            if math.isfinite(sorted_share) and (best is None or sorted_share > best[0]):
+                best = (sorted_share, name)
+    if best is not None and best[0] >= DETERMINED:
+        score = controls[best[1]].to_numpy(dtype=float)
+        _, cutoff, below, against = threshold_rule(t, score)
+        distinct = int(np.unique(score[np.isfinite(score)]).size)
+        rule = f"{best[1]} {'<' if below else '>='} {cutoff:.6g}"
+        return Determination(
+            method="threshold",
+            by=(str(best[1]),),
+            rule=rule,
+            cutoff=cutoff,
+            treated_below=below,
+            agreement=1.0 - against / len(t),
+            rows_against=against,
+            distinct=distinct,
+            design="regression_discontinuity" if distinct >= MIN_SCORE_VALUES else "none",
+        )
+    # Jointly: each arm's rows at its own bound (treated at >= 0.99, untreated at <= 0.01);
+    # by arm, so a rare treatment whose every propensity is small is not "decided".
+    treated, control = t == 1, t == 0
+    if not names or not treated.any() or not control.any():
+        return None
+    hi, lo = p >= BOUNDS[1] - _AT, p <= BOUNDS[0] + _AT
+    if min(float(hi[treated].mean()), float(lo[control].mean())) >= DETERMINED:
+        agreement = float(np.mean(np.where(treated, hi, lo)))
+        return Determination(method="propensity", by=names, agreement=agreement)
+    return None
 
 
 def continuous_overlap(
@@ -525,7 +803,13 @@ def _diagnose(effect, checked, nuisances, estimand, seed, n_folds, nuisance) -> 
             ),
         )
     kind = checked.kinds.get(feature, "continuous")
+    adjustment = list(effect.identification.adjustment_set)
+    # Numeric controls only: a cut-off on a categorical control's codes means nothing.
+    numeric = [c for c in adjustment if checked.kinds.get(c) != "categorical"]
     if isinstance(nuisances, DoublyRobustNuisances):
+        controls = checked.frame[numeric] if numeric else None
+        if controls is not None and len(controls) != len(nuisances.t):
+            controls = None
         return binary_overlap(
             feature,
             nuisances.t,
@@ -534,8 +818,8 @@ def _diagnose(effect, checked, nuisances, estimand, seed, n_folds, nuisance) -> 
             y=nuisances.y,
             y0=nuisances.y0,
             y1=nuisances.y1,
+            controls=controls,
         )
-    adjustment = list(effect.identification.adjustment_set)
     if isinstance(nuisances, BackdoorResiduals):
         t = checked.frame[feature].to_numpy(dtype=float)
         controls = checked.frame[adjustment] if adjustment else None
@@ -558,7 +842,8 @@ def _diagnose(effect, checked, nuisances, estimand, seed, n_folds, nuisance) -> 
             except Exception as exc:  # one level's failure must not take the others down
                 levels.append(Overlap(name, "not_checked", problem=f"not checked: {exc}"))
                 continue
-            levels.append(binary_overlap(name, t, p))
+            controls = checked.frame.loc[rows, numeric] if numeric else None
+            levels.append(binary_overlap(name, t, p, controls=controls))
         failed = [lv for lv in levels if lv.ok is False]
         problem = ""
         if failed:
@@ -566,7 +851,10 @@ def _diagnose(effect, checked, nuisances, estimand, seed, n_folds, nuisance) -> 
                 f"overlap of {feature!r} fails at level(s) "
                 f"{', '.join(repr(lv.feature.split('=', 1)[1]) for lv in failed)} against the "
                 f"reference {labels[reference]!r}: "
-                + "; ".join(lv.problem.split(": ", 1)[1] for lv in failed)
+                # A decided level keeps its whole sentence: the rule is its cause.
+                + "; ".join(
+                    lv.problem if lv.determined else lv.problem.split(": ", 1)[1] for lv in failed
+                )
             )
         return Overlap(feature, "categorical", ok=not failed, problem=problem, levels=tuple(levels))
     return Overlap(feature, "not_checked", problem="no nuisances were kept for this feature")
@@ -583,3 +871,47 @@ def overlap_problem(overlap: Mapping[str, Overlap], feature: str) -> str:
     """
     found = overlap.get(feature)
     return found.problem if found is not None and found.ok is False else ""
+
+
+def overlap_action(overlap: Mapping[str, Overlap], feature: str) -> tuple[str, str] | None:
+    """The reason summary and action of a feature whose treatment its controls decide, or
+    None (the verdict's own advice then stands).
+
+    A decided treatment needs other advice than trimming, another estimand or dropping a
+    control: the rule is the cause, and the score is the confounder to keep.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> score = np.linspace(-1, 1, 200)
+    >>> t = (score < 0).astype(float)
+    >>> o = binary_overlap("t", t, np.clip(t, 0.01, 0.99), controls=pd.DataFrame({"s": score}))
+    >>> overlap_action({"t": o}, "t")[0]
+    'treatment decided by s < 0 (regression discontinuity)'
+    """
+    found = overlap.get(feature)
+    if found is None or found.ok is not False:
+        return None
+    decided = found.determined or next(
+        (lv.determined for lv in found.levels if lv.determined), None
+    )
+    if decided is None:
+        return None
+    if decided.method == "propensity":
+        return (
+            "treatment decided by its controls jointly (no overlap)",
+            f"Do not act on {feature} on this estimate: its controls decide it; find the rule "
+            "that assigns it (a cut-off on a score supports a regression-discontinuity design).",
+        )
+    if decided.design == "regression_discontinuity":
+        return (
+            f"treatment decided by {decided.rule} (regression discontinuity)",
+            f"Do not act on {feature} on this estimate: {decided.rule} decides it; estimate its "
+            f"effect at the cut-off by regression discontinuity, keeping {decided.by[0]} in "
+            "the analysis.",
+        )
+    return (
+        f"treatment decided by {decided.rule} (a coarsening of {decided.by[0]})",
+        f"Do not act on {feature} on this estimate: it is a coarsening of {decided.by[0]}, "
+        "and the data cannot separate their effects.",
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,11 @@ MATERIAL_RANGE = 0.25
 #: A window's difference must also reach this share of the larger curve's range (materiality:
 #: with many rows the intervals are narrow enough to flag negligible wiggles).
 MATERIAL_CHANGE = 0.1
-#: A piece of a piecewise-linear fit is "flat" when its slope is below this share of the other's.
+#: A piece of a piecewise-linear fit is "flat" when its slope is below this share of the other's;
+#: a claimed flat stretch must change by less than this share of the other curve's change.
 FLAT_RATIO = 0.3
+#: A claimed flat stretch spans at least this share of the range.
+MIN_FLAT_SHARE = 0.1
 #: Rows of the partial-dependence average (a seeded sample when there are more).
 PD_ROWS = 500
 
@@ -45,15 +49,19 @@ class ShapeFinding:
     flat : {"model", "causal"} or None
         Which curve has the flat part (threshold and saturation).
     x_low, x_high : float
-        The largest stretch of the range over which the shapes disagree beyond the band.
+        The stretch the sentence speaks of (grid points): the flat stretch of a threshold or
+        saturation, the stretch where the curves move in opposite directions, or (``shape``)
+        the window where they differ most.
     share : float
         Share of the range (1st to 99th percentile) over which they disagree.
     at : float
         The break of the piecewise-linear fit of the flat curve (NaN for the other kinds).
     causal_change, model_change : float
-        Change of each curve from ``x_low`` to ``x_high``.
+        Change of each curve from ``x_low`` to ``x_high`` (the numbers the sentence prints).
     sentence : str
         The finding in words (also the verdict's reason).
+    causal_change_se : float
+        Standard error of ``causal_change`` (from the curve's influence functions).
     """
 
     kind: str
@@ -65,6 +73,7 @@ class ShapeFinding:
     causal_change: float
     model_change: float
     sentence: str
+    causal_change_se: float = math.nan
 
 
 # --------------------------------------------------------------------------- the model's curve
@@ -124,10 +133,19 @@ def compare_shapes(
     and reaches :data:`MATERIAL_CHANGE` of the larger curve's range. A finding needs
     disagreeing windows over at least :data:`MATERIAL_RANGE` of the range.
 
+    Its kind is claimed only where the numbers it prints show it (:func:`_flat_shown`): a
+    threshold or saturation of the causal curve needs the curve's change over the flat
+    stretch to be indistinguishable from zero and, with its interval, under
+    :data:`FLAT_RATIO` of the model's change there; one of the model's curve needs the
+    model's change under that share of the causal change's interval end nearest zero; a
+    sign change needs the printed changes to have opposite signs, the causal one beyond its
+    interval. Otherwise the finding is a plain ``shape`` disagreement over the window where
+    the curves differ most.
+
     ``fit`` is a curve fit of :mod:`causalinterp.estimate.curves`: its ``grid``, ``theta``
-    (the causal curve), the windows' ``starts`` and ``ends`` (grid indices), the causal
-    changes ``inc`` over them with standard errors ``inc_se`` and simultaneous critical value
-    ``inc_crit``.
+    (the causal curve) with covariance ``cov`` over the grid, the windows' ``starts`` and
+    ``ends`` (grid indices), the causal changes ``inc`` over them with standard errors
+    ``inc_se`` and simultaneous critical value ``inc_crit``.
     """
     model = np.asarray(model, float)
     if model.shape != fit.theta.shape or not np.all(np.isfinite(model)):
@@ -150,41 +168,97 @@ def compare_shapes(
     share = sum(b - a for a, b in regions) / span
     if share < MATERIAL_RANGE:
         return None
-    a, b = max(regions, key=lambda r: r[1] - r[0])
-    ia, ib = int(np.searchsorted(grid, a)), int(np.searchsorted(grid, b))
-    causal_change = float(fit.theta[ib] - fit.theta[ia])
-    model_change = float(model[ib] - model[ia])
-    at = math.nan
-    flat: str | None = None
+    z = NormalDist().inv_cdf(0.5 + getattr(fit, "level", 0.95) / 2)
+    claim = None
     if opposite.any():
-        kind = "sign_change"
-        a, b = max(_regions(grid, fit.starts, fit.ends, opposite), key=lambda r: r[1] - r[0])
-        ia, ib = int(np.searchsorted(grid, a)), int(np.searchsorted(grid, b))
-        causal_change = float(fit.theta[ib] - fit.theta[ia])
-        model_change = float(model[ib] - model[ia])
-    else:
-        kind, flat, at = _pattern(grid, fit.theta, model)
-        # The stretch that matters is on the flat side of the break: below it for a
-        # threshold, above it for a saturation.
-        clipped = (a, min(b, at)) if kind == "threshold" else (max(a, at), b)
-        if kind in ("threshold", "saturation") and clipped[1] > clipped[0]:
-            a, b = clipped
-            ia = int(np.argmin(np.abs(grid - a)))
-            ib = int(np.argmin(np.abs(grid - b)))
-            causal_change = float(fit.theta[ib] - fit.theta[ia])
-            model_change = float(model[ib] - model[ia])
-    sentence = _sentence(feature, outcome, kind, flat, a, b, at, causal_change, model_change)
+        claim = _sign_change(grid, fit, model, opposite, z)
+    if claim is None:
+        a, b = max(regions, key=lambda r: r[1] - r[0])
+        for kind, flat, at in _patterns(grid, fit.theta, model):
+            # The stretch that matters is on the flat side of the break: below it for a
+            # threshold, above it for a saturation; it must be there, and long enough. The
+            # break is known to a grid step, so the stretch may stop one step short of it.
+            lo, hi = (a, min(b, at)) if kind == "threshold" else (max(a, at), b)
+            ia, ib = _index(grid, lo), _index(grid, hi)
+            for short in (0, 1):
+                ja, jb = (ia, ib - short) if kind == "threshold" else (ia + short, ib)
+                if grid[jb] - grid[ja] >= MIN_FLAT_SHARE * span and _flat_shown(
+                    fit, model, ja, jb, flat, z
+                ):
+                    claim = kind, flat, at, ja, jb
+                    break
+            if claim is not None:
+                break
+    if claim is None:
+        # No kind the numbers show: the window where the curves differ most, beyond its band.
+        standardised = np.abs(diff) / np.maximum(fit.inc_se, 1e-300)
+        worst = int(np.argmax(np.where(off, standardised, -np.inf)))
+        claim = "shape", None, math.nan, int(fit.starts[worst]), int(fit.ends[worst])
+    kind, flat, at, ia, ib = claim
+    causal_change = float(fit.theta[ib] - fit.theta[ia])
+    causal_se = _change_se(fit, ia, ib)
+    model_change = float(model[ib] - model[ia])
+    a, b = float(grid[ia]), float(grid[ib])
+    sentence = _sentence(
+        feature, outcome, kind, flat, a, b, at, causal_change, causal_se, model_change
+    )
     return ShapeFinding(
         kind,
         flat,
-        float(a),
-        float(b),
+        a,
+        b,
         float(share),
         float(at),
         causal_change,
         model_change,
         sentence,
+        causal_se,
     )
+
+
+def _index(grid: np.ndarray, x: float) -> int:
+    return int(np.argmin(np.abs(grid - x)))
+
+
+def _change_se(fit: Any, ia: int, ib: int) -> float:
+    """Standard error of theta[ib] - theta[ia] (independent errors without a covariance)."""
+    cov = getattr(fit, "cov", None)
+    if cov is None:
+        return float(math.hypot(fit.se[ia], fit.se[ib]))
+    var = cov[ia, ia] + cov[ib, ib] - 2.0 * cov[ia, ib]
+    return float(math.sqrt(max(var, 0.0)))
+
+
+def _flat_shown(fit: Any, model: np.ndarray, ia: int, ib: int, flat: str, z: float) -> bool:
+    """Whether the data show the claimed flat stretch from grid index ``ia`` to ``ib``.
+
+    ``flat == "causal"``: the causal change is within ``z`` standard errors of zero (flat as
+    far as the data can tell) and, with that interval, under :data:`FLAT_RATIO` of the
+    model's change (flat against what the model does there). ``flat == "model"``: the
+    model's change (exact) is under :data:`FLAT_RATIO` of the causal change's interval end
+    nearest zero, which excludes zero (the causal curve keeps moving).
+    """
+    change = abs(float(fit.theta[ib] - fit.theta[ia]))
+    bound = z * _change_se(fit, ia, ib)
+    m_change = abs(float(model[ib] - model[ia]))
+    if flat == "causal":
+        return change <= bound and change + bound <= FLAT_RATIO * m_change
+    return change > bound and m_change <= FLAT_RATIO * (change - bound)
+
+
+def _sign_change(
+    grid: np.ndarray, fit: Any, model: np.ndarray, opposite: np.ndarray, z: float
+) -> tuple[str, None, float, int, int]:
+    """The largest stretch of opposite windows whose end-to-end changes are opposite too (the
+    causal one beyond its interval), else the window where they are most opposite."""
+    a, b = max(_regions(grid, fit.starts, fit.ends, opposite), key=lambda r: r[1] - r[0])
+    ia, ib = _index(grid, a), _index(grid, b)
+    causal = float(fit.theta[ib] - fit.theta[ia])
+    if causal * float(model[ib] - model[ia]) < 0 and abs(causal) > z * _change_se(fit, ia, ib):
+        return "sign_change", None, math.nan, ia, ib
+    m_inc = model[fit.ends] - model[fit.starts]
+    best = int(np.argmax(np.where(opposite, np.abs(m_inc - fit.inc), -np.inf)))
+    return "sign_change", None, math.nan, int(fit.starts[best]), int(fit.ends[best])
 
 
 def _regions(
@@ -229,16 +303,19 @@ def _shape_of(grid: np.ndarray, curve: np.ndarray) -> tuple[str, float]:
     return "", at
 
 
-def _pattern(
+def _patterns(
     grid: np.ndarray, theta: np.ndarray, model: np.ndarray
-) -> tuple[str, str | None, float]:
+) -> list[tuple[str, str, float]]:
+    """The threshold/saturation claims the piecewise-linear fits suggest, the causal curve's
+    first: ``(kind, flat curve, break)``; each still has to be shown by the numbers."""
     causal, c_at = _shape_of(grid, theta)
     modelled, m_at = _shape_of(grid, model)
+    out = []
     if causal and causal != modelled:
-        return causal, "causal", c_at
+        out.append((causal, "causal", c_at))
     if modelled and modelled != causal:
-        return modelled, "model", m_at
-    return "shape", None, math.nan
+        out.append((modelled, "model", m_at))
+    return out
 
 
 def _sentence(
@@ -250,10 +327,11 @@ def _sentence(
     b: float,
     at: float,
     causal: float,
+    causal_se: float,
     model: float,
 ) -> str:
     where = f"from {a:.4g} to {b:.4g}"
-    changes = f"(causal curve {causal:+.3g}, model {model:+.3g} {where})"
+    changes = f"(causal curve {causal:+.3g}, s.e. {causal_se:.2g}; model {model:+.3g} {where})"
     head = (
         f"the model's dependence on {feature!r} disagrees in shape with the causal curve "
         f"E[{outcome} | do({feature})]"
@@ -278,4 +356,4 @@ def _sentence(
             "keeps moving"
         )
         return f"{head}: {what} {changes}"
-    return f"{head} {where} beyond the curve's uniform band {changes}"
+    return f"{head} beyond the causal changes' band, most {where} {changes}"

@@ -145,11 +145,16 @@ def plot_propensity(overlap: Overlap) -> Figure:
     ax.set_xlabel(f"propensity P({label(overlap.feature)} = 1 | controls)")
     ax.set_ylabel("share of arm")
     outside = overlap.share_outside
-    ax.set_title(
-        f"{label(overlap.feature)}: {outside:.0%} of the rows the {overlap.estimand.upper()} "
-        f"needs are outside [{BOUNDS[0]:g}, {BOUNDS[1]:g}]",
-        fontsize=9,
-    )
+    decided = overlap.determined
+    if decided is not None and decided.rule:
+        # The cause first: the histograms only show its consequence.
+        title = f"{label(overlap.feature)}: decided by {decided.in_words}"
+    else:
+        title = (
+            f"{label(overlap.feature)}: {outside:.0%} of the rows the "
+            f"{overlap.estimand.upper()} needs are outside [{BOUNDS[0]:g}, {BOUNDS[1]:g}]"
+        )
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="upper center", frameon=False, ncol=2)
     return fig
 
