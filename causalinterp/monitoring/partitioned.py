@@ -229,7 +229,7 @@ def sketch_window(window: ParquetWindow, summary: Any, name: str, seed: int) -> 
     ``dask.distributed`` client's workers when there is one, else here, one partition at a
     time (memory bounded by a partition and the sample)."""
     k = int(summary.settings["reference_rows"])
-    context = {"summary": summary, "name": f"current window {name!r}", "seed": seed,
+    context = {"summary": summary, "name": name, "seed": seed,
                "sample_rows": k}  # fmt: skip
     if not window.partitions:
         raise DataError(
@@ -242,7 +242,9 @@ def sketch_window(window: ParquetWindow, summary: Any, name: str, seed: int) -> 
             one = summarize_partition(part, context)
             sketch = one if sketch is None else merge(sketch, one, k)
         return sketch
-    shared = client.scatter(context, broadcast=True)
+    # In a list: a dict given to scatter() is read as {key: data}. hash=False: a key of its
+    # own, never one an earlier window's release could take away.
+    (shared,) = client.scatter([context], broadcast=True, hash=False)
     level = [client.submit(summarize_partition, p, shared, pure=False) for p in window.partitions]
     while len(level) > 1:  # a tree of merges: no worker ever holds more than two samples
         pairs = [level[i : i + 2] for i in range(0, len(level), 2)]

@@ -71,7 +71,9 @@ def _edges(start: pd.Timestamp, end: pd.Timestamp, offset) -> pd.DatetimeIndex:
 
 def as_windows(current: object, where: str = "current") -> dict[str, pd.DataFrame]:
     """Normalise ``current``: one DataFrame, a sequence of them, or a mapping name to frame."""
-    if isinstance(current, pd.DataFrame):
+    from causalinterp.monitoring.partitioned import ParquetWindow
+
+    if isinstance(current, pd.DataFrame | ParquetWindow):
         frames: Mapping[str, object] = {"window 1": current}
     elif isinstance(current, Mapping):
         frames = {str(k): v for k, v in current.items()}
@@ -84,8 +86,6 @@ def as_windows(current: object, where: str = "current") -> dict[str, pd.DataFram
         )
     if not frames:
         raise DataError(f"{where}: no windows given; pass at least one DataFrame")
-    from causalinterp.monitoring.partitioned import ParquetWindow
-
     for name, frame in frames.items():
         if not isinstance(frame, pd.DataFrame | ParquetWindow):
             raise DataError(
