@@ -11,7 +11,6 @@ delivery is printed and written to ``delivery.json``; it never changes the exit 
 from __future__ import annotations
 
 import contextlib
-import glob
 import sys
 import uuid
 from collections.abc import Iterator, Sequence
@@ -137,20 +136,6 @@ def finish(result: Any, out: Path, job: Job, *, quiet: bool) -> dict[str, Any]:
             elif not quiet:
                 print(delivery.line())
     return done
-
-
-def dataset_files(path: str | Path) -> list[Path]:
-    """The Parquet files of a dataset folder (recursively) or glob, sorted."""
-    text = str(path)
-    if Path(text).is_dir():
-        files = sorted(p for p in Path(text).rglob("*") if p.is_file() and _parquet(p))
-    else:
-        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if _parquet(Path(p)))
-    return files
-
-
-def _parquet(path: Path) -> bool:
-    return path.suffix.lower() in (".parquet", ".pq") and not path.name.startswith((".", "_"))
 
 
 __all__ = ["JOB_OPTIONS", "Job", "finish", "read_windows", "take_job"]

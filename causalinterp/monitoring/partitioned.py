@@ -169,8 +169,12 @@ def _smallest(keys: np.ndarray, positions: np.ndarray, k: int) -> np.ndarray:
     position), in row order."""
     if len(keys) <= k:
         return np.argsort(positions, kind="stable")
-    order = np.lexsort((positions, keys))[:k]
-    return order[np.argsort(positions[order], kind="stable")]
+    # Linear time: the k-th smallest key, then every key up to it; sort only at a tie.
+    kth = np.partition(keys, k - 1)[k - 1]
+    chosen = np.flatnonzero(keys <= kth)
+    if len(chosen) > k:
+        chosen = chosen[np.lexsort((positions[chosen], keys[chosen]))[:k]]
+    return chosen[np.argsort(positions[chosen], kind="stable")]
 
 
 def summarize_partition(part: Partition, context: dict[str, Any]) -> Sketch:
