@@ -141,8 +141,7 @@ def test_a_run_failing_mid_write_leaves_nothing(result, database, monkeypatch):
     assert len(history.read_history(database).runs) == 1
 
 
-def test_concurrent_first_runs_create_the_schema_once(result, tmp_path):
-    database = str(tmp_path / "fresh.db")
+def test_concurrent_first_runs_create_the_schema_once(result, database):
     threads = [
         threading.Thread(target=history.record_run, args=(result, database)) for _ in range(3)
     ]
@@ -151,6 +150,19 @@ def test_concurrent_first_runs_create_the_schema_once(result, tmp_path):
     for thread in threads:
         thread.join()
     assert len(history.read_history(database).runs) == 3
+    engine = sa.create_engine(history.database_url(database), poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        versions = conn.execute(sa.text("SELECT version FROM schema_version")).scalars().all()
+    engine.dispose()
+    assert versions == [history.SCHEMA_VERSION]
+
+
+def test_an_empty_history_renders(tmp_path):
+    history.check_history(tmp_path / "empty.db")
+    stored = history.read_history(tmp_path / "empty.db")
+    stored.write(tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "history.json").read_text())["runs"] == []
+    assert "No runs stored yet" in (tmp_path / "out" / "history.html").read_text()
 
 
 def test_bad_targets_are_one_line_errors(tmp_path, postgres_server):

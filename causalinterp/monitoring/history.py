@@ -305,9 +305,12 @@ def _transaction(target: str | Path) -> Iterator[tuple[sa.Connection, sa.URL]]:
     url = engine.url
     try:
         with engine.begin() as conn:
-            if url.get_backend_name() == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-            _migrate(conn, url)
+            if _version(conn) != SCHEMA_VERSION:
+                if url.get_backend_name() == "postgresql":
+                    # Held to the end of this transaction: a concurrent first run waits, then
+                    # finds the schema made. (SQLite's BEGIN IMMEDIATE already serialises.)
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+                _migrate(conn, url)
             yield conn, url
     except sa_exc.OperationalError as error:
         raise OptionError(
@@ -316,16 +319,23 @@ def _transaction(target: str | Path) -> Iterator[tuple[sa.Connection, sa.URL]]:
         ) from None
     except sa_exc.DBAPIError as error:
         raise OptionError(
-            f"history: {_shown(url)!r} refused the run ({first_line(error.orig or error)}); "
-            "nothing of this run was stored: check the database's permissions and space"
+            f"history: {_shown(url)!r} refused the request ({first_line(error.orig or error)}); "
+            "nothing of a run is stored half-way: check the database's permissions and space"
         ) from None
     finally:
         engine.dispose()
 
 
+def _version(conn: sa.Connection) -> int:
+    """The database's schema version (0: none yet)."""
+    if not sa.inspect(conn).has_table(_VERSIONS.name):
+        return 0
+    return conn.execute(sa.select(sa.func.max(_VERSIONS.c.version))).scalar() or 0
+
+
 def _migrate(conn: sa.Connection, url: sa.URL) -> None:
     _VERSIONS.create(conn, checkfirst=True)
-    version = conn.execute(sa.select(sa.func.max(_VERSIONS.c.version))).scalar() or 0
+    version = _version(conn)
     if version == 0 and sa.inspect(conn).has_table("runs"):
         raise OptionError(
             f"history: {_shown(url)!r} has a 'runs' table that is not causalinterp's; pass "
