@@ -202,10 +202,17 @@ def test_monitor_appends_and_history_draws_the_timeline(tmp_path, capsys):
     database = tmp_path / "history.db"
     argv = ["monitor", "--reference", str(tmp_path / "reference.csv"), "--graph", GRAPH]
     argv += ["--outcome", "y", "--current", str(tmp_path / "stable.csv")]
-    argv += ["--current", str(tmp_path / "shifted.csv"), "--history", str(database)]
+    argv += ["--current", str(tmp_path / "shifted.csv")]
     argv += ["--max-shap-rows", "100", "--n-bootstrap", "50"]
-    assert main([*argv, "--out", str(tmp_path / "day1"), "--quiet"]) == 1
-    assert main([*argv, "--out", str(tmp_path / "day2")]) == 1
+    assert (
+        main([*argv, "--out", str(tmp_path / "day1"), "--quiet", "--history", str(database)]) == 1
+    )
+    # In a config file, a path is relative to the file: the same database.
+    (tmp_path / "monitor.toml").write_text('history = "history.db"\n')
+    assert (
+        main([*argv, "--out", str(tmp_path / "day2"), "--config", str(tmp_path / "monitor.toml")])
+        == 1
+    )
     assert "run #2 stored in sqlite:///" in capsys.readouterr().out
     url = f"sqlite:///{database}"
     assert main(["history", "--history", url, "--out", str(tmp_path / "h")]) == 0

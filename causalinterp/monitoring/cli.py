@@ -165,6 +165,9 @@ def _run(args: argparse.Namespace) -> int:
     model = _load_model(args, config, base)
     if args.scheduler is not None:
         values["scheduler"] = args.scheduler
+    in_config = config.get("history")
+    if args.history is None and in_config is not None and "://" not in str(in_config):
+        values["history"] = str(base / in_config)  # a path is relative to the config file
     job = take_job(values)  # history, webhook, scheduler: checked before the work
     seed = values.pop("seed", 0)
     n_jobs = values.pop("n_jobs", None)
