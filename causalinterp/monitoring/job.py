@@ -2,8 +2,8 @@
 ``monitor_job`` (``history``, ``alert_webhook``, ``webhook_timeout``, ``webhook_retries``,
 ``scheduler``) and what ``causalinterp monitor`` does with them.
 
-Before the run every target is checked (the database opened and migrated, the webhook's URL
-read, the scheduler reached), so a bad one fails in seconds with one line, not after the work.
+Before the work the database is opened (and created or migrated) and the webhook's URL read, so
+a bad one fails in seconds with one line; the scheduler is reached when the windows are compared.
 After the run: the run is stored in the history database, then its alerts are posted. A failed
 delivery is printed and written to ``delivery.json``; it never changes the exit status.
 """
