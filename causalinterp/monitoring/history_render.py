@@ -127,6 +127,7 @@ def charts(history) -> list[Chart]:
     """The timelines of ``history``: one per figure that any window has."""
     points = _points(history)
     result = []
+    palette: dict[str, str] = {}  # one colour per column or node on the whole page
     for ident, (title, kinds) in FIGURES.items():
         values: dict[str, list[float | None]] = {}
         thresholds: list[float | None] = []
@@ -147,11 +148,11 @@ def charts(history) -> list[Chart]:
             for a in run.alerts
             if a.window == window.name and a.kind in kinds
         }
-        result.append(_layout(ident, title, below, points, values, thresholds, alerted))
+        result.append(_layout(ident, title, below, points, values, thresholds, alerted, palette))
     return result
 
 
-def _layout(ident, title, below, points, values, thresholds, alerted) -> Chart:
+def _layout(ident, title, below, points, values, thresholds, alerted, palette) -> Chart:
     peak = {n: max((v for v in vs if v is not None), default=-math.inf) for n, vs in values.items()}
     chosen = sorted(values, key=lambda n: (-peak[n], n))[:MAX_SERIES]
     # Subjects that alerted are always drawn, whatever their rank.
@@ -186,14 +187,15 @@ def _layout(ident, title, below, points, values, thresholds, alerted) -> Chart:
     )
     shown = sorted({t for t in thresholds if t is not None})
     series = []
-    for k, name in enumerate(chosen):
+    for name in chosen:
         dots = tuple(
             (round(x(i), 1), round(y(v), 1), f"{name} in {points[i][2]}: {v:.4g}")
             for i, v in enumerate(values[name])
             if v is not None and math.isfinite(v)
         )
         path = " ".join(f"{px},{py}" for px, py, _ in dots)
-        series.append(Series(name, _COLOURS[k % len(_COLOURS)], path, dots))
+        colour = palette.setdefault(name, _COLOURS[len(palette) % len(_COLOURS)])
+        series.append(Series(name, colour, path, dots))
     marks = tuple(
         (round(x(i), 1), round(y(values[s][i]), 1), f"alert in {points[i][2]}: {message}")
         for (i, s), message in sorted(alerted.items(), key=lambda item: item[0])
