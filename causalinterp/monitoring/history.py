@@ -19,7 +19,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -536,49 +536,28 @@ def read_history(target: str | Path, *, last: int | None = None) -> History:
     records = []
     for run in runs:
         names = {w["id"]: w["name"] for w in windows.get(run["id"], ())}
-        records.append(
-            RunRecord(
-                id=int(run["id"]),
-                key=run["key"],
-                recorded_at=run["recorded_at"],
-                outcome=run["outcome"],
-                model=run["model"],
-                reference_rows=int(run["reference_rows"]),
-                exit_code=int(run["exit_code"]),
-                settings=json.loads(run["settings"]),
-                windows=tuple(
-                    WindowRecord(
-                        w["name"],
-                        int(w["n_rows"]),
-                        int(w["labelled"]),
-                        tuple(
-                            FigureRecord(
-                                f["figure"],
-                                f["subject"],
-                                f["value"],
-                                f["p_value"],
-                                f["threshold"],
-                                bool(f["alert_below"]),
-                            )
-                            for f in figures.get(w["id"], ())
-                        ),
-                    )
-                    for w in windows.get(run["id"], ())
-                ),
-                alerts=tuple(
-                    AlertRecord(
-                        names[a["window_id"]],
-                        a["kind"],
-                        a["subject"],
-                        a["value"],
-                        a["threshold"],
-                        a["message"],
-                    )
-                    for a in alerts.get(run["id"], ())
+        stored = tuple(
+            _record(
+                WindowRecord,
+                w,
+                figures=tuple(
+                    _record(FigureRecord, f, alert_below=bool(f["alert_below"]))
+                    for f in figures.get(w["id"], ())
                 ),
             )
+            for w in windows.get(run["id"], ())
         )
+        raised = tuple(
+            _record(AlertRecord, a, window=names[a["window_id"]]) for a in alerts.get(run["id"], ())
+        )
+        settings = json.loads(run["settings"])
+        records.append(_record(RunRecord, run, settings=settings, windows=stored, alerts=raised))
     return History(shown, tuple(records))
+
+
+def _record(cls: type, row: Mapping[str, Any], **given: Any) -> Any:
+    """A ``cls`` record from a row: its fields by name, ``given`` ones as given."""
+    return cls(**{f.name: row[f.name] for f in fields(cls) if f.name not in given}, **given)
 
 
 def _grouped(
