@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     from causalinterp.vision.cli import add_parser as add_vision
 
     add_vision(commands)
+    from causalinterp.monitoring import history_cli
+
+    history_cli.add_parser(commands)
 
     analyze = commands.add_parser(
         "analyze",
@@ -143,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from causalinterp.monitoring import cli as monitor_cli
 
         return monitor_cli.run(args)
+    if args.command == "history":
+        from causalinterp.monitoring import history_cli
+
+        return history_cli.run(args)
     if args.command == "constrain":
         from causalinterp.domain.cli import run
 

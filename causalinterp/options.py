@@ -329,6 +329,26 @@ OPTIONS: tuple[Option, ...] = (
          low=1, example="1.5", metavar="FACTOR", case=False),
     _opt("batch_size", "int", 256, "vision", "images per forward pass", low=1, example="256",
          metavar="N", case=False),
+    # ---- a monitoring job around monitor(): where each run is stored, where its alerts go,
+    # where large windows are read (causalinterp monitor and causalinterp history)
+    _opt("history", "text", None, "monitor_job", "database of monitoring runs: a file path "
+         "(SQLite) or a SQLAlchemy URL such as postgresql://user@host/db; monitor appends each "
+         "run with its windows, figures and alerts in one transaction, history reads them",
+         allow_none=True, example="'monitoring/history.db'", metavar="URL"),
+    _opt("alert_webhook", "text", None, "monitor_job", "POST one JSON body per run with alerts "
+         "to this http(s) URL (with a Slack-compatible text field); a failed delivery is "
+         "reported and changes nothing else", allow_none=True,
+         example="'https://hooks.example.com/alerts'", metavar="URL"),
+    _opt("webhook_timeout", "seconds", 10.0, "monitor_job", "seconds one webhook attempt may "
+         "take", example="10", metavar="SECONDS"),
+    _opt("webhook_retries", "int", 3, "monitor_job", "further webhook attempts after a "
+         "connection error, a timeout, HTTP 429 or 5xx (waiting 1, 2, 4 ... s)", low=0, high=10,
+         example="3", metavar="N"),
+    # analyze and run have their own --scheduler flag; monitor adds this row's by hand.
+    _opt("scheduler", "text", None, "monitor_job", "address of a dask.distributed scheduler "
+         "(e.g. tcp://10.0.0.5:8786): windows given as Parquet datasets (a folder or a glob) "
+         "are summarised there partition by partition (implies backend dask)",
+         allow_none=True, cli=False, example="'tcp://10.0.0.5:8786'", metavar="ADDRESS"),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}

@@ -18,7 +18,10 @@ from causalinterp.errors import CausalInterpError, OptionError
 from causalinterp.models import add_model_arguments, model_from_args
 
 #: The options table's rows this command offers as flags (and its config file as keys).
-OPTION_NAMES = ("seed", "n_jobs", "max_shap_rows", *_options.names(["monitor"]))
+OPTION_NAMES = (
+    "seed", "n_jobs", "max_shap_rows", *_options.names(["monitor"]), "backend",
+    *_options.names(["monitor_job"]),
+)  # fmt: skip
 #: Keys of a monitoring config file besides the options.
 CONFIG_KEYS = frozenset(
     {
@@ -64,8 +67,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         action="append",
         default=None,
         metavar="FILE",
-        help="a window of current rows (.csv/.parquet); repeat for several "
-        "windows, or give one file with --time-column and --window",
+        help="a window of current rows (.csv/.parquet, or a Parquet dataset: a folder or a "
+        "glob); repeat for several windows, or give one file with --time-column and --window",
     )
     parser.add_argument(
         "--graph",
@@ -100,6 +103,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _options.add_arguments(parser, OPTION_NAMES, defaults_from="the config file")
+    scheduler = _options.option("scheduler")  # a row without a table-made flag (see options)
+    parser.add_argument("--scheduler", default=None, metavar=scheduler.metavar,
+                        help=scheduler.help)  # fmt: skip
     # --model FILE: the deployed model; with a saved summary, the model it was made with.
     add_model_arguments(parser)
     return parser
@@ -128,6 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         monitor,
         summarize_reference,
     )
+    from causalinterp.monitoring.job import cluster, finish, read_windows, take_job
 
     config, base = _config(args.config)
     values = {
@@ -156,6 +163,12 @@ def _run(args: argparse.Namespace) -> int:
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise OptionError(f"out: {str(out)!r} is a file, not a folder; pass a folder")
     model = _load_model(args, config, base)
+    if args.scheduler is not None:
+        values["scheduler"] = args.scheduler
+    in_config = config.get("history")
+    if args.history is None and in_config is not None and "://" not in str(in_config):
+        values["history"] = str(base / in_config)  # a path is relative to the config file
+    job = take_job(values)  # history, webhook, scheduler: checked before the work
     seed = values.pop("seed", 0)
     n_jobs = values.pop("n_jobs", None)
     if Path(reference).suffix.lower() in _TABLE_SUFFIXES:
@@ -188,20 +201,19 @@ def _run(args: argparse.Namespace) -> int:
             print(f"reference summary of {summary.n_rows} rows saved to {args.save_reference}")
         if not currents:
             return 0
-    windows = {Path(c).name: read_table(c, f"current {str(c)!r}") for c in currents}
-    if len(windows) != len(currents):
-        windows = {str(c): read_table(c, f"current {str(c)!r}") for c in currents}
+    windows = read_windows(currents, job)
     analysis = pick("analysis", path=True)
-    result = monitor(
-        summary,
-        windows,
-        outcome=outcome,
-        analysis=analysis,
-        seed=seed,
-        n_jobs=n_jobs,
-        progress=False if args.quiet else None,
-        **values,
-    )
+    with cluster(job):
+        result = monitor(
+            summary,
+            windows,
+            outcome=outcome,
+            analysis=analysis,
+            seed=seed,
+            n_jobs=n_jobs,
+            progress=False if args.quiet else None,
+            **values,
+        )
     try:
         result.write(out)
     except OSError as error:
@@ -216,6 +228,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         for name, alert in result.alerts:
             print(f"  [{name}] {alert.kind}: {alert.message}")
+    finish(result, out, job, quiet=args.quiet)  # store the run, post its alerts
     return result.exit_code
 
 

@@ -288,7 +288,8 @@ def monitor(
     else:
         windows = as_windows(current)
     for name, frame in windows.items():
-        _check_window(frame, summary, name)
+        if isinstance(frame, pd.DataFrame):  # a Parquet dataset is checked partition by partition
+            _check_window(frame, summary, name)
     seeds = seed_sequence(seed).spawn(len(windows) + 1)
     tasks = [
         (name, frame, summary, settings, support, seeds[i + 1])
@@ -319,11 +320,18 @@ def monitor(
 
 
 def _window(task: tuple) -> WindowResult:
+    if not isinstance(task[1], pd.DataFrame):
+        # A Parquet dataset left on disk: summarised partition by partition (partitioned.py).
+        from causalinterp.monitoring.partitioned import compare_dataset
+
+        return compare_dataset(*task, compare=_compare_window)
     with _one_thread():
         return _compare_window(*task)
 
 
-def _compare_window(name, frame, summary, settings, support, seq) -> WindowResult:
+def _compare_window(
+    name, frame, summary, settings, support, seq, exact_support=None
+) -> WindowResult:
     children = seq.spawn(5)
     outcome, features = summary.outcome, summary.features
     labelled_rows = frame[frame[outcome].notna()] if outcome in frame.columns else frame.iloc[:0]
@@ -337,7 +345,11 @@ def _compare_window(name, frame, summary, settings, support, seq) -> WindowResul
         drift_alpha=settings["drift_alpha"],
         drift_threshold=settings["drift_threshold"],
     )
-    checked = check_support(frame, features, summary.columns, summary.novelty)
+    checked = (
+        check_support(frame, features, summary.columns, summary.novelty)
+        if exact_support is None
+        else exact_support  # counted over every row of a Parquet dataset
+    )
     rng = np.random.default_rng(children[0])
     rows = frame[list(features)]
     if len(rows) > summary.settings["max_shap_rows"]:

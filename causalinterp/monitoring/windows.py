@@ -23,6 +23,11 @@ def split_by_time(
     >>> {k: len(v) for k, v in split_by_time(frame, "t", "7D", "current").items()}
     {'2024-01-01': 2, '2024-01-08': 1}
     """
+    if not isinstance(frame, pd.DataFrame):
+        raise OptionError(
+            f"time_column: {where} is a Parquet dataset, which is not cut by time; write one "
+            "dataset per window"
+        )
     if time_column not in frame.columns:
         raise DataError(
             f"{where}: has no time column {time_column!r}; pass --time-column with one of "
@@ -66,7 +71,9 @@ def _edges(start: pd.Timestamp, end: pd.Timestamp, offset) -> pd.DatetimeIndex:
 
 def as_windows(current: object, where: str = "current") -> dict[str, pd.DataFrame]:
     """Normalise ``current``: one DataFrame, a sequence of them, or a mapping name to frame."""
-    if isinstance(current, pd.DataFrame):
+    from causalinterp.monitoring.partitioned import ParquetWindow
+
+    if isinstance(current, pd.DataFrame | ParquetWindow):
         frames: Mapping[str, object] = {"window 1": current}
     elif isinstance(current, Mapping):
         frames = {str(k): v for k, v in current.items()}
@@ -80,7 +87,7 @@ def as_windows(current: object, where: str = "current") -> dict[str, pd.DataFram
     if not frames:
         raise DataError(f"{where}: no windows given; pass at least one DataFrame")
     for name, frame in frames.items():
-        if not isinstance(frame, pd.DataFrame):
+        if not isinstance(frame, pd.DataFrame | ParquetWindow):
             raise DataError(
                 f"{where} {name!r}: expected a DataFrame, got {type(frame).__name__}; "
                 "load it with pandas"
