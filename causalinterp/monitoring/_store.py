@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 #: The ``format`` field of a summary's metadata.
 FORMAT = "causalinterp reference summary"
 #: Version of the saved summary; a file of another version is refused.
-VERSION = 2
+VERSION = 3
 
 _META = "__meta__"
 
@@ -93,6 +93,7 @@ def save_summary(summary: ReferenceSummary, path: str | Path) -> Path:
                 "booster_x": put(f"mech{i}_booster_x", m.booster_x),
                 "booster_y": put(f"mech{i}_booster_y", m.booster_y),
                 "booster_seed": m.booster_seed,
+                "hold_x": put(f"mech{i}_hold_x", m.hold_x),
                 "column": None if m.column is None else _column_meta(m.column, None),
             }
         )
@@ -122,6 +123,7 @@ def save_summary(summary: ReferenceSummary, path: str | Path) -> Path:
         "performance": summary.performance,
         "n_rows": summary.n_rows,
         "settings": dict(summary.settings),
+        "levels": {k: list(v) for k, v in summary.levels.items()},
     }
     text = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
@@ -209,6 +211,7 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
                     x,
                     y,
                     int(m["booster_seed"]),
+                    get(m["hold_x"]),
                 )
             background = _unframe(meta["background"], get)
             explained = _unframe(meta["explained"], get)
@@ -219,6 +222,7 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
             change_sample = None
             if meta.get("change_sample") is not None:
                 change_sample = _unframe(meta["change_sample"], get)
+        levels = {str(k): tuple(str(x) for x in v) for k, v in meta["levels"].items()}
         graph = CausalGraph.parse(meta["graph"])
         fingerprint = get(meta["fingerprint"])
         reference_abs = get(meta["reference_abs"])
@@ -237,13 +241,20 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
         from causalinterp.monitoring.reference import _default_model
 
         with _one_thread():
-            model = _default_model(default_fit, features, meta["outcome"], meta["model_seed"])
+            model = _default_model(
+                default_fit, features, meta["outcome"], meta["model_seed"], levels
+            )
     elif model is None:
         raise ModelError(
             f"model: {where} was made with the model {name}, which a summary does not store; "
             "pass that model too (--model FILE, Python: model=)"
         )
-    _, spec = _check_model(model, features, "reference")
+    coded = model
+    if default_fit is None and levels:
+        from causalinterp.monitoring._levels import model_on_codes
+
+        coded = model_on_codes(model, features, levels)
+    _, spec = _check_model(coded, features, "reference")
     if fingerprint is not None and not _same_predictions(spec, background, fingerprint):
         raise ModelError(
             f"model: not the model {where} was made with (its predictions differ); pass that "
@@ -269,6 +280,7 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
         model_seed=int(meta["model_seed"]),
         fingerprint=fingerprint,
         change_sample=change_sample,
+        levels=levels,
     )
 
 

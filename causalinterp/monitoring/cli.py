@@ -35,6 +35,8 @@ CONFIG_KEYS = frozenset(
     }
 )
 _TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+#: The options of the reference-summary cache.
+CACHE = ("reference_cache", "reference_cache_dir")
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -126,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         SUMMARY_OPTIONS,
         ReferenceSummary,
         monitor,
-        summarize_reference,
+        reference_summary,
     )
 
     config, base = _config(args.config)
@@ -163,15 +165,13 @@ def _run(args: argparse.Namespace) -> int:
             raise OptionError(
                 "graph/outcome: needed with a reference table; pass --graph and --outcome"
             )
-        summary = summarize_reference(
-            read_table(reference, "reference"),
-            graph,
-            outcome,
-            model=model,
-            features=pick("features"),
-            seed=seed,
-            **{k: values[k] for k in SUMMARY_OPTIONS if k in values},
-        )
+        settings = {k: values.get(k, _options.default(k)) for k in (*SUMMARY_OPTIONS, *CACHE)}
+        summary, cache_note = reference_summary(
+            read_table(reference, "reference"), graph, outcome, model=model,
+            features=pick("features"), seed=seed, settings=settings,
+        )  # fmt: skip
+        if cache_note and not args.quiet:
+            print(cache_note)
     else:
         summary = ReferenceSummary.load(reference, model=model)
     for key in SUMMARY_OPTIONS:
