@@ -265,3 +265,18 @@ def test_rows_without_a_time_are_counted(tmp_path):
     result.write(tmp_path)
     data = json.loads((tmp_path / "monitor.json").read_text("utf-8"))
     assert data["dropped_rows"] == {"missing_time": 17}
+
+
+def test_the_mechanisms_trees_predict_as_the_fitted_booster():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from causalinterp.monitoring.mechanisms import Trees
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1500, 3))
+    y = np.sin(x[:, 0]) + x[:, 1] * x[:, 2] + rng.normal(0, 0.1, 1500)
+    booster = HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(x, y)
+    beyond = rng.normal(0, 3, size=(800, 3))  # inside and far beyond the fitted range
+    assert Trees.from_booster(booster).predict(beyond) == pytest.approx(
+        booster.predict(beyond), abs=1e-12
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -222,12 +221,9 @@ def _run(args: argparse.Namespace) -> int:
 def _config(path: Path | None) -> tuple[dict[str, Any], Path]:
     if path is None:
         return {}, Path(".")
-    if not Path(path).is_file():
-        raise OptionError(f"config: {str(path)!r} does not exist; check the path")
-    try:
-        config = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise OptionError(f"config: {path} is not valid TOML ({error}); fix the file") from None
+    from causalinterp._io import read_toml
+
+    config = read_toml(path, "config")
     known = CONFIG_KEYS | _options.case_keys(OPTION_NAMES)
     _options.check_known(config, known, f"config {path}")
     return config, Path(path).parent

@@ -59,9 +59,8 @@ MAX_INTERACTION_PARENTS = 8
 class MechanismReference:
     """A node's mechanism fitted on the reference, and its held-out residuals.
 
-    ``booster_x``, ``booster_y`` and ``booster_seed`` are what the trees were fitted on: a
-    saved summary keeps these arrays and refits the trees on loading (:func:`fit_booster` is
-    deterministic), so that no fitted object is ever unpickled. ``hold_x`` holds the parents
+    ``booster`` holds the trees as plain arrays (:class:`Trees`), which a saved summary keeps
+    as they are: no fitted object is unpickled or refitted. ``hold_x`` holds the parents
     (as :func:`residuals_of` codes them) of the held-out rows whose ``residuals`` are kept, in
     the same order, for the residual-dependence test.
     """
@@ -71,15 +70,13 @@ class MechanismReference:
     binary: bool
     coef: np.ndarray
     intercept: float
-    booster: object | None
+    booster: Trees | None
     residuals: np.ndarray
     residual_std: float
     levels: Mapping[str, tuple[str, ...]]
     low: np.ndarray | None = None
     high: np.ndarray | None = None
     column: ColumnReference | None = None
-    booster_x: np.ndarray | None = None
-    booster_y: np.ndarray | None = None
     booster_seed: int = 0
     hold_x: np.ndarray | None = None
 
@@ -155,13 +152,71 @@ def _design(
     return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
 
 
-def fit_booster(x: np.ndarray, y: np.ndarray, seed: int) -> object:
-    """The trees on the linear part's residuals (deterministic given ``x``, ``y``, ``seed``)."""
+@dataclass(frozen=True)
+class Trees:
+    """Fitted regression trees as plain arrays: what a saved summary stores instead of a
+    fitted object (nothing to unpickle, nothing to refit on loading).
+
+    Nodes of every tree are numbered together; ``roots`` are the trees' first nodes. A row
+    goes left where ``x[feature] <= threshold`` (a missing value where ``missing_left``), and
+    the prediction is ``baseline`` plus the sum of the leaves' ``value`` it reaches.
+    """
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    baseline: float
+
+    FIELDS = ("feature", "threshold", "missing_left", "left", "right", "leaf", "value", "roots")
+
+    @classmethod
+    def from_booster(cls, booster: object) -> Trees:
+        """The trees of a fitted ``HistGradientBoostingRegressor`` (numeric features only)."""
+        nodes = [tree.nodes for (tree,) in booster._predictors]
+        offsets = np.cumsum([0] + [len(n) for n in nodes[:-1]])
+        joined = np.concatenate(nodes)
+        shift = np.repeat(offsets, [len(n) for n in nodes])
+        return cls(
+            feature=joined["feature_idx"].astype(np.int64),
+            threshold=joined["num_threshold"].astype(float),
+            missing_left=joined["missing_go_to_left"].astype(bool),
+            left=joined["left"].astype(np.int64) + shift,
+            right=joined["right"].astype(np.int64) + shift,
+            leaf=joined["is_leaf"].astype(bool),
+            value=joined["value"].astype(float),
+            roots=offsets.astype(np.int64),
+            baseline=float(np.ravel(booster._baseline_prediction)[0]),
+        )
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The trees' summed prediction for the rows of ``x``."""
+        rows = np.arange(len(x))[:, None]
+        node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
+        while True:
+            active = ~self.leaf[node]
+            if not active.any():
+                break
+            values = x[rows, self.feature[node]]
+            go_left = np.where(
+                np.isnan(values), self.missing_left[node], values <= self.threshold[node]
+            )
+            node = np.where(active, np.where(go_left, self.left[node], self.right[node]), node)
+        return self.baseline + self.value[node].sum(axis=1)
+
+
+def fit_booster(x: np.ndarray, y: np.ndarray, seed: int) -> Trees:
+    """The trees on the linear part's residuals, as :class:`Trees`."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    return HistGradientBoostingRegressor(
+    booster = HistGradientBoostingRegressor(
         max_iter=50, learning_rate=0.1, min_samples_leaf=20, random_state=seed
     ).fit(x, y)
+    return Trees.from_booster(booster)
 
 
 def fit_mechanism(
@@ -213,8 +268,6 @@ def fit_mechanism(
         levels,
         low,
         high,
-        booster_x=x if booster is not None else None,
-        booster_y=linear_residual if booster is not None else None,
         booster_seed=seed,
         hold_x=_design(hold, parents, levels) if parents else None,
     )
