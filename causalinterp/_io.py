@@ -1,4 +1,10 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of either."""
+"""File input and output shared by every subcommand.
+
+Atomic writes (a reader sees the old file or the new one, never half of either), and the one
+reader of each input format the subcommands share: TOML configuration files
+(:func:`read_toml`) and JSON documents such as ``report.json`` (:func:`read_json`), each failing
+with a one-line error that names the file and the fix.
+"""
 
 from __future__ import annotations
 
@@ -153,3 +159,37 @@ def _fsync_folder(folder: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_toml(path: str | os.PathLike[str], what: str) -> dict:
+    """The TOML document at ``path``; an :class:`~causalinterp.errors.OptionError` naming
+    ``what`` when it is missing or not valid TOML."""
+    import tomllib
+
+    from causalinterp.errors import OptionError
+
+    path = Path(path)
+    if not path.is_file():
+        raise OptionError(f"{what}: {str(path)!r} does not exist; check the path")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise OptionError(f"{what}: {path} is not valid TOML ({error}); fix the file") from None
+
+
+def read_json(path: str | os.PathLike[str], what: str, fix: str) -> object:
+    """The JSON document at ``path``; a :class:`~causalinterp.errors.DataError` naming
+    ``what`` (and ending with ``fix``) when it is missing or not readable JSON."""
+    import json
+
+    from causalinterp.errors import DataError
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{what}: file does not exist; {fix}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(
+            f"{what}: not readable JSON ({type(error).__name__}); {fix}"
+        ) from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-import tomllib
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -272,10 +271,9 @@ def load_case(case_dir: Path) -> dict[str, Any]:
     path = Path(case_dir) / _CASE_FILE
     if not path.is_file():
         raise OptionError(f"case: {path} does not exist; a case folder needs a {_CASE_FILE}")
-    try:
-        case = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise OptionError(f"case: {path} is not valid TOML ({error}); fix the file") from None
+    from causalinterp._io import read_toml
+
+    case = read_toml(path, "case")
     options.check_known(case, _CASE_KEYS, str(path))
     for key in ("data", "graph", "outcome"):
         if key not in case:

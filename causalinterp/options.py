@@ -349,6 +349,16 @@ OPTIONS: tuple[Option, ...] = (
          "(e.g. tcp://10.0.0.5:8786): windows given as Parquet datasets (a folder or a glob) "
          "are summarised there partition by partition (implies backend dask)",
          allow_none=True, cli=False, example="'tcp://10.0.0.5:8786'", metavar="ADDRESS"),
+    # ---- monitoring, appended: the performance interval and the reference-summary cache
+    _opt("performance_alpha", "float", 0.05, "monitor", "a performance alert also needs the "
+         "level 1 - performance_alpha interval of the error's relative change above 0",
+         low=0, high=1, low_open=True, high_open=True, example="0.05", metavar="ALPHA"),
+    _opt("reference_cache", "bool", True, "monitor", "reuse the summary of a reference whose "
+         "rows, graph, outcome, features, model, seed and sizes are those of an earlier run "
+         "(a content hash names it), and save new summaries for the next run"),
+    _opt("reference_cache_dir", "text", None, "monitor", "folder of the cached reference "
+         "summaries (default: $CAUSALINTERP_CACHE_DIR, else ~/.cache/causalinterp/monitor)",
+         allow_none=True, example="'/var/cache/causalinterp'", metavar="DIR"),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}

@@ -156,7 +156,7 @@ def test_saved_summary_gives_the_same_result_and_needs_its_model(summary, model,
     meta = json.loads(arrays["__meta__"].tobytes())
     arrays["__meta__"] = np.frombuffer(json.dumps({**meta, "version": 1}).encode(), np.uint8)
     np.savez(tmp_path / "old.npz", **arrays)
-    with pytest.raises(DataError, match="a reference summary of version 1, not 2; write it"):
+    with pytest.raises(DataError, match="a reference summary of version 1, not 3; write it"):
         ReferenceSummary.load(tmp_path / "old.npz", model=model)
     (tmp_path / "junk").write_text("no summary")
     with pytest.raises(DataError, match="not a reference summary; write one with"):

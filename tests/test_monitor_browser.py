@@ -1,12 +1,16 @@
 """monitor.html in a real browser: headless Debian Chromium driven by Playwright.
 
-Checks that the page is self-contained (no request leaves file:// and data:), renders without
-console errors, shows one timeline per figure with its threshold drawn, that the points sit
-where the figures put them, and that a hostile window name stays text.
+Checks that the page is self-contained (no request leaves file:// and data:) under the
+report's Content-Security-Policy, renders without console errors, shows one timeline per figure
+with its threshold drawn, that the points sit where the figures put them, that window names
+and legend labels are drawn whole inside their figure without overlapping each other, and
+that a hostile window name stays text.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 import sys
 from pathlib import Path
@@ -24,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from screenshot import ARGS, CHROMIUM  # noqa: E402
 
 HOSTILE = '<img src=x onerror="alert(1)">'
+LONG = "2024-06-01 to 2024-06-07 (week 23)"
 FIGURES = ("drift", "support", "range", "ndcg", "share", "mechanism", "performance")
 
 
@@ -43,7 +48,12 @@ def page(tmp_path_factory):
     model = LinearRegression().fit(reference[["x"]], reference["y"])
     result = monitor(
         reference,
-        {"stable": _draw(400, 1), "shifted": _draw(400, 2, 1.0), HOSTILE: _draw(400, 3)},
+        {
+            LONG: _draw(400, 1),
+            "shifted": _draw(400, 2, 1.0),
+            HOSTILE: _draw(400, 3),
+            "a fourth window": _draw(400, 4),
+        },
         "z -> x; z -> y; x -> y",
         "y",
         model=model,
@@ -99,8 +109,8 @@ def test_one_visible_timeline_per_figure_with_its_threshold(page):
     circles = tab.locator("#timeline-ndcg circle")
     ys = [circles.nth(i).bounding_box()["y"] for i in range(circles.count())]
     values = [w.attribution.ndcg for w in result.windows]
-    order_by_value = sorted(range(3), key=lambda i: -values[i])
-    order_by_height = sorted(range(3), key=lambda i: ys[i])
+    order_by_value = sorted(range(len(values)), key=lambda i: -values[i])
+    order_by_height = sorted(range(len(values)), key=lambda i: ys[i])
     assert order_by_value == order_by_height
 
 
@@ -112,3 +122,62 @@ def test_alerts_are_listed_and_hostile_names_stay_text(page):
     assert tab.evaluate("() => document.querySelectorAll('script').length") == 0
     assert tab.evaluate("() => document.querySelectorAll('img').length") == 0
     assert tab.get_by_text(HOSTILE, exact=True).count() >= 1
+
+
+def _boxes(tab, selector: str) -> list[dict]:
+    return tab.evaluate(
+        """(selector) => Array.from(document.querySelectorAll(selector)).map(e => {
+            const r = e.getBoundingClientRect();
+            return {x: r.x, y: r.y, w: r.width, h: r.height, text: e.textContent};
+        })""",
+        selector,
+    )
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (
+        a["x"] < b["x"] + b["w"] - 0.5
+        and b["x"] < a["x"] + a["w"] - 0.5
+        and a["y"] < b["y"] + b["h"] - 0.5
+        and b["y"] < a["y"] + a["h"] - 0.5
+    )
+
+
+def test_window_names_and_legend_labels_are_whole_and_apart(page):
+    tab, _, result = page
+    for figure in FIGURES:
+        svg = _boxes(tab, f"#timeline-{figure}")[0]
+        names = _boxes(tab, f"#timeline-{figure} text.window-name")
+        legend = _boxes(tab, f"#timeline-{figure} text.legend-label")
+        assert len(names) == len(result.windows), figure
+        assert any(LONG in n["text"] for n in names), figure  # drawn in full
+        assert len(legend) >= 2, figure  # the threshold and at least one series
+        for box in names + legend:
+            # Inside the figure: nothing clipped by the SVG's edges.
+            assert svg["x"] - 0.5 <= box["x"], (figure, box)
+            assert box["x"] + box["w"] <= svg["x"] + svg["w"] + 0.5, (figure, box)
+            assert svg["y"] - 0.5 <= box["y"], (figure, box)
+            assert box["y"] + box["h"] <= svg["y"] + svg["h"] + 0.5, (figure, box)
+        # Rotated names are parallel: two neighbours stay apart when their baselines are at
+        # least a line of text apart, measured across the rotation.
+        geometry = tab.evaluate(
+            """(selector) => Array.from(document.querySelectorAll(selector)).map(e => ({
+                x: e.x.baseVal[0].value, h: e.getBBox().height,
+                angle: parseFloat(e.getAttribute('transform').match(/rotate\\((-?[0-9.]+)/)[1]),
+            }))""",
+            f"#timeline-{figure} text.window-name",
+        )
+        for a, b in itertools.pairwise(geometry):
+            apart = (b["x"] - a["x"]) * abs(math.sin(math.radians(a["angle"])))
+            assert apart >= a["h"] - 1, (figure, a, b)
+        for i, a in enumerate(legend):
+            for b in legend[i + 1 :]:
+                assert not _overlap(a, b), (figure, a["text"], b["text"])
+
+
+def test_the_page_carries_the_reports_content_security_policy(page):
+    tab, _, _ = page
+    policy = tab.evaluate(
+        "() => document.querySelector('meta[http-equiv=Content-Security-Policy]').content"
+    )
+    assert policy.startswith("default-src 'none'") and "script-src" not in policy

@@ -99,12 +99,11 @@ def test_off_by_default_and_the_global_random_state_is_untouched(summary, tmp_pa
     assert np.array_equal(np.random.get_state()[1], before)
 
 
-def test_the_default_model_names_a_text_feature():
-    from causalinterp.errors import DataError
-
-    with pytest.raises(DataError, match=r"reference: feature 'region' is not numeric, and the "
-                       r"default model takes numbers; pass your model"):  # fmt: skip
-        summarize_reference(draw(300, 0), GRAPH, "y", seed=0)
+def test_the_default_model_takes_a_text_feature():
+    # region is text: the default model takes it as one-hot encoded level codes.
+    summary = summarize_reference(draw(300, 0), GRAPH, "y", seed=0)
+    assert summary.levels == {"region": ("north", "south")}
+    assert summary.explained["region"].isin([0.0, 1.0]).all()
 
 
 def test_a_saved_summary_keeps_the_sample_and_gives_the_same_split(summary, tmp_path):

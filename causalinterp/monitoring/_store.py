@@ -4,8 +4,8 @@ Monitoring never unpickles a file. The archive holds plain arrays (numbers and f
 text) and one JSON document (``__meta__``) with the format name, its version and every scalar;
 no fitted object is stored:
 
-* the mechanisms' trees are refitted on loading from the rows they were fitted on (kept in the
-  archive; :func:`~causalinterp.monitoring.mechanisms.fit_booster` is deterministic);
+* the mechanisms' trees are kept as plain arrays (node features, thresholds, children, leaf
+  values: :class:`~causalinterp.monitoring.mechanisms.Trees`) and evaluated from them;
 * the default model (fitted by :func:`~causalinterp.monitoring.summarize_reference` when no
   model was given) is refitted the same way;
 * a model you passed is not stored: pass it again when loading (``model=`` or ``--model``).
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 #: The ``format`` field of a summary's metadata.
 FORMAT = "causalinterp reference summary"
 #: Version of the saved summary; a file of another version is refused.
-VERSION = 2
+VERSION = 3
 
 _META = "__meta__"
 
@@ -54,6 +54,7 @@ def save_summary(summary: ReferenceSummary, path: str | Path) -> Path:
     ('x',)
     """
     from causalinterp._io import write_bytes_atomic
+    from causalinterp.monitoring.mechanisms import Trees
 
     arrays: dict[str, np.ndarray] = {}
 
@@ -90,9 +91,14 @@ def save_summary(summary: ReferenceSummary, path: str | Path) -> Path:
                 "residuals": put(f"mech{i}_residuals", m.residuals),
                 "low": put(f"mech{i}_low", m.low),
                 "high": put(f"mech{i}_high", m.high),
-                "booster_x": put(f"mech{i}_booster_x", m.booster_x),
-                "booster_y": put(f"mech{i}_booster_y", m.booster_y),
+                "trees": None
+                if m.booster is None
+                else {
+                    "baseline": m.booster.baseline,
+                    **{f: put(f"mech{i}_trees_{f}", getattr(m.booster, f)) for f in Trees.FIELDS},
+                },
                 "booster_seed": m.booster_seed,
+                "hold_x": put(f"mech{i}_hold_x", m.hold_x),
                 "column": None if m.column is None else _column_meta(m.column, None),
             }
         )
@@ -122,6 +128,7 @@ def save_summary(summary: ReferenceSummary, path: str | Path) -> Path:
         "performance": summary.performance,
         "n_rows": summary.n_rows,
         "settings": dict(summary.settings),
+        "levels": {k: list(v) for k, v in summary.levels.items()},
     }
     text = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
@@ -138,7 +145,7 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
     """
     from causalinterp.graph import CausalGraph
     from causalinterp.monitoring.drift import ColumnReference
-    from causalinterp.monitoring.mechanisms import MechanismReference, fit_booster
+    from causalinterp.monitoring.mechanisms import MechanismReference, Trees
     from causalinterp.monitoring.reference import ReferenceSummary, _check_model, _one_thread
     from causalinterp.monitoring.support import NoveltyReference
 
@@ -191,24 +198,30 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
         mechanisms = {}
         with _one_thread():
             for m in meta["mechanisms"]:
-                x, y = get(m["booster_x"]), get(m["booster_y"])
-                booster = None if x is None else fit_booster(x, y, int(m["booster_seed"]))
+                trees = m["trees"]
+                booster = None
+                if trees is not None:
+                    booster = Trees(
+                        **{f: get(trees[f]) for f in Trees.FIELDS},
+                        baseline=float(trees["baseline"]),
+                    )
                 mechanisms[m["node"]] = MechanismReference(
-                    m["node"],
-                    tuple(m["parents"]),
-                    bool(m["binary"]),
-                    get(m["coef"]),
-                    float(m["intercept"]),
-                    booster,
-                    get(m["residuals"]),
-                    float(m["residual_std"]),
-                    {k: tuple(v) for k, v in m["levels"].items()},
-                    get(m["low"]),
-                    get(m["high"]),
-                    None if m["column"] is None else _column(m["column"], None, ColumnReference),
-                    x,
-                    y,
-                    int(m["booster_seed"]),
+                    node=m["node"],
+                    parents=tuple(m["parents"]),
+                    binary=bool(m["binary"]),
+                    coef=get(m["coef"]),
+                    intercept=float(m["intercept"]),
+                    booster=booster,
+                    residuals=get(m["residuals"]),
+                    residual_std=float(m["residual_std"]),
+                    levels={k: tuple(v) for k, v in m["levels"].items()},
+                    low=get(m["low"]),
+                    high=get(m["high"]),
+                    column=None
+                    if m["column"] is None
+                    else _column(m["column"], None, ColumnReference),
+                    booster_seed=int(m["booster_seed"]),
+                    hold_x=get(m["hold_x"]),
                 )
             background = _unframe(meta["background"], get)
             explained = _unframe(meta["explained"], get)
@@ -219,6 +232,7 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
             change_sample = None
             if meta.get("change_sample") is not None:
                 change_sample = _unframe(meta["change_sample"], get)
+        levels = {str(k): tuple(str(x) for x in v) for k, v in meta["levels"].items()}
         graph = CausalGraph.parse(meta["graph"])
         fingerprint = get(meta["fingerprint"])
         reference_abs = get(meta["reference_abs"])
@@ -237,14 +251,23 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
         from causalinterp.monitoring.reference import _default_model
 
         with _one_thread():
-            model = _default_model(default_fit, features, meta["outcome"], meta["model_seed"])
+            model = _default_model(
+                default_fit, features, meta["outcome"], meta["model_seed"], levels
+            )
     elif model is None:
         raise ModelError(
             f"model: {where} was made with the model {name}, which a summary does not store; "
             "pass that model too (--model FILE, Python: model=)"
         )
-    _, spec = _check_model(model, features, "reference")
-    if fingerprint is not None and not _same_predictions(spec, background, fingerprint):
+    coded = model
+    if default_fit is None and levels:
+        from causalinterp.monitoring._levels import model_on_codes
+
+        coded = model_on_codes(model, features, levels)
+    with _one_thread():  # OpenMP threads spinning on 100 rows cost more than the prediction
+        _, spec = _check_model(coded, features, "reference")
+        same = fingerprint is None or _same_predictions(spec, background, fingerprint)
+    if not same:
         raise ModelError(
             f"model: not the model {where} was made with (its predictions differ); pass that "
             "model, or summarise the reference again with this one"
@@ -269,6 +292,7 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
         model_seed=int(meta["model_seed"]),
         fingerprint=fingerprint,
         change_sample=change_sample,
+        levels=levels,
     )
 
 

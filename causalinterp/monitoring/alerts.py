@@ -185,7 +185,12 @@ def build_alerts(
                 "without them or with their causes, and do not act on their attributions",
             )
         )
-    if performance is not None and performance.relative_change > settings["performance_drop"]:
+    if (
+        performance is not None
+        and performance.relative_change > settings["performance_drop"]
+        and performance.ci_low > 0
+    ):
+        level = 1 - settings["performance_alpha"]
         alerts.append(
             Alert(
                 "performance",
@@ -194,7 +199,8 @@ def build_alerts(
                 settings["performance_drop"],
                 f"{outcome}: the model's {performance.metric} rose "
                 f"{performance.relative_change:.1%} ({performance.reference:.4g} to "
-                f"{performance.current:.4g}; performance_drop "
+                f"{performance.current:.4g}; {level:.0%} CI {performance.ci_low:+.1%} to "
+                f"{performance.ci_high:+.1%}; performance_drop "
                 f"{settings['performance_drop']:.0%}); retrain on recent labelled rows",
             )
         )

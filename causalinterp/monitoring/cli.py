@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,8 @@ CONFIG_KEYS = frozenset(
     }
 )
 _TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+#: The options of the reference-summary cache.
+CACHE = ("reference_cache", "reference_cache_dir")
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -132,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
         SUMMARY_OPTIONS,
         ReferenceSummary,
         monitor,
-        summarize_reference,
+        reference_summary,
     )
     from causalinterp.monitoring.job import cluster, finish, read_windows, take_job
 
@@ -176,15 +177,13 @@ def _run(args: argparse.Namespace) -> int:
             raise OptionError(
                 "graph/outcome: needed with a reference table; pass --graph and --outcome"
             )
-        summary = summarize_reference(
-            read_table(reference, "reference"),
-            graph,
-            outcome,
-            model=model,
-            features=pick("features"),
-            seed=seed,
-            **{k: values[k] for k in SUMMARY_OPTIONS if k in values},
-        )
+        settings = {k: values.get(k, _options.default(k)) for k in (*SUMMARY_OPTIONS, *CACHE)}
+        summary, cache_note = reference_summary(
+            read_table(reference, "reference"), graph, outcome, model=model,
+            features=pick("features"), seed=seed, settings=settings,
+        )  # fmt: skip
+        if cache_note and not args.quiet:
+            print(cache_note)
     else:
         summary = ReferenceSummary.load(reference, model=model)
     for key in SUMMARY_OPTIONS:
@@ -235,12 +234,9 @@ def _run(args: argparse.Namespace) -> int:
 def _config(path: Path | None) -> tuple[dict[str, Any], Path]:
     if path is None:
         return {}, Path(".")
-    if not Path(path).is_file():
-        raise OptionError(f"config: {str(path)!r} does not exist; check the path")
-    try:
-        config = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise OptionError(f"config: {path} is not valid TOML ({error}); fix the file") from None
+    from causalinterp._io import read_toml
+
+    config = read_toml(path, "config")
     known = CONFIG_KEYS | _options.case_keys(OPTION_NAMES)
     _options.check_known(config, known, f"config {path}")
     return config, Path(path).parent

@@ -10,7 +10,6 @@ performance, each against a threshold from :mod:`causalinterp.options`.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from causalinterp._seeds import seed_sequence
 from causalinterp.errors import DataError, ModelError, OptionError
 from causalinterp.monitoring import attribution as _attr
 from causalinterp.monitoring import performance as _perf
+from causalinterp.monitoring._levels import to_codes
 from causalinterp.monitoring.alerts import Alert, build_alerts
 from causalinterp.monitoring.attribution import AttributionDrift
 from causalinterp.monitoring.changes import OutcomeChange, change_nodes, outcome_change
@@ -51,7 +51,14 @@ from causalinterp.monitoring.windows import as_windows, split_by_time
 
 #: Options that are thresholds (they can differ between runs on one saved summary).
 #: The options of the monitor stage that are neither thresholds nor fixed by the summary.
-OTHER_OPTIONS = ("n_bootstrap", "time_column", "window", "outcome_change")
+OTHER_OPTIONS = (
+    "n_bootstrap",
+    "time_column",
+    "window",
+    "outcome_change",
+    "reference_cache",
+    "reference_cache_dir",
+)
 
 THRESHOLDS = (
     "drift_alpha",
@@ -64,6 +71,7 @@ THRESHOLDS = (
     "mechanism_threshold",
     "risk_increase",
     "performance_drop",
+    "performance_alpha",
 )
 
 
@@ -113,7 +121,9 @@ class MonitorResult:
     """The result of :func:`monitor`: one :class:`WindowResult` per window.
 
     ``exit_code`` is 1 when any window alerts, else 0; ``write(out_dir)`` writes monitor.json,
-    monitor.md and monitor.html (see docs/monitoring.md for the schema).
+    monitor.md and monitor.html (see docs/monitoring.md for the schema). ``dropped_rows``
+    counts the current rows left out of every window, by reason (``"missing_time"``: no
+    value in ``time_column``).
     """
 
     outcome: str
@@ -124,6 +134,7 @@ class MonitorResult:
     settings: Mapping[str, Any]
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    dropped_rows: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def alerts(self) -> list[tuple[str, Alert]]:
@@ -239,6 +250,9 @@ def monitor(
     ['moved']
     """
     started = time.perf_counter()
+    cache_note = None
+    notes: list[str] = []
+    dropped: dict[str, int] = {}
     known = set(THRESHOLDS) | set(SUMMARY_OPTIONS) | set(OTHER_OPTIONS)
     _options.check_known(more, known, "monitor")
     settings = {name: _options.default(name) for name in known}
@@ -254,15 +268,10 @@ def monitor(
                 "graph/outcome: monitor needs both with a reference DataFrame; "
                 "pass graph= and outcome="
             )
-        summary = summarize_reference(
-            reference,
-            graph,
-            outcome,
-            model=model,
-            features=features,
-            seed=seed,
-            **{k: settings[k] for k in SUMMARY_OPTIONS},
-        )
+        summary, cache_note = reference_summary(
+            reference, graph, outcome, model=model, features=features, seed=seed,
+            settings=settings,
+        )  # fmt: skip
     if outcome is not None and outcome != summary.outcome:
         raise OptionError(
             f"outcome: the summary monitors {summary.outcome!r}, not {outcome!r}; "
@@ -282,6 +291,14 @@ def monitor(
             cut = split_by_time(
                 frame, settings["time_column"], settings["window"], f"current {name!r}"
             )
+            if settings["time_column"] in frame.columns:
+                missing = int(frame[settings["time_column"]].isna().sum())
+                if missing:
+                    dropped["missing_time"] = dropped.get("missing_time", 0) + missing
+                    notes.append(
+                        f"{missing} row(s) of current {name!r} have no "
+                        f"{settings['time_column']} and are in no window"
+                    )
             windows.update(
                 cut if len(as_windows(current)) == 1 else {f"{name} {k}": v for k, v in cut.items()}
             )
@@ -295,16 +312,16 @@ def monitor(
         (name, frame, summary, settings, support, seeds[i + 1])
         for i, (name, frame) in enumerate(windows.items())
     ]
-    show = resolve_progress(progress)
-    if show:
-        print(
-            f"monitor: comparing {len(tasks)} window(s) with a reference of {summary.n_rows} rows",
-            file=sys.stderr,
-        )
     results = run_parallel(
-        _window, tasks, n_jobs=n_jobs, progress=show, desc="monitor: windows", unit="window"
+        _window,
+        tasks,
+        n_jobs=n_jobs,
+        progress=resolve_progress(progress),
+        desc=f"monitor: windows against {summary.n_rows} reference rows",
+        unit="window",
     )
-    notes = []
+    if cache_note:
+        notes.insert(0, cache_note)
     if support is None:
         notes.append("no analysis given: causal risk not computed (pass analysis=report.json)")
     return MonitorResult(
@@ -316,7 +333,38 @@ def monitor(
         settings={**{k: v for k, v in settings.items()}, **summary.settings, "seed": seed},
         seconds=time.perf_counter() - started,
         notes=tuple(notes),
+        dropped_rows=dropped,
     )
+
+
+def reference_summary(
+    reference: pd.DataFrame,
+    graph: Any,
+    outcome: str,
+    *,
+    model: Any,
+    features: Sequence[str] | None,
+    seed: int,
+    settings: Mapping[str, Any],
+) -> tuple[ReferenceSummary, str | None]:
+    """The reference's summary: from the content-addressed cache when ``reference_cache`` is
+    on (see :mod:`causalinterp.monitoring.cache`), else computed; with a note saying which."""
+    sizes = {k: settings[k] for k in SUMMARY_OPTIONS}
+    if not settings.get("reference_cache", True):
+        summary = summarize_reference(
+            reference, graph, outcome, model=model, features=features, seed=seed, **sizes
+        )
+        return summary, None
+    from causalinterp.monitoring.cache import cached_summary
+
+    summary, path, hit = cached_summary(
+        reference, graph, outcome, model=model, features=features, seed=seed, sizes=sizes,
+        folder=settings.get("reference_cache_dir"),
+    )  # fmt: skip
+    if path is None:
+        return summary, None
+    verb = "reused from" if hit else "saved to"
+    return summary, f"reference summary {verb} the cache: {path}"
 
 
 def _window(task: tuple) -> WindowResult:
@@ -356,8 +404,10 @@ def _compare_window(
         rows = rows.iloc[
             np.sort(rng.choice(len(rows), summary.settings["max_shap_rows"], replace=False))
         ]
+    rows, new_levels = to_codes(rows, features, summary.levels)
+    model = summary.coded_model(new_levels)
     try:
-        current_abs = _attr.explain_rows(summary.model, rows, summary.background, children[1])
+        current_abs = _attr.explain_rows(model, rows, summary.background, children[1])
     except (ValueError, TypeError) as error:
         raise ModelError(
             f"model {summary.model_name}: cannot predict on window {name!r} "
@@ -406,12 +456,15 @@ def _compare_window(
     if labelled and summary.performance is not None:
         from causalinterp.attribute._shap import check_model
 
-        spec = check_model(summary.model, list(features))
-        prediction = spec.predict(labelled_rows[list(spec.columns)].to_numpy(dtype=float))
+        spec = check_model(model, list(features))
+        coded, _ = to_codes(labelled_rows, list(spec.columns), summary.levels)
+        prediction = spec.predict(coded.to_numpy(dtype=float))
         figures = _perf.error_figures(
             labelled_rows[outcome].to_numpy(dtype=float), prediction, summary.classifier
         )
-        performance = _perf.compare(summary.performance, figures, labelled)
+        performance = _perf.compare(
+            summary.performance, figures, labelled, alpha=settings["performance_alpha"]
+        )
     alerts = build_alerts(
         outcome=outcome,
         features=features,

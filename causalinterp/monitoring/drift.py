@@ -213,20 +213,16 @@ def _compare(ref: ColumnReference, values: pd.Series) -> tuple[str, float, float
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (step-up, monotone, capped at 1).
+    """Benjamini-Hochberg adjusted p-values (statsmodels' ``multipletests``, ``fdr_bh``).
 
     Examples
     --------
     >>> [round(p, 3) for p in benjamini_hochberg([0.01, 0.04, 0.03])]
     [0.03, 0.04, 0.04]
     """
+    from statsmodels.stats.multitest import multipletests
+
     p = np.asarray(p_values, dtype=float)
-    n = len(p)
-    if n == 0:
+    if len(p) == 0:
         return []
-    order = np.argsort(p)
-    scaled = p[order] * n / np.arange(1, n + 1)
-    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(adjusted, 1.0)
-    return [float(v) for v in out]
+    return [float(v) for v in multipletests(p, method="fdr_bh")[1]]

@@ -16,6 +16,18 @@ with those of the window:
 * text (categorical) nodes: the chi-squared test of their level frequencies, and as the score
   the Jensen-Shannon distance (their marginal distribution: no residuals of a level code).
 
+A residual distribution that keeps its shape can still hide a changed mechanism: a slope that
+doubles around the parents' mean, or a new interaction, moves each residual by an amount that
+depends on the parents, and the residuals' mean and spread barely change. So every node with
+parents also gets a **residual-dependence test**: the residuals are regressed on the parents
+(standardised, their squares, their pairwise products, one indicator per level of a text
+parent), once on the held-out reference rows and once on the window's rows, and a Chow F-test
+asks whether the two regressions differ. Model error the reference fit left behind is in both
+and cancels; a changed slope or interaction is in the window alone. Its score is the root mean
+square of the difference of the two fitted residual functions over the window's rows, less what
+noise alone would give, in reference residual SDs. A node's p-value is the smaller of its two
+tests' (Bonferroni: doubled, capped at 1), its score the larger of the two scores.
+
 A root node's "residual" is its deviation from the reference mean, so its test is a test of its
 marginal distribution. p-values are Benjamini-Hochberg adjusted across the ranked nodes; a
 mechanism *changed* when the adjusted p-value is below ``mechanism_alpha`` and the score at
@@ -39,14 +51,18 @@ from scipy import stats
 
 from causalinterp.monitoring.drift import ColumnReference, benjamini_hochberg, compare_columns
 
+#: Up to this many parents the dependence test includes their pairwise products.
+MAX_INTERACTION_PARENTS = 8
+
 
 @dataclass(frozen=True)
 class MechanismReference:
     """A node's mechanism fitted on the reference, and its held-out residuals.
 
-    ``booster_x``, ``booster_y`` and ``booster_seed`` are what the trees were fitted on: a
-    saved summary keeps these arrays and refits the trees on loading (:func:`fit_booster` is
-    deterministic), so that no fitted object is ever unpickled.
+    ``booster`` holds the trees as plain arrays (:class:`Trees`), which a saved summary keeps
+    as they are: no fitted object is unpickled or refitted. ``hold_x`` holds the parents
+    (as :func:`residuals_of` codes them) of the held-out rows whose ``residuals`` are kept, in
+    the same order, for the residual-dependence test.
     """
 
     node: str
@@ -54,16 +70,15 @@ class MechanismReference:
     binary: bool
     coef: np.ndarray
     intercept: float
-    booster: object | None
+    booster: Trees | None
     residuals: np.ndarray
     residual_std: float
     levels: Mapping[str, tuple[str, ...]]
     low: np.ndarray | None = None
     high: np.ndarray | None = None
     column: ColumnReference | None = None
-    booster_x: np.ndarray | None = None
-    booster_y: np.ndarray | None = None
     booster_seed: int = 0
+    hold_x: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -74,15 +89,23 @@ class MechanismChange:
     ----------
     node : str
     score : float
-        Size of the change of its residual distribution, in reference residual SDs.
+        Size of the change, in reference residual SDs: the larger of ``distribution_score``
+        and ``dependence_score``.
     p_value, p_adjusted : float
-        The test's p-value and its Benjamini-Hochberg adjustment across the ranking.
+        The node's p-value (the smaller of its tests', Bonferroni-corrected) and its
+        Benjamini-Hochberg adjustment across the ranking.
     changed : bool
         ``p_adjusted < mechanism_alpha`` and ``score >= mechanism_threshold``.
     parents : tuple of str
         The observed parents the mechanism was fitted on (empty for a root).
     test : str
-        ``"ks"`` or ``"welch_t"``.
+        The residual-distribution test: ``"ks"``, ``"welch_t"`` or ``"chi2"`` (text nodes).
+    distribution_score, distribution_p : float
+        That test's score (Wasserstein distance or mean shift of the residuals, in residual
+        SDs; Jensen-Shannon distance for text nodes) and p-value.
+    dependence_score, dependence_p : float or None
+        The residual-dependence (Chow F) test's score and p-value; None for roots, text
+        nodes and windows too small for it.
     """
 
     node: str
@@ -92,6 +115,10 @@ class MechanismChange:
     changed: bool
     parents: tuple[str, ...]
     test: str
+    distribution_score: float = float("nan")
+    distribution_p: float = float("nan")
+    dependence_score: float | None = None
+    dependence_p: float | None = None
 
 
 @dataclass(frozen=True)
@@ -125,13 +152,71 @@ def _design(
     return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
 
 
-def fit_booster(x: np.ndarray, y: np.ndarray, seed: int) -> object:
-    """The trees on the linear part's residuals (deterministic given ``x``, ``y``, ``seed``)."""
+@dataclass(frozen=True)
+class Trees:
+    """Fitted regression trees as plain arrays: what a saved summary stores instead of a
+    fitted object (nothing to unpickle, nothing to refit on loading).
+
+    Nodes of every tree are numbered together; ``roots`` are the trees' first nodes. A row
+    goes left where ``x[feature] <= threshold`` (a missing value where ``missing_left``), and
+    the prediction is ``baseline`` plus the sum of the leaves' ``value`` it reaches.
+    """
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    baseline: float
+
+    FIELDS = ("feature", "threshold", "missing_left", "left", "right", "leaf", "value", "roots")
+
+    @classmethod
+    def from_booster(cls, booster: object) -> Trees:
+        """The trees of a fitted ``HistGradientBoostingRegressor`` (numeric features only)."""
+        nodes = [tree.nodes for (tree,) in booster._predictors]
+        offsets = np.cumsum([0] + [len(n) for n in nodes[:-1]])
+        joined = np.concatenate(nodes)
+        shift = np.repeat(offsets, [len(n) for n in nodes])
+        return cls(
+            feature=joined["feature_idx"].astype(np.int64),
+            threshold=joined["num_threshold"].astype(float),
+            missing_left=joined["missing_go_to_left"].astype(bool),
+            left=joined["left"].astype(np.int64) + shift,
+            right=joined["right"].astype(np.int64) + shift,
+            leaf=joined["is_leaf"].astype(bool),
+            value=joined["value"].astype(float),
+            roots=offsets.astype(np.int64),
+            baseline=float(np.ravel(booster._baseline_prediction)[0]),
+        )
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The trees' summed prediction for the rows of ``x``."""
+        rows = np.arange(len(x))[:, None]
+        node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
+        while True:
+            active = ~self.leaf[node]
+            if not active.any():
+                break
+            values = x[rows, self.feature[node]]
+            go_left = np.where(
+                np.isnan(values), self.missing_left[node], values <= self.threshold[node]
+            )
+            node = np.where(active, np.where(go_left, self.left[node], self.right[node]), node)
+        return self.baseline + self.value[node].sum(axis=1)
+
+
+def fit_booster(x: np.ndarray, y: np.ndarray, seed: int) -> Trees:
+    """The trees on the linear part's residuals, as :class:`Trees`."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    return HistGradientBoostingRegressor(
+    booster = HistGradientBoostingRegressor(
         max_iter=50, learning_rate=0.1, min_samples_leaf=20, random_state=seed
     ).fit(x, y)
+    return Trees.from_booster(booster)
 
 
 def fit_mechanism(
@@ -178,14 +263,13 @@ def fit_mechanism(
         coef,
         intercept,
         booster,
-        np.sort(residuals),
+        residuals,
         std,
         levels,
         low,
         high,
-        booster_x=x if booster is not None else None,
-        booster_y=linear_residual if booster is not None else None,
         booster_seed=seed,
+        hold_x=_design(hold, parents, levels) if parents else None,
     )
 
 
@@ -218,6 +302,81 @@ def residuals_of(mechanism: MechanismReference, frame: pd.DataFrame) -> np.ndarr
     return frame[mechanism.node].to_numpy(dtype=float) - prediction
 
 
+def _terms(x: np.ndarray, mechanism: MechanismReference) -> np.ndarray:
+    """The regressors of the residual-dependence test: an intercept, each numeric parent
+    standardised (by the held-out reference's mean and SD), its square, the pairwise products
+    (up to :data:`MAX_INTERACTION_PARENTS` parents), and one indicator per level of a text
+    parent (all zero at a level the reference never had)."""
+    assert mechanism.hold_x is not None
+    columns = [np.ones(len(x))]
+    numeric = []
+    for j, parent in enumerate(mechanism.parents):
+        if parent in mechanism.levels:
+            for code in range(1, len(mechanism.levels[parent])):
+                columns.append((x[:, j] == code).astype(float))
+            continue
+        ref = mechanism.hold_x[:, j]
+        scale = float(np.std(ref)) or 1.0
+        numeric.append((x[:, j] - float(np.mean(ref))) / scale)
+    columns += numeric
+    columns += [z * z for z in numeric]
+    if len(numeric) <= MAX_INTERACTION_PARENTS:
+        columns += [
+            numeric[a] * numeric[b] for a in range(len(numeric)) for b in range(a + 1, len(numeric))
+        ]
+    return np.column_stack(columns)
+
+
+def _least_squares(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, int]:
+    beta, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
+    residual = y - design @ beta
+    return beta, float(residual @ residual), int(rank)
+
+
+def dependence_test(
+    mechanism: MechanismReference, x: np.ndarray, residuals: np.ndarray
+) -> tuple[float, float] | None:
+    """Chow F-test of the residuals' regression on the parents, reference against window.
+
+    Returns ``(score, p_value)``, or None when the node has no parents or either sample is
+    too small for the regression. Window rows with a parent outside the held-out reference's
+    range are left out. The score is the root mean square, over the window's rows,
+    of the difference between the window's and the reference's fitted residual functions,
+    less its expectation under no change, over the reference residuals' SD.
+    """
+    if mechanism.hold_x is None or not mechanism.parents:
+        return None
+    # Only rows whose parents lie inside the reference's range: beyond it the squares and
+    # products extrapolate a fit's noise without bound, and those rows are the support
+    # checks' news (out_of_range, out_of_support), not this mechanism's.
+    inside = np.all(
+        (x >= mechanism.hold_x.min(axis=0)) & (x <= mechanism.hold_x.max(axis=0)), axis=1
+    )
+    x, residuals = x[inside], residuals[inside]
+    ref_design = _terms(mechanism.hold_x, mechanism)
+    cur_design = _terms(x, mechanism)
+    q = ref_design.shape[1]
+    n_ref, n_cur = len(ref_design), len(cur_design)
+    if n_cur < 2 * q + 20 or n_ref < 2 * q + 20:
+        return None
+    beta_ref, rss_ref, _ = _least_squares(ref_design, mechanism.residuals)
+    beta_cur, rss_cur, rank = _least_squares(cur_design, residuals)
+    pooled = np.concatenate([ref_design, cur_design])
+    _, rss_pooled, _ = _least_squares(pooled, np.concatenate([mechanism.residuals, residuals]))
+    df_den = n_ref + n_cur - 2 * rank
+    within = (rss_ref + rss_cur) / df_den
+    if within <= 0 or rank == 0:
+        return None
+    statistic = max(rss_pooled - rss_ref - rss_cur, 0.0) / rank / within
+    p_value = float(stats.f.sf(statistic, rank, df_den))
+    gap = cur_design @ (beta_cur - beta_ref)
+    # What the two fits' noise alone adds to the mean square gap (about rank * sigma^2 over
+    # each sample's rows): subtracted, so that the score of an unchanged node is near 0.
+    noise = within * rank * (1.0 / n_cur + 1.0 / n_ref)
+    score = float(np.sqrt(max(float(np.mean(gap * gap)) - noise, 0.0))) / mechanism.residual_std
+    return score, p_value
+
+
 def causal_drift(
     mechanisms: Mapping[str, MechanismReference],
     current: pd.DataFrame,
@@ -235,7 +394,7 @@ def causal_drift(
             (drift,) = compare_columns(
                 {node: mechanism.column}, current, [node], drift_alpha=1.0, drift_threshold=0.0
             )
-            raw.append((node, drift.distance, drift.p_value, drift.test))
+            raw.append((node, drift.distance, drift.p_value, drift.test, None))
             continue
         residuals = residuals_of(mechanism, current)
         if mechanism.binary:
@@ -246,8 +405,17 @@ def causal_drift(
             result = stats.ks_2samp(mechanism.residuals, residuals, method="asymp")
             distance = stats.wasserstein_distance(mechanism.residuals, residuals)
             score, p, test = distance / mechanism.residual_std, float(result.pvalue), "ks"
-        raw.append((node, float(score), 1.0 if np.isnan(p) else p, test))
-    adjusted = benjamini_hochberg([r[2] for r in raw])
+        dependence = dependence_test(
+            mechanism, _design(current, mechanism.parents, mechanism.levels), residuals
+        )
+        raw.append((node, float(score), 1.0 if np.isnan(p) else p, test, dependence))
+    combined = []
+    for _, score, p, _, dependence in raw:
+        if dependence is None:
+            combined.append((score, p))
+        else:
+            combined.append((max(score, dependence[0]), min(1.0, 2.0 * min(p, dependence[1]))))
+    adjusted = benjamini_hochberg([c[1] for c in combined])
     ranking = [
         MechanismChange(
             node=node,
@@ -257,8 +425,14 @@ def causal_drift(
             changed=bool(p_adj < mechanism_alpha and score >= mechanism_threshold),
             parents=mechanisms[node].parents,
             test=test,
+            distribution_score=dist_score,
+            distribution_p=dist_p,
+            dependence_score=None if dependence is None else dependence[0],
+            dependence_p=None if dependence is None else dependence[1],
         )
-        for (node, score, p, test), p_adj in zip(raw, adjusted, strict=True)
+        for (node, dist_score, dist_p, test, dependence), (score, p), p_adj in zip(
+            raw, combined, adjusted, strict=True
+        )
     ]
     ranking.sort(key=lambda m: (-m.score, m.node))
     return CausalDrift(target=target, ranking=tuple(ranking))

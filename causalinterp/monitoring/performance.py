@@ -5,6 +5,13 @@ for a regressor, the root Brier score (the RMSE of the predicted probability) fo
 The reference's figure is computed on the reference rows; pass held-out rows as the reference
 (not the model's training rows), or its figure will be optimistic and every window will look
 worse. AUC (classifiers) and MAE (regressors) are reported beside it.
+
+Whether the window is *significantly* worse is decided with an interval, not by the size of
+the change alone: the relative change of the metric, ``sqrt(mean squared error of the window /
+mean squared error of the reference) - 1``, gets a delta-method confidence interval on the log
+scale from the per-row squared errors' variances in both samples (independent rows). An alert
+needs the interval's lower end above 0 *and* the change above ``performance_drop``: with 100
+labelled rows a 15% rise is noise, with 100,000 a 1% rise is not news.
 """
 
 from __future__ import annotations
@@ -30,6 +37,11 @@ class Performance:
         ``auc`` (classifiers) or ``mae`` (regressors), reference and current.
     n_labelled : int
         Labelled rows in the window.
+    ci_low, ci_high : float
+        Interval of ``relative_change`` at level ``1 - performance_alpha`` (delta method on
+        the log of the ratio of mean squared errors).
+    p_value : float
+        One-sided p-value of "the window's error is no larger than the reference's".
     """
 
     metric: str
@@ -38,35 +50,65 @@ class Performance:
     relative_change: float
     secondary: dict
     n_labelled: int
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
+    p_value: float = float("nan")
 
 
 def error_figures(y: np.ndarray, prediction: np.ndarray, classifier: bool) -> dict[str, float]:
-    """The primary metric and the secondary one for labels ``y`` and predictions."""
-    rmse = float(np.sqrt(np.mean((y - prediction) ** 2)))
+    """The primary metric, the secondary one, and the squared errors' mean, variance and
+    count (for the interval) for labels ``y`` and predictions."""
+    squared = (y - prediction) ** 2
+    rmse = float(np.sqrt(np.mean(squared)))
+    spread = {
+        "squared_error_mean": float(np.mean(squared)),
+        "squared_error_var": float(np.var(squared, ddof=1)) if len(squared) > 1 else 0.0,
+        "n": len(squared),
+    }
     if classifier:
         auc = float("nan")
         if len(np.unique(y)) == 2:
             from sklearn.metrics import roc_auc_score
 
             auc = float(roc_auc_score(y, prediction))
-        return {"root_brier": rmse, "auc": auc}
-    return {"rmse": rmse, "mae": float(np.mean(np.abs(y - prediction)))}
+        return {"root_brier": rmse, "auc": auc, **spread}
+    return {"rmse": rmse, "mae": float(np.mean(np.abs(y - prediction))), **spread}
 
 
-def compare(reference: dict[str, float], current: dict[str, float], n: int) -> Performance:
+def compare(
+    reference: dict[str, float], current: dict[str, float], n: int, *, alpha: float = 0.05
+) -> Performance:
     """Assemble a :class:`Performance` from two :func:`error_figures` results.
 
     Examples
     --------
-    >>> ref = error_figures(np.array([0.0, 1.0]), np.array([0.1, 0.9]), False)
-    >>> cur = error_figures(np.array([0.0, 1.0]), np.array([0.2, 0.8]), False)
-    >>> round(compare(ref, cur, 2).relative_change, 3)
-    1.0
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.normal(size=4000)
+    >>> ref = error_figures(y[:2000], y[:2000] + rng.normal(0, 1.0, 2000), False)
+    >>> cur = error_figures(y[2000:], y[2000:] + rng.normal(0, 1.5, 2000), False)
+    >>> result = compare(ref, cur, 2000)
+    >>> round(result.relative_change, 1), result.ci_low > 0.3, result.p_value < 1e-6
+    (0.5, True, True)
     """
+    from scipy.stats import norm
+
     metric = "root_brier" if "root_brier" in reference else "rmse"
     other = "auc" if metric == "root_brier" else "mae"
     base = reference[metric]
     relative = current[metric] / base - 1.0 if base > 0 else float("inf")
+    low = high = p_value = float("nan")
+    if base > 0 and current[metric] > 0 and "squared_error_var" in reference:
+        # log(RMSE ratio) = (log m_w - log m_r) / 2; var(log m) ~ var(squared error) / (n m^2)
+        se = 0.5 * np.sqrt(
+            reference["squared_error_var"]
+            / (reference["n"] * reference["squared_error_mean"] ** 2)
+            + current["squared_error_var"] / (current["n"] * current["squared_error_mean"] ** 2)
+        )
+        log_ratio = float(np.log1p(relative))
+        z = float(norm.ppf(1 - alpha / 2))
+        if se > 0:
+            low, high = float(np.expm1(log_ratio - z * se)), float(np.expm1(log_ratio + z * se))
+            p_value = float(norm.sf(log_ratio / se))
     return Performance(
         metric=metric,
         reference=base,
@@ -74,4 +116,7 @@ def compare(reference: dict[str, float], current: dict[str, float], n: int) -> P
         relative_change=float(relative),
         secondary={other: {"reference": reference[other], "current": current[other]}},
         n_labelled=n,
+        ci_low=low,
+        ci_high=high,
+        p_value=p_value,
     )

@@ -8,7 +8,7 @@ returns is all that :func:`causalinterp.monitor` needs, and can be saved
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from causalinterp import options as _options
 from causalinterp._seeds import seed_sequence
 from causalinterp.errors import DataError
 from causalinterp.graph import CausalGraph
-from causalinterp.monitoring import _store
+from causalinterp.monitoring import _levels, _store
 from causalinterp.monitoring import attribution as _attr
 from causalinterp.monitoring import performance as _perf
 from causalinterp.monitoring.changes import change_nodes
@@ -49,6 +49,10 @@ class ReferenceSummary:
     background rows, which a loaded summary checks its model against. ``change_sample`` is
     a labelled sample of the outcome and its numeric ancestors (up to ``mechanism_rows``
     rows), for the ``outcome_change`` figure (None without labelled rows).
+
+    ``levels`` holds each text feature's reference levels: ``background``, ``explained`` and
+    ``default_fit`` hold such features as codes (see :mod:`causalinterp.monitoring._levels`),
+    and :meth:`coded_model` is the model that takes them.
     """
 
     outcome: str
@@ -70,6 +74,13 @@ class ReferenceSummary:
     model_seed: int = 0
     fingerprint: np.ndarray | None = None
     change_sample: pd.DataFrame | None = None
+    levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def coded_model(self, new: Mapping[str, tuple[str, ...]] | None = None) -> Any:
+        """The model taking text features as codes (``new``: a window's unseen levels)."""
+        if self.default_fit is not None or not self.levels:
+            return self.model  # the default model is fitted on the codes
+        return _levels.model_on_codes(self.model, self.features, self.levels, new)
 
     def save(self, path: str | Path) -> Path:
         """Write the summary to ``path`` (atomically; an ``.npz`` archive, no pickle).
@@ -291,6 +302,7 @@ def _summarize(
             )
         change_sample = change_sample.reset_index(drop=True)
     model_seed = int(children[3].generate_state(1)[0])
+    levels = _levels.text_levels(reference, features)
     scored = labelled
     default_fit = None
     if model is None:
@@ -299,14 +311,17 @@ def _summarize(
         order = np.random.default_rng(model_seed).permutation(len(labelled))
         fit_rows = labelled.iloc[order[: len(order) // 2]]
         scored = labelled.iloc[order[len(order) // 2 :]]
-        model, name = _default_model(fit_rows, features, outcome, model_seed), "default"
-        # Kept so that a saved summary refits this model instead of storing it.
-        default_fit = fit_rows[[*features, outcome]]
+        # Kept (text as codes) so that a saved summary refits this model instead of storing it.
+        default_fit = _levels.to_codes(fit_rows, features, levels)[0]
+        default_fit[outcome] = fit_rows[outcome].to_numpy()
+        model = _default_model(default_fit, features, outcome, model_seed, levels)
+        name = "default"
     else:
         from causalinterp.attribute._shap import model_name
 
         name = model_name(model)
-    classifier, spec = _check_model(model, features, "reference")
+    coded = model if default_fit is not None else _levels.model_on_codes(model, features, levels)
+    classifier, spec = _check_model(coded, features, "reference")
     shap_rng = np.random.default_rng(children[4])
     n_background = min(_attr.BACKGROUND_ROWS, len(sample))
     background = sample[list(features)].iloc[
@@ -317,10 +332,13 @@ def _summarize(
         explained = explained.iloc[
             np.sort(shap_rng.choice(len(explained), values["max_shap_rows"], replace=False))
         ]
-    reference_abs = _attr.explain_rows(model, explained, background, children[5])
+    background = _levels.to_codes(background, features, levels)[0]
+    explained = _levels.to_codes(explained, features, levels)[0]
+    reference_abs = _attr.explain_rows(coded, explained, background, children[5])
     performance = None
     if len(scored):
-        prediction = spec.predict(scored[list(spec.columns)].to_numpy(dtype=float))
+        rows = _levels.to_codes(scored, list(spec.columns), levels)[0]
+        prediction = spec.predict(rows.to_numpy(dtype=float))
         performance = _perf.error_figures(
             scored[outcome].to_numpy(dtype=float), prediction, classifier
         )
@@ -344,10 +362,19 @@ def _summarize(
         model_seed=model_seed,
         fingerprint=_store.fingerprint(spec, background),
         change_sample=change_sample,
+        levels=levels,
     )
 
 
-def _default_model(labelled: pd.DataFrame, features: Sequence[str], outcome: str, seed: int):
+def _default_model(
+    labelled: pd.DataFrame,
+    features: Sequence[str],
+    outcome: str,
+    seed: int,
+    levels: Mapping[str, tuple[str, ...]] | None = None,
+):
+    """Histogram gradient boosting on ``labelled`` (text features as codes, one-hot encoded
+    in front of the trees, as ``analyze``'s default model takes them)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     if len(labelled) < 25:
@@ -355,16 +382,11 @@ def _default_model(labelled: pd.DataFrame, features: Sequence[str], outcome: str
             f"reference: needs the outcome {outcome!r} in at least 50 rows to fit the default "
             "model; pass model= (--model) or a labelled reference"
         )
-    text = [f for f in features if not pd.api.types.is_numeric_dtype(labelled[f])]
-    if text:
-        raise DataError(
-            f"reference: feature {text[0]!r} is not numeric, and the default model takes "
-            "numbers; pass your model (model=, --model) or encode the column as numbers"
-        )
     y = labelled[outcome].to_numpy(dtype=float)
     binary = len(np.unique(y)) <= 2
     cls = HistGradientBoostingClassifier if binary else HistGradientBoostingRegressor
-    return cls(max_iter=100, random_state=seed).fit(labelled[list(features)], y)
+    model = _levels.one_hot_default(cls(max_iter=100, random_state=seed), features, levels or {})
+    return model.fit(labelled[list(features)], y)
 
 
 def _check_model(model: Any, features: Sequence[str], where: str):

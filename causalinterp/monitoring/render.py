@@ -1,7 +1,12 @@
 """monitor.json, monitor.md and monitor.html from a :class:`MonitorResult`.
 
-The HTML file is self-contained: inline CSS and one inline SVG timeline per figure, each with
-its threshold drawn as a dashed line, and no script.
+monitor.json goes through the report's JSON cleaner (:func:`causalinterp.render.json.clean`:
+sorted keys, six significant digits, NaN as null); monitor.md escapes every name and message
+with the report's Markdown escaping (:func:`causalinterp.render._text.escape_markdown`);
+monitor.html is the jinja2 template ``templates/monitor.html`` (autoescaped, the report's
+Content-Security-Policy, no script), with one inline SVG timeline per figure whose geometry
+is computed here: margins sized to the window names, so none is clipped, and the legend laid
+out as a column of entries that cannot overlap.
 """
 
 from __future__ import annotations
@@ -10,34 +15,23 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict
-from html import escape
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from causalinterp._io import write_texts_atomic
+from causalinterp.render._text import escape_markdown
 
 #: Version of the monitor.json schema (docs/monitoring.md).
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 _MAX_SERIES = 6
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return float(f"{value:.6g}")
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):
-        return _clean(value.item())
-    return value
-
-
 def to_dict(result) -> dict[str, Any]:
     """The monitor.json data of ``result`` (see docs/monitoring.md)."""
+    from causalinterp.render.json import clean
+
     windows = []
     for w in result.windows:
         windows.append(
@@ -66,6 +60,7 @@ def to_dict(result) -> dict[str, Any]:
         "settings": dict(result.settings),
         "notes": list(result.notes),
         "seconds": result.seconds,
+        "dropped_rows": dict(result.dropped_rows),
         "summary": {
             "windows": len(result.windows),
             "alerted_windows": alerted,
@@ -74,7 +69,7 @@ def to_dict(result) -> dict[str, Any]:
         },
         "windows": windows,
     }
-    return _clean(data)
+    return clean(data)
 
 
 def _change_dict(change) -> dict[str, Any] | None:
@@ -96,50 +91,47 @@ def to_json(result) -> str:
 
 
 def to_markdown(result) -> str:
-    """A short summary: one line per window, then every alert."""
+    """A short summary: one line per window, then every alert (names and messages escaped)."""
+    md = escape_markdown
     lines = [
-        f"# Monitoring: {result.outcome}",
+        f"# Monitoring: {md(result.outcome)}",
         "",
-        f"Model `{result.model}`, reference of {result.reference_rows} rows, "
-        f"{len(result.windows)} window(s).",
+        f"Model `{result.model.replace('`', chr(39))}`, reference of {result.reference_rows} "
+        f"rows, {len(result.windows)} window(s).",
         "",
         "| window | rows | labelled | nDCG | top changed mechanism | alerts |",
         "|---|---|---|---|---|---|",
     ]
     for w in result.windows:
         top = w.causal_drift.ranking[0] if w.causal_drift.ranking else None
-        mech = f"{_md(top.node)} ({top.score:.3g})" if top is not None and top.changed else "none"
+        mech = f"{md(top.node)} ({top.score:.3g})" if top is not None and top.changed else "none"
         lines.append(
-            f"| {_md(w.name)} | {w.n_rows} | {w.labelled} | {w.attribution.ndcg:.3f} | {mech} | "
+            f"| {md(w.name)} | {w.n_rows} | {w.labelled} | {w.attribution.ndcg:.3f} | {mech} | "
             f"{len(w.alerts)} |"
         )
     lines.append("")
     if not result.alerts:
         lines.append("No alerts.")
     for name, alert in result.alerts:
-        lines.append(f"- **{_md(name)}** `{alert.kind}`: {_md(alert.message)}")
+        lines.append(f"- **{md(name)}** `{alert.kind}`: {md(alert.message)}")
     changes = [w for w in result.windows if w.outcome_change is not None]
     if changes:
-        lines += ["", f"## Change of the mean of {_md(result.outcome)}, by mechanism", ""]
+        lines += ["", f"## Change of the mean of {md(result.outcome)}, by mechanism", ""]
         for w in changes:
-            lines.append(_change_line(w.name, w.outcome_change, _md))
+            lines.append("- " + _change_line(w.name, w.outcome_change, md))
     for note in result.notes:
-        lines.append(f"\n_{_md(note)}_")
+        lines.append(f"\n_{md(note)}_")
     return "\n".join(lines) + "\n"
 
 
 def _change_line(name: str, change, quote) -> str:
     """One window's outcome_change in a sentence."""
     if change.error is not None:
-        return f"- {quote(name)}: not computed ({quote(change.error)})"
+        return f"{quote(name)}: not computed ({quote(change.error)})"
     parts = ", ".join(f"{quote(n)} {v:+.3g}" for n, v in change.contributions[:5])
-    return f"- {quote(name)}: {change.change:+.3g} = {parts}" + (
+    return f"{quote(name)}: {change.change:+.3g} = {parts}" + (
         " + ..." if len(change.contributions) > 5 else ""
     )
-
-
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 # --------------------------------------------------------------------------- HTML
@@ -245,147 +237,148 @@ def timelines(result) -> list[tuple[str, str, dict[str, list[float | None]], flo
     return figures
 
 
-def svg_timeline(
+#: Text metrics of the SVG labels (11 px system sans-serif): an upper bound of a character's
+#: width and a line's height, so that the margins computed from them always suffice.
+_CHAR_WIDTH = 6.6
+_LINE_HEIGHT = 14.0
+#: Longest window name and legend label drawn in full; longer ones end in an ellipsis (the
+#: full text is the element's tooltip).
+_MAX_NAME = 32
+_MAX_LEGEND = 22
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def timeline_view(
     title: str,
     names: Sequence[str],
     series: dict[str, list[float | None]],
     threshold: float,
     ident: str,
-) -> str:
-    """One timeline as inline SVG: a line per series over the windows, the threshold dashed."""
-    width, height, left, right, top, bottom = 760, 260, 100, 170, 30, 60
+) -> dict[str, Any]:
+    """The geometry of one timeline: axes, window labels, threshold, series and legend.
+
+    Window names are drawn rotated (25 degrees, or 60 when neighbours would touch; every k-th
+    name when even that is too crowded) with the bottom and left margins sized to the longest
+    one, so no name runs off the figure. The legend is a column right of the plot: the
+    threshold first, then one entry per series, a line apart.
+    """
+    labels = [_shorten(str(n), _MAX_NAME) for n in names]
+    legend = [(_shorten(str(k), _MAX_LEGEND), str(k)) for k in series]
+    legend_width = _CHAR_WIDTH * max([len("threshold 0.0000"), *(len(t) for t, _ in legend)]) + 30
+    plot_width = 560.0
+    n = len(names)
+    spacing = plot_width / (n - 1) if n > 1 else plot_width
+    angle = 25.0 if spacing * math.sin(math.radians(25)) >= _LINE_HEIGHT else 60.0
+    step = max(1, math.ceil(_LINE_HEIGHT / (spacing * math.sin(math.radians(angle)))))
+    longest = max([len(t) for t in labels[::step]] or [1]) * _CHAR_WIDTH
+    drop = longest * math.sin(math.radians(angle)) + 20
+    reach = longest * math.cos(math.radians(angle))
+    left = max(70.0, reach - (0 if n > 1 else plot_width / 2) + 10)
+    top = 20.0
+    plot_height = max(170.0, _LINE_HEIGHT * (len(legend) + 2))
+    width = left + plot_width + 20 + legend_width
+    height = top + plot_height + drop
     values = [v for vs in series.values() for v in vs if v is not None and math.isfinite(v)]
     low = min([0.0, threshold, *values])
     high = max([threshold, *values]) if values else threshold
     high = high * 1.1 if high > 0 else 1.0
     span = (high - low) or 1.0
-    n = len(names)
+    bottom = top + plot_height
 
     def x(i: int) -> float:
-        return left + (width - left - right) * (i / (n - 1) if n > 1 else 0.5)
+        return left + (plot_width * i / (n - 1) if n > 1 else plot_width / 2)
 
     def y(v: float) -> float:
-        return top + (height - top - bottom) * (1 - (v - low) / span)
+        return top + plot_height * (1 - (v - low) / span)
 
-    parts = [
-        f'<svg class="timeline" id="timeline-{ident}" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(title)}</title>",
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" '
-        'stroke="#444"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#444"/>',
-    ]
-    for tick in (low, (low + high) / 2, high):
-        parts.append(
-            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" '
-            f'font-size="11">{tick:.3g}</text>'
-        )
-    for i, name in enumerate(names):
-        parts.append(
-            f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="end" '
-            f'font-size="11" transform="rotate(-25 {x(i):.1f} {height - bottom + 16})">'
-            f"{escape(str(name)[:24])}</text>"
-        )
-    ty = y(threshold)
-    parts.append(
-        f'<line class="threshold" x1="{left}" y1="{ty:.1f}" x2="{width - right}" '
-        f'y2="{ty:.1f}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"/>'
-    )
-    parts.append(
-        f'<text x="{width - right + 4}" y="{ty + 4:.1f}" font-size="11" '
-        f'fill="#d62728">threshold {threshold:g}</text>'
-    )
+    drawn = []
     for k, (label, vs) in enumerate(series.items()):
         colour = _COLOURS[k % len(_COLOURS)]
-        points = [(x(i), y(v), v) for i, v in enumerate(vs) if v is not None and math.isfinite(v)]
-        if len(points) > 1:
-            path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)
-            parts.append(
-                f'<polyline class="series" points="{path}" fill="none" '
-                f'stroke="{colour}" stroke-width="2"/>'
-            )
-        for (px, py, v), name in zip(points, names, strict=False):
-            parts.append(
-                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{colour}">'
-                f"<title>{escape(str(label))} in {escape(str(name))}: {v:.4g}</title>"
-                "</circle>"
-            )
-        parts.append(
-            f'<text x="{width - right + 4}" y="{top + 14 * (k + 2):.1f}" '
-            f'font-size="11" fill="{colour}">{escape(str(label)[:24])}</text>'
+        points = [
+            {"x": x(i), "y": y(v), "tip": f"{label} in {names[i]}: {v:.4g}"}
+            for i, v in enumerate(vs)
+            if v is not None and math.isfinite(v)
+        ]
+        drawn.append(
+            {
+                "colour": colour,
+                "points": points,
+                "path": " ".join(f"{p['x']:.1f},{p['y']:.1f}" for p in points),
+            }
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    legend_x = left + plot_width + 20
+    entries = [
+        {"text": f"threshold {threshold:g}", "tip": f"threshold {threshold:g}",
+         "colour": "#d62728", "dashed": True, "y": top + _LINE_HEIGHT}
+    ] + [
+        {"text": text, "tip": full, "colour": _COLOURS[k % len(_COLOURS)], "dashed": False,
+         "y": top + _LINE_HEIGHT * (k + 2)}
+        for k, (text, full) in enumerate(legend)
+    ]  # fmt: skip
+    return {
+        "id": ident,
+        "title": title,
+        "width": round(width),
+        "height": round(height),
+        "left": left,
+        "right": left + plot_width,
+        "top": top,
+        "bottom": bottom,
+        "ticks": [{"y": y(t), "text": f"{t:.3g}"} for t in (low, (low + high) / 2, high)],
+        "names": [
+            {"x": x(i), "y": bottom + 14, "text": labels[i], "tip": str(names[i])}
+            for i in range(0, n, step)
+        ],
+        "angle": angle,
+        "threshold": y(threshold),
+        "series": drawn,
+        "legend_x": legend_x,
+        "legend": entries,
+    }
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1000px;
-color:#222;padding:0 1rem}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:4px 8px;
-text-align:left;font-size:14px}th{background:#f3f3f3}
-.alert{color:#a00}.ok{color:#070}section{margin:2rem 0}figure{margin:1rem 0}
-figcaption{font-weight:600;margin-bottom:.3rem}
-"""
+@lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
+        autoescape=True,  # window names, columns and nodes come from the user's data
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def to_html(result) -> str:
-    """One self-contained HTML page: summary, alerts, a timeline per figure, per-window tables."""
+    """One self-contained page: summary, alerts, a timeline per figure, per-window tables."""
     names = [w.name for w in result.windows]
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Monitoring: {escape(result.outcome)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Monitoring: {escape(result.outcome)}</h1>",
-        f'<p id="summary">Model <code>{escape(result.model)}</code>; reference of '
-        f"{result.reference_rows} rows; {len(names)} window(s); "
-        f'<span class="{"alert" if result.alerts else "ok"}">{len(result.alerts)} alert(s)'
-        "</span>.</p>",
-        '<section id="alerts"><h2>Alerts</h2>',
+    figures = [
+        {
+            "direction": "below" if below else "above",
+            **timeline_view(title, names, series, threshold, ident),
+        }
+        for ident, title, series, threshold, below in timelines(result)
     ]
-    if result.alerts:
-        out.append(
-            "<table><tr><th>window</th><th>kind</th><th>subject</th><th>value</th>"
-            "<th>threshold</th><th>message</th></tr>"
-        )
-        for name, a in result.alerts:
-            out.append(
-                f"<tr><td>{escape(name)}</td><td>{escape(a.kind)}</td>"
-                f"<td>{escape(a.subject)}</td><td>{a.value:.4g}</td>"
-                f"<td>{a.threshold:g}</td><td>{escape(a.message)}</td></tr>"
-            )
-        out.append("</table>")
-    else:
-        out.append('<p class="ok">No alerts.</p>')
-    out.append('</section><section id="timelines"><h2>Timelines</h2>')
-    for ident, title, series, threshold, below in timelines(result):
-        direction = "below" if below else "above"
-        out.append(
-            f"<figure><figcaption>{escape(title)} (alert {direction} the dashed "
-            f"threshold)</figcaption>{svg_timeline(title, names, series, threshold, ident)}"
-            "</figure>"
-        )
-    out.append('</section><section id="windows"><h2>Windows</h2>')
-    for w in result.windows:
-        out.append(
-            f"<h3>{escape(w.name)}</h3><p>{w.n_rows} rows, {w.labelled} labelled; causal "
-            f"drift for {escape(w.causal_drift.target)}.</p>"
-        )
-        out.append("<table><tr><th>node</th><th>score</th><th>adjusted p</th><th>changed</th></tr>")
-        for m in w.causal_drift.ranking[:8]:
-            out.append(
-                f"<tr><td>{escape(m.node)}</td><td>{m.score:.3g}</td>"
-                f"<td>{m.p_adjusted:.2g}</td><td>{'yes' if m.changed else ''}</td></tr>"
-            )
-        out.append("</table>")
-        if w.outcome_change is not None:
-            out.append(f"<p>Change of the mean, by mechanism: "
-                       f"{_change_line(w.name, w.outcome_change, escape)[2:]}</p>")
-    out.append("</section>")
-    for note in result.notes:
-        out.append(f"<p><em>{escape(note)}</em></p>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    windows = [
+        {
+            "name": w.name,
+            "n_rows": w.n_rows,
+            "labelled": w.labelled,
+            "target": w.causal_drift.target,
+            "ranking": w.causal_drift.ranking[:8],
+            "change": None
+            if w.outcome_change is None
+            else _change_line(w.name, w.outcome_change, str),
+        }
+        for w in result.windows
+    ]
+    return _environment().get_template("monitor.html").render(
+        result=result, alerts=result.alerts, figures=figures, windows=windows
+    )
 
 
 def write(result, out_dir: str | Path) -> list[Path]:

@@ -10,7 +10,6 @@ causes, which is when its explanations (and its behaviour under intervention) mi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,19 +54,12 @@ def load_analysis(analysis: Any, outcome: str, features: Sequence[str]) -> dict[
     """
     where = "analysis"
     if isinstance(analysis, str | Path):
-        path = Path(analysis)
-        where = f"analysis {str(path)!r}"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError(
-                f"{where}: file does not exist; pass the report.json of analyze"
-            ) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise DataError(
-                f"{where}: not readable JSON ({type(error).__name__}); pass the report.json "
-                "that causalinterp analyze wrote"
-            ) from None
+        from causalinterp._io import read_json
+
+        where = f"analysis {str(analysis)!r}"
+        data = read_json(
+            analysis, where, "pass the report.json that causalinterp analyze wrote"
+        )
     elif hasattr(analysis, "to_dict"):
         data = analysis.to_dict()
     else:
