@@ -28,7 +28,7 @@ from causalinterp._seeds import seed_sequence
 from causalinterp._timeout import TimeLimitExceeded, call_with_time_limit
 from causalinterp.data import CheckedData
 from causalinterp.errors import EstimationError, OptionError
-from causalinterp.estimate import _dowhy, _econml, estimands
+from causalinterp.estimate import _dowhy, _econml, closed_forms, estimands
 from causalinterp.estimate._dowhy import Identification, identify_effect
 from causalinterp.estimate._econml import EffectEstimate
 from causalinterp.estimate.enums import EffectStatus, Strategy
@@ -232,10 +232,12 @@ def estimate_identified(
     strategy = identification.strategy
     if strategy == Strategy.BACKDOOR:
         return _econml.estimate_backdoor(y, t, w, **opts)
+    # Front-door and IV effects in closed form (partialling out; estimate/closed_forms.py):
+    # the same estimators as EconML's, at the learners' cost alone, which re-fits repeat.
     if strategy == Strategy.FRONTDOOR:
-        return _econml.estimate_frontdoor(y, t, m, w, **opts)
+        return closed_forms.estimate_frontdoor(y, t, m, w, **opts)
     if strategy == Strategy.IV:
-        return _econml.estimate_iv(y, t, z, w, **opts)
+        return closed_forms.estimate_iv(y, t, z, w, **opts)
     raise EstimationError(f"strategy {strategy!r} has no estimator")
 
 
