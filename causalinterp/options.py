@@ -289,6 +289,12 @@ OPTIONS: tuple[Option, ...] = (
          "constrained model (estimates every effect: slow)"),
     _opt("save_model", "bool", True, "domain", "save the constrained model in its own format "
          "(scikit-learn: skops; LightGBM: text; XGBoost: JSON)", case=False),
+    # ---- effects at scale
+    _opt("nuisance_rows", "int", 200_000, "estimate", "on larger data the nuisance learners "
+         "are fitted on a seeded subsample of at least this many rows (and of at least 10 x "
+         "columns x sqrt(rows)) and predict on every row; the effect uses every row "
+         "(docs/performance.md; None: never)", low=100, allow_none=True, example="200000",
+         metavar="N"),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
