@@ -7,6 +7,7 @@ Exit status: 0 on success; 2 on bad input or options, with one line on standard 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import sys
 import warnings
@@ -165,11 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             # Dependencies warn about their own internals; the report says what matters.
             warnings.simplefilter("ignore")
-            from causalinterp._progress import dask_client
-
             if args.scheduler is not None and args.backend is None:
                 args.backend = "dask"
-            with dask_client(args.scheduler):
+            with _dask_client(args.scheduler):
                 if args.command == "analyze":
                     report, out = _analyze(args), args.out
                 else:
@@ -191,24 +190,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if args.strict and errors else 0
 
 
+def _dask_client(scheduler: str | None):
+    """``_progress.dask_client``, without importing joblib when there is no scheduler."""
+    if scheduler is None:
+        return contextlib.nullcontext()
+    from causalinterp._progress import dask_client
+
+    return dask_client(scheduler)
+
+
 def _analyze(args: argparse.Namespace):
+    _check_out(args.out)
+    data, model, options_given = read_table(args.data), model_from_args(args), _options(args)
+    # The pipeline (DoWhy, EconML, SHAP, scikit-learn) loads only once the inputs are read:
+    # a wrong path or option is reported at once.
     from causalinterp.pipeline import analyze
 
-    _check_out(args.out)
     return analyze(
-        read_table(args.data),
+        data,
         args.graph,
         args.outcome,
         features=args.features,
-        model=model_from_args(args),
+        model=model,
         progress=False if args.quiet else None,
-        **_options(args),
+        **options_given,
     )
 
 
 def _run_case(args: argparse.Namespace):
-    from causalinterp.pipeline import analyze
-
     case = load_case(args.case_dir)
     out = args.out or args.case_dir / "report"
     _check_out(out)
@@ -221,14 +230,18 @@ def _run_case(args: argparse.Namespace):
         model = model_from_args(args, base_dir=args.case_dir)
     else:
         model = model_from_args(args)
+    data = read_table(case["data"])
+    options_given = _options(args, case, where=str(Path(args.case_dir) / _CASE_FILE))
+    from causalinterp.pipeline import analyze  # after the inputs, as in _analyze
+
     report = analyze(
-        read_table(case["data"]),
+        data,
         case["graph"],
         case["outcome"],
         features=case.get("features"),
         model=model,
         progress=False if args.quiet else None,
-        **_options(args, case, where=str(Path(args.case_dir) / _CASE_FILE)),
+        **options_given,
     )
     return report, out
 
@@ -294,11 +307,10 @@ def _graph_file_or_text(case_dir: Path, graph: str) -> Path | str:
 
 def read_table(path: str | Path, what: str = "data") -> pd.DataFrame:
     """Read a .csv or .parquet file, or raise a one-line DataError naming ``what``."""
-    import pandas as pd  # here, not at the top: ``causalinterp --help`` stays fast
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{what}: file {str(path)!r} does not exist; check the path")
+    import pandas as pd  # here, not at the top: ``--help`` and a wrong path stay instant
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":

@@ -359,6 +359,12 @@ OPTIONS: tuple[Option, ...] = (
     _opt("reference_cache_dir", "text", None, "monitor", "folder of the cached reference "
          "summaries (default: $CAUSALINTERP_CACHE_DIR, else ~/.cache/causalinterp/monitor)",
          allow_none=True, example="'/var/cache/causalinterp'", metavar="DIR"),
+    # ---- effects at scale
+    _opt("nuisance_rows", "int", 200_000, "estimate", "on larger data the nuisance learners "
+         "are fitted on a seeded subsample of at least this many rows (and of at least 10 x "
+         "columns x sqrt(rows)) and predict on every row; the effect uses every row "
+         "(docs/performance.md; None: never)", low=100, allow_none=True, example="200000",
+         metavar="N"),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}

@@ -73,6 +73,7 @@ def analyze(
     ice_tolerance: float = _DEFAULTS["ice_tolerance"],
     curves: bool = _DEFAULTS["curves"],
     curve_points: int = _DEFAULTS["curve_points"],
+    nuisance_rows: int | None = _DEFAULTS["nuisance_rows"],
     **unknown: Any,
 ) -> Report:
     """Judge, feature by feature, whether a model's attributions can be read as causes.
@@ -177,6 +178,10 @@ def analyze(
         ``docs/curves.md``.
     curve_points : int, default 20
         Grid points of each dose-response curve.
+    nuisance_rows : int or None, default 200000
+        On larger data the nuisance learners are fitted on a seeded subsample of at least
+        this many rows (more when the data is very large) and predict on every row; the rule
+        and its error bound are in ``docs/performance.md``. None: never subsample.
 
     Returns
     -------
@@ -240,6 +245,7 @@ def analyze(
             "ice_tolerance": ice_tolerance,
             "curves": curves,
             "curve_points": curve_points,
+            "nuisance_rows": nuisance_rows,
         }
     )
     check_backend(opt["backend"])
@@ -273,6 +279,7 @@ def analyze(
         n_folds=opt["n_folds"],
         estimand=opt["estimand"],
         time_limit=opt["time_limit"],
+        nuisance_rows=opt["nuisance_rows"],
         progress=show,
         **parallel,
     )

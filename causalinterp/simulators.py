@@ -276,3 +276,51 @@ def cutoff_model(blur: float = 0.0) -> StructuralModel:
             ),
         }
     )
+
+
+def conditional_iv_model() -> StructuralModel:
+    """An instrument valid only given a covariate, and a latent confounder (true effect 1).
+
+    ``z`` moves ``t``; ``r`` causes ``z``, ``t`` and (non-linearly) ``y``, so ``z`` is an
+    instrument given ``r`` only; the latent ``u`` confounds ``t`` and ``y``, so no back-door
+    set exists. ``s`` is an outcome parent (a control for precision). ``y`` is linear in ``t``
+    with slope 1: the effect is constant, so the IV estimand is the average effect.
+    """
+    return StructuralModel(
+        {
+            "r": Mechanism((), lambda p, e: e),
+            "s": Mechanism((), lambda p, e: e),
+            "u": Mechanism((), lambda p, e: e),
+            "z": Mechanism(("r",), lambda p, e: p["r"] + e),
+            "t": Mechanism(
+                ("z", "r", "u"), lambda p, e: 0.8 * p["z"] + 0.5 * np.tanh(p["r"]) + p["u"] + e
+            ),
+            "y": Mechanism(
+                ("t", "r", "s", "u"),
+                lambda p, e: (
+                    1.0 * p["t"] + 2.0 * p["r"] + np.sin(2.0 * p["r"]) + 0.5 * p["s"]
+                    + p["u"] + e
+                ),
+            ),
+        },
+        latent=("u",),
+    )
+
+
+def frontdoor_model() -> StructuralModel:
+    """A front-door design with a covariate: ``t -> m -> y``, ``t`` and ``y`` confounded by
+    the latent ``u``, ``c`` a common cause of ``t``, ``m`` and ``y`` (true effect 0.8 x 1.5 =
+    1.2). Back-door and instruments fail; ``{m}`` with covariate ``c`` is a front-door set.
+    """
+    return StructuralModel(
+        {
+            "c": Mechanism((), lambda p, e: e),
+            "u": Mechanism((), lambda p, e: e),
+            "t": Mechanism(("c", "u"), lambda p, e: 0.5 * p["c"] + p["u"] + e),
+            "m": Mechanism(("t", "c"), lambda p, e: 0.8 * p["t"] + 0.5 * np.tanh(p["c"]) + e),
+            "y": Mechanism(
+                ("m", "c", "u"), lambda p, e: 1.5 * p["m"] + 0.5 * p["c"] + 2.0 * p["u"] + e
+            ),
+        },
+        latent=("u",),
+    )

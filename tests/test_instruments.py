@@ -11,7 +11,7 @@ import pytest
 from causalinterp.data import check_data
 from causalinterp.estimate import estimate_effects
 from causalinterp.estimate._dowhy import _api, identify_effect
-from causalinterp.estimate._econml import estimate_iv
+from causalinterp.estimate.closed_forms import IV_METHOD, estimate_iv
 from causalinterp.estimate.instruments import (
     WEAK_F,
     anderson_rubin,
@@ -249,7 +249,7 @@ def test_strong_instrument_keeps_the_analytic_interval():
     e = estimate_iv(y, t, z, w, treatment_kind="continuous", outcome_kind="continuous",
                     seed=0, nuisance="linear")  # fmt: skip
     assert not e.first_stage.weak and e.anderson_rubin is None
-    assert e.ci_low < 1.0 < e.ci_high and e.method == "OrthoIV"
+    assert e.ci_low < 1.0 < e.ci_high and e.method == IV_METHOD
     # The AR interval agrees with it when the instrument is strong.
     ar = anderson_rubin(y, t, z, w)
     assert ar.shape == "interval"

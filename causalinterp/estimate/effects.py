@@ -28,9 +28,10 @@ from causalinterp._seeds import seed_sequence
 from causalinterp._timeout import TimeLimitExceeded, call_with_time_limit
 from causalinterp.data import CheckedData
 from causalinterp.errors import EstimationError, OptionError
-from causalinterp.estimate import _dowhy, _econml, estimands
+from causalinterp.estimate import _dowhy, _econml, closed_forms, estimands
 from causalinterp.estimate._dowhy import Identification, identify_effect
 from causalinterp.estimate._econml import EffectEstimate
+from causalinterp.estimate._subsample import subsampled_nuisance
 from causalinterp.estimate.enums import EffectStatus, Strategy
 from causalinterp.estimate.overlap import Overlap, diagnose_overlap
 from causalinterp.graph import CausalGraph
@@ -151,6 +152,10 @@ class Effects:
     estimand: str = field(default=_DEFAULT["estimand"], compare=False)
     #: Per estimated feature, its overlap diagnosis (see ``estimate/overlap.py``).
     overlap: Mapping[str, Overlap] = field(default_factory=dict, repr=False, compare=False)
+    #: The ``nuisance_rows`` option (nuisances on a subsample of large data; re-fits pass it).
+    nuisance_rows: int | None = field(
+        default=_DEFAULT["nuisance_rows"], repr=False, compare=False
+    )
 
     @property
     def nuisance_description(self) -> str:
@@ -180,6 +185,7 @@ class _Task:
     levels: tuple[str, ...] = ()
     reference: int = 0
     estimand: str = "ate"
+    nuisance_rows: int | None = _DEFAULT["nuisance_rows"]
 
 
 def estimate_identified(
@@ -195,6 +201,7 @@ def estimate_identified(
     seed: int,
     n_folds: int = _DEFAULT["n_folds"],
     nuisance: _econml.Nuisance = _DEFAULT["nuisance"],
+    nuisance_rows: int | None = _DEFAULT["nuisance_rows"],
 ) -> EffectEstimate:
     """Estimate an identified effect with the estimator its strategy calls for.
 
@@ -212,6 +219,8 @@ def estimate_identified(
     seed : int
     n_folds : int, default 3
     nuisance : {"auto", "linear"}, estimator or (regressor, classifier), default "auto"
+    nuisance_rows : int or None, default 200000
+        Nuisances on a seeded subsample of large data (``estimate/_subsample.py``).
 
     Returns
     -------
@@ -227,15 +236,17 @@ def estimate_identified(
         "outcome_kind": outcome_kind,
         "seed": int(seed),
         "n_folds": n_folds,
-        "nuisance": nuisance,
+        "nuisance": subsampled_nuisance(nuisance, len(y), _columns(w, m, z), nuisance_rows),
     }
     strategy = identification.strategy
     if strategy == Strategy.BACKDOOR:
         return _econml.estimate_backdoor(y, t, w, **opts)
+    # Front-door and IV effects in closed form (partialling out; estimate/closed_forms.py):
+    # the same estimators as EconML's, at the learners' cost alone, which re-fits repeat.
     if strategy == Strategy.FRONTDOOR:
-        return _econml.estimate_frontdoor(y, t, m, w, **opts)
+        return closed_forms.estimate_frontdoor(y, t, m, w, **opts)
     if strategy == Strategy.IV:
-        return _econml.estimate_iv(y, t, z, w, **opts)
+        return closed_forms.estimate_iv(y, t, z, w, **opts)
     raise EstimationError(f"strategy {strategy!r} has no estimator")
 
 
@@ -320,7 +331,9 @@ def _estimate_task(
             outcome_kind=task.outcome_kind,
             seed=int(task.seed),
             n_folds=task.n_folds,
-            nuisance=task.nuisance,
+            nuisance=subsampled_nuisance(
+                task.nuisance, len(task.y), _columns(task.w), task.nuisance_rows
+            ),
         )
         # The ATT/ATC from the same fit's nuisances (binary treatments only).
         estimate = estimands.apply_estimand(estimate, nuisances, task.estimand)
@@ -337,6 +350,7 @@ def _estimate_task(
             seed=task.seed,
             n_folds=task.n_folds,
             nuisance=task.nuisance,
+            nuisance_rows=task.nuisance_rows,
         )
     return estimate, nuisances, ()
 
@@ -371,6 +385,7 @@ def _estimate_levels(task: _Task) -> tuple[EffectEstimate, tuple[LevelEffect, ..
                 seed=int(seed.generate_state(1)[0]),
                 n_folds=task.n_folds,
                 nuisance=task.nuisance,
+                nuisance_rows=task.nuisance_rows,
             )
             results.append(LevelEffect(task.levels[code], reference, estimate, int(rows.sum())))
         except Exception as exc:  # one level's failure must not take the others down
@@ -410,6 +425,12 @@ def _summarise_levels(estimated: list[LevelEffect], n_levels: int) -> EffectEsti
     )
 
 
+def _columns(*blocks: np.ndarray | None) -> int:
+    """Columns the nuisance learners see (the treatment's included): the ``p`` of the
+    subsample rule."""
+    return 1 + sum(0 if b is None else (b.shape[1] if b.ndim == 2 else 1) for b in blocks)
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     if isinstance(exc, EstimationError | OptionError):
@@ -447,6 +468,7 @@ def estimate_effects(
     n_folds: int = _DEFAULT["n_folds"],
     time_limit: float | None = _DEFAULT["time_limit"],
     estimand: str = _DEFAULT["estimand"],
+    nuisance_rows: int | None = _DEFAULT["nuisance_rows"],
     n_jobs: int | None = None,
     backend: str | None = None,
     progress: bool = False,
@@ -479,6 +501,10 @@ def estimate_effects(
         untreated rows (see :mod:`causalinterp.estimate.estimands`); other treatments keep
         the population their estimator targets. Every estimated feature's overlap is
         diagnosed for it (:mod:`causalinterp.estimate.overlap`, ``Effects.overlap``).
+    nuisance_rows : int or None, default 200000
+        On more rows than the rule of :mod:`causalinterp.estimate._subsample` allows, each
+        nuisance learner is fitted on a seeded subsample of its training fold and predicts on
+        every row (``docs/performance.md``); None: never.
     n_jobs : int or None, default None
         Features estimated in parallel (joblib semantics); None keeps the active
         ``joblib.parallel_config`` (serial outside one).
@@ -526,8 +552,15 @@ def estimate_effects(
     True
     """
     checked_options = options.validate(
-        {"n_folds": n_folds, "time_limit": time_limit, "n_jobs": n_jobs, "estimand": estimand}
+        {
+            "n_folds": n_folds,
+            "time_limit": time_limit,
+            "n_jobs": n_jobs,
+            "estimand": estimand,
+            "nuisance_rows": nuisance_rows,
+        }
     )
+    nuisance_rows = checked_options["nuisance_rows"]
     n_folds, time_limit = checked_options["n_folds"], checked_options["time_limit"]
     estimand = checked_options["estimand"]
     _econml.check_nuisance(nuisance)  # an "object" option: its stage interprets it
@@ -571,6 +604,7 @@ def estimate_effects(
                         levels=levels,
                         reference=reference,
                         estimand=estimand,
+                        nuisance_rows=nuisance_rows,
                     )
                 )
         except Exception as exc:  # a bad feature is reported in its own row
@@ -613,6 +647,7 @@ def estimate_effects(
         time_limit=time_limit,
         estimand=estimand,
         overlap={f: overlap[f] for f in features if f in overlap},
+        nuisance_rows=nuisance_rows,
     )
 
 
