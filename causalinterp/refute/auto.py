@@ -87,7 +87,7 @@ def refit_decision(checked: Any, effects: Any, *, seed: int = 0) -> RefitDecisio
             "noise, which matters at this size",
             {},
         )
-    from causalinterp.refute.simulation import reestimate
+    from causalinterp.refute.simulation import learners_of, reestimate
 
     ratios: dict[str, float] = {}
     rng = np.random.default_rng(seed)
@@ -118,7 +118,7 @@ def refit_decision(checked: Any, effects: Any, *, seed: int = 0) -> RefitDecisio
                     ident,
                     seed=int(rng.integers(2**31)),
                     n_folds=effects.n_folds,
-                    nuisance=effects.nuisance,
+                    nuisance=learners_of(effect, effects.nuisance),
                     estimand=estimand,
                 )
             except Exception:  # a failed probe fit says nothing about noise

@@ -37,6 +37,7 @@ from causalinterp.refute.simulation import (
     columns,
     dummy_base,
     fit_outcome_task,
+    learners_of,
     parallel_map,
     run_task,
 )
@@ -267,7 +268,7 @@ def refute_effects(
                         identification=plan.effect.identification,
                         seed=sim_seed,
                         n_folds=n_folds,
-                        nuisance=nuisance,
+                        nuisance=learners_of(plan.effect, nuisance),
                         fitted_outcome=fitted[plan.feature] if dummy else None,
                         dummy_residuals=(
                             base[plan.feature] - fitted[plan.feature] if dummy else None
@@ -290,7 +291,7 @@ def refute_effects(
                 identification=plan.effect.identification,
                 seed=np.random.SeedSequence(int(dummy_seed.generate_state(4)[3])),
                 n_folds=n_folds,
-                nuisance=nuisance,
+                nuisance=learners_of(plan.effect, nuisance),
                 fitted_outcome=fitted[plan.feature],
                 reference=True,
                 estimand=getattr(effects, "estimand", "ate"),
