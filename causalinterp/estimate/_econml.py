@@ -84,6 +84,7 @@ __all__ = [
     "EffectEstimate",
     "Nuisance",
     "check_nuisance",
+    "choose_iv_learners",
     "choose_learners",
     "cross_fitted",
     "describe_nuisance",
@@ -517,6 +518,43 @@ def choose_learners(
     )  # fmt: skip
 
 
+def choose_iv_learners(
+    y: np.ndarray,
+    t: np.ndarray,
+    z: np.ndarray,
+    w: np.ndarray,
+    *,
+    treatment_kind: str,
+    outcome_kind: str,
+    seed: int,
+    n_folds: int = 3,
+) -> LearnerChoice:
+    """The learner families ``nuisance="auto"`` gives an instrumental-variable fit: the
+    outcome, treatment and (one) instrument each predicted from the controls ``w``, each
+    chosen as in :func:`choose_learners`."""
+    states = np.random.SeedSequence([int(seed), 2]).generate_state(3)
+    z = _as_2d(z, len(y), "z")
+    z_kind = "binary" if z.shape[1] == 1 and np.all((z == 0) | (z == 1)) else "continuous"
+    return _quiet_fit(
+        "choosing the nuisance learners",
+        lambda: _iv_selections(y, t, z, w, z_kind, states, treatment_kind, outcome_kind, n_folds),
+    )
+
+
+def _iv_selections(y, t, z, w, z_kind, states, treatment_kind, outcome_kind, n_folds):
+    selections = [
+        select_learner("outcome", outcome_kind, w, y, seed=int(states[0] >> 1), n_folds=n_folds),
+        select_learner("treatment", treatment_kind, w, t, seed=int(states[1] >> 1),
+                       n_folds=n_folds),
+    ]  # fmt: skip
+    if z.shape[1] == 1:  # several instruments are projected: no instrument model of its own
+        selections.append(
+            select_learner("instrument", z_kind, w, z[:, 0], seed=int(states[2] >> 1),
+                           n_folds=n_folds)
+        )  # fmt: skip
+    return LearnerChoice(tuple(selections))
+
+
 def cross_fitted(
     target: np.ndarray,
     w: np.ndarray | None,
@@ -709,7 +747,7 @@ def estimate_iv(
             )
         else:
             kwargs["model_z_xw"] = make_learner(
-                "binary" if discrete_z else "continuous", nuisance, int(rng[3])
+                "binary" if discrete_z else "continuous", nuisance, int(rng[3]), "instrument"
             )
         est = OrthoIV(
             **kwargs,

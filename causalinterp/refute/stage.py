@@ -102,13 +102,18 @@ def refute_effects(
         p-value is at least ``alpha``. Also the level of the robustness value RV_alpha.
     seed : int or numpy.random.SeedSequence, default 0
         Root of every simulation's seed; results do not depend on ``n_jobs`` or ``backend``.
+    time_budget : float, optional
+        Wall-clock seconds this stage may take. The re-fitting path runs as many of each
+        refuter's simulations as fit (at least 3), and a refuter cut short says how many ran
+        and how much less it detects (:mod:`causalinterp.refute.sequential`). None: no limit.
     n_jobs : int, optional
         Parallel jobs (joblib semantics; None defers to ``joblib.parallel_config``).
     backend : str, optional
         joblib backend (e.g. ``"loky"``, ``"threading"``, ``"dask"``); a shortcut for
         ``joblib.parallel_config(backend=...)``.
     progress : bool, default False
-        Show a progress bar over the simulations.
+        Show a progress bar over the simulations, and before re-fitting one line with the
+        estimated cost of the re-fitting path.
 
     Returns
     -------

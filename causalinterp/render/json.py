@@ -34,7 +34,7 @@ __all__ = [
     "verdict_for",
 ]
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def _round(value: float) -> float | None:
