@@ -87,18 +87,22 @@ def unstable():
     return checked, estimate_effects(checked, graph, seed=0, n_jobs=1)
 
 
-def test_an_unstable_estimate_is_still_fragile(unstable):
+@pytest.fixture(scope="module")
+def early(unstable):
     checked, effects = unstable
+    return refute_effects(checked, effects, depth="quick", seed=0, n_jobs=1)
+
+
+def test_an_unstable_estimate_is_still_fragile(unstable, early):
+    _, effects = unstable
     assert effects.by_feature["t"].estimate.learners.name("outcome") == "linear"
-    refutations = refute_effects(checked, effects, depth="quick", seed=0, n_jobs=1)
-    assert refutations.failed_evidence("t") == ("bootstrap",)
-    ratio = float(refutations.result("t", "bootstrap").detail.split("(ratio ")[-1].split(",")[0])
+    assert early.failed_evidence("t") == ("bootstrap",)
+    ratio = float(early.result("t", "bootstrap").detail.split("(ratio ")[-1].split(",")[0])
     assert ratio > 1.5
 
 
-def test_early_stopping_keeps_the_full_runs_decisions(unstable, monkeypatch):
+def test_early_stopping_keeps_the_full_runs_decisions(unstable, early, monkeypatch):
     checked, effects = unstable
-    early = refute_effects(checked, effects, depth="quick", seed=0, n_jobs=1)
     stopped = [r for r in early.by_feature["t"] if r.stop is not None]
     assert stopped and all(r.stop.reason == "decided" and r.simulations == 5 for r in stopped)
     assert all("decided at the interim look" in r.detail for r in stopped)
