@@ -156,9 +156,12 @@ OPTIONS: tuple[Option, ...] = (
          "as it is most likely a typo", example="['ability']", metavar="NODES"),
     # ---------------------------------------------------------------- effects
     _opt("nuisance", "object", "auto", "estimate", "nuisance learners of the double ML "
-         "estimators: auto (least squares plus gradient boosting on its residuals) or linear "
-         "(least squares only, fast); in Python also a scikit-learn estimator or a "
-         "(regressor, classifier) pair", cli_choices=("auto", "linear"), example="'auto'"),
+         "estimators: auto (per feature and nuisance model, the simplest of linear, flexible "
+         "and boosting whose out-of-fold loss is within one standard error of the best), "
+         "linear (penalised least squares or logistic regression, fast), flexible (least "
+         "squares plus gradient boosting on its residuals) or boosting; in Python also a "
+         "scikit-learn estimator or a (regressor, classifier) pair",
+         cli_choices=("auto", "linear", "flexible", "boosting"), example="'auto'"),
     _opt("n_folds", "int", 3, "estimate", "cross-fitting folds of the double ML estimators "
          "(the refuters reuse the estimate's)", low=2, example="3", metavar="K"),
     _opt("estimand", "choice", "ate", "estimate", "population of a binary treatment's "
@@ -365,6 +368,11 @@ OPTIONS: tuple[Option, ...] = (
          "columns x sqrt(rows)) and predict on every row; the effect uses every row "
          "(docs/performance.md; None: never)", low=100, allow_none=True, example="200000",
          metavar="N"),
+    # ---- refutations, added later (appended: the table's order is the flags' order)
+    _opt("time_budget", "seconds", None, "refute", "wall-clock seconds the refutation stage "
+         "may take: re-fitting refuters run as many simulations as fit, and each one cut short "
+         "says how many ran and what that costs its test (None: no limit; "
+         "docs/refutation.md)", allow_none=True, example="300", metavar="SECONDS"),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}

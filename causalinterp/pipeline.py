@@ -58,6 +58,7 @@ def analyze(
     refute: str = _DEFAULTS["refute"],
     refit: bool | None = _DEFAULTS["refit"],
     alpha: float = _DEFAULTS["alpha"],
+    time_budget: float | None = _DEFAULTS["time_budget"],
     test_graph: bool = _DEFAULTS["test_graph"],
     graph_test_method: str = _DEFAULTS["graph_test_method"],
     graph_test_alpha: float = _DEFAULTS["graph_test_alpha"],
@@ -141,6 +142,9 @@ def analyze(
         ``settings.refit_reason`` says which. True/False force it.
     alpha : float, default 0.05
         Level of the refuters' tests and of the sensitivity analysis.
+    time_budget : float, optional
+        Wall-clock seconds the refutation stage may take; re-fitting refuters cut short say
+        how many simulations ran (``docs/refutation.md``). None: no limit.
     test_graph : bool, default True
         Test the DAG's implied conditional independences against the data.
     graph_test_method : {"auto", "linear", "gcm"}, default "auto"
@@ -230,6 +234,7 @@ def analyze(
             "refute": refute,
             "refit": refit,
             "alpha": alpha,
+            "time_budget": time_budget,
             "test_graph": test_graph,
             "graph_test_method": graph_test_method,
             "graph_test_alpha": graph_test_alpha,
@@ -293,6 +298,7 @@ def analyze(
         depth=opt["refute"],
         refit=opt["refit"],
         alpha=opt["alpha"],
+        time_budget=opt["time_budget"],
         seed=seeds.refutations,
         progress=show,
         **parallel,

@@ -39,10 +39,12 @@ def test_the_experimental_benchmark_lies_in_the_training_effects_interval(report
 
 def test_the_default_run_re_fits_and_challenges_the_randomised_effect(case):
     # 445 rows: refit is unset, so the automatic rule re-fits the nuisances in every refuter
-    # and the bootstrap becomes evidence. Re-fitted on half-samples, the doubly robust
-    # estimate spreads several times its analytic standard error (3.9 at the case's standard
-    # depth): the noise the fast path cannot see is now challenged, and the effect does not
-    # survive it, although its interval covers the experimental benchmark.
+    # and the bootstrap becomes evidence. The learners are those nuisance="auto" chose for
+    # these data: a penalised linear outcome model and an almost intercept-only propensity
+    # (training was randomised: no control predicts it out of fold). Re-fitted with them on
+    # half-samples, the doubly robust estimate spreads within its analytic standard error
+    # (the flexible learners it replaced spread 1.7 to 3.9 times it and made `treat`
+    # fragile), and the effect survives every refuter.
     data = read_table(case["data"])
     common = dict(features=["treat"], seed=case["seed"], refute="quick", test_graph=False,
                   curves=False, max_shap_rows=100)  # fmt: skip
@@ -50,6 +52,11 @@ def test_the_default_run_re_fits_and_challenges_the_randomised_effect(case):
     settings = report.to_dict()["settings"]
     assert (settings["refit"], settings["refit_mode"]) == (True, "auto")
     assert "445 rows, below 1000" in settings["refit_reason"]
+    estimate = report.effects.by_feature["treat"].estimate
+    assert estimate.learners.describe() == "outcome: linear, treatment: linear"
+    learners = report.to_dict()["features"][0]["effect"]["learners"]
+    assert learners["treatment"]["chosen"] == "linear"
+    assert set(learners["treatment"]["losses"]) == {"linear", "flexible", "boosting"}
     results = {r.name: r for r in report.refutations.by_feature["treat"]}
     rows = {r["name"]: r for r in report.to_dict()["features"][0]["refutations"]}
     assert {r["role"] for r in rows.values()} == {"evidence"}
@@ -57,13 +64,12 @@ def test_the_default_run_re_fits_and_challenges_the_randomised_effect(case):
     bootstrap = results["bootstrap"]
     assert bootstrap.detail.startswith("mean half-sample estimate")
     ratio = float(bootstrap.detail.split("(ratio ")[-1].split(",")[0])
-    assert not bootstrap.passed and ratio > 2.0, bootstrap.detail
-    assert all(results[n].passed for n in ("placebo_treatment", "random_common_cause",
-                                           "dummy_outcome"))  # fmt: skip
+    assert bootstrap.passed and ratio < 1.5, bootstrap.detail
+    assert "(outcome: linear, treatment: linear)" in bootstrap.detail
+    assert all(r.passed for r in results.values())
     verdict = report.verdicts["treat"]
-    assert verdict.verdict == "fragile" and "'bootstrap'" in verdict.reasons[0]
-    e = report.effects.by_feature["treat"].estimate
-    assert e.ci_low < case["truth"]["treat"] < e.ci_high
+    assert verdict.verdict == "supported" and verdict.causal_support is True
+    assert estimate.ci_low < case["truth"]["treat"] < estimate.ci_high
 
     # Forced onto the fast path, the same refuters pass, but four of them are only
     # calibration checks there (the nuisances are held fixed): no evidence either way.

@@ -33,8 +33,12 @@ Instrumental variables
 
 Nuisance learners
 -----------------
-The scikit-learn learners every estimator fits (``nuisance="auto"``, ``"linear"`` or the
-user's own) are built in :mod:`causalinterp.estimate._learners`, which states their settings.
+The scikit-learn learners every estimator fits (``nuisance="auto"``, ``"linear"``,
+``"flexible"``, ``"boosting"`` or the user's own) are built in
+:mod:`causalinterp.estimate._learners`, which states their settings. With ``"auto"`` a back-door
+fit first chooses the family of its outcome and treatment models by out-of-fold loss
+(:func:`~causalinterp.estimate._learners.select_learner`) and records the choice in
+``EffectEstimate.learners``; the other estimators read ``"auto"`` as ``"flexible"``.
 All estimators cross-fit with ``n_folds`` seeded folds. Model fitting runs with one
 OpenMP/BLAS thread so results do not depend on how many features run in parallel.
 
@@ -51,7 +55,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -62,12 +66,14 @@ from sklearn.multioutput import MultiOutputRegressor
 from causalinterp import options
 from causalinterp.errors import EstimationError, OptionError
 from causalinterp.estimate._learners import (
+    LearnerChoice,
     Nuisance,
     check_nuisance,
     describe_nuisance,
     make_classifier,
     make_learner,
     make_regressor,
+    select_learner,
 )
 
 __all__ = [
@@ -78,6 +84,8 @@ __all__ = [
     "EffectEstimate",
     "Nuisance",
     "check_nuisance",
+    "choose_iv_learners",
+    "choose_learners",
     "cross_fitted",
     "describe_nuisance",
     "estimate_backdoor",
@@ -107,6 +115,9 @@ class EffectEstimate:
     #: weak (then ``ci_low``/``ci_high``/``p_value`` are the AR ones); see estimate/instruments.py.
     first_stage: Any = None
     anderson_rubin: Any = None
+    #: ``nuisance="auto"`` back-door fits: the learner chosen per target and every family's
+    #: out-of-fold loss (a :class:`~causalinterp.estimate._learners.LearnerChoice`).
+    learners: LearnerChoice | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -265,8 +276,8 @@ def _dml(
     t_cols = 1 if t.ndim == 1 else t.shape[1]
     discrete_t = treatment_kind == "binary"
     discrete_y = outcome_kind == "binary"
-    model_y = make_learner(outcome_kind, nuisance, int(rng[0]))
-    model_t = make_learner(treatment_kind, nuisance, int(rng[1]))
+    model_y = make_learner(outcome_kind, nuisance, int(rng[0]), "outcome")
+    model_t = make_learner(treatment_kind, nuisance, int(rng[1]), "treatment")
     est = LinearDML(
         model_y=_multi(model_y, y_cols) if not discrete_y else model_y,
         model_t=_multi(model_t, t_cols) if not discrete_t else model_t,
@@ -421,6 +432,18 @@ def fit_backdoor(
     w, has_w = _controls(_as_2d(w, n, "w"), n)
     nuisance = _nuisance_for(has_w, nuisance)
     seed = int(seed)
+    chosen: LearnerChoice | None = None
+    if isinstance(nuisance, str) and nuisance == "auto":
+        chosen = _quiet_fit(
+            "choosing the nuisance learners",
+            lambda: choose_learners(
+                y, t, w, treatment_kind=treatment_kind, outcome_kind=outcome_kind,
+                seed=seed, n_folds=n_folds,
+            ),
+        )  # fmt: skip
+        nuisance = chosen
+    elif isinstance(nuisance, LearnerChoice):
+        chosen = nuisance
 
     if treatment_kind == "continuous":
 
@@ -443,15 +466,15 @@ def fit_backdoor(
             return point, se, residuals
 
         point, se, residuals = _quiet_fit("LinearDML", fit_dml)
-        return _result(point, se, "LinearDML", n), residuals
+        return replace(_result(point, se, "LinearDML", n), learners=chosen), residuals
 
     def fit_dr():
         from econml.dr import LinearDRLearner
 
         rng = np.random.SeedSequence(seed).generate_state(3)
         est = LinearDRLearner(
-            model_propensity=make_classifier(nuisance, int(rng[0])),
-            model_regression=make_learner(outcome_kind, nuisance, int(rng[1])),
+            model_propensity=make_classifier(nuisance, int(rng[0]), "treatment"),
+            model_regression=make_learner(outcome_kind, nuisance, int(rng[1]), "outcome"),
             discrete_outcome=outcome_kind == "binary",
             min_propensity=MIN_PROPENSITY,
             cv=n_folds,
@@ -462,7 +485,74 @@ def fit_backdoor(
         return point, se, _dr_nuisances(est, y, t)
 
     point, se, nuisances = _quiet_fit("LinearDRLearner", fit_dr)
-    return _result(point, se, "LinearDRLearner", n), nuisances
+    return replace(_result(point, se, "LinearDRLearner", n), learners=chosen), nuisances
+
+
+def choose_learners(
+    y: np.ndarray,
+    t: np.ndarray,
+    w: np.ndarray,
+    *,
+    treatment_kind: str,
+    outcome_kind: str,
+    seed: int,
+    n_folds: int = 3,
+) -> LearnerChoice:
+    """The learner families ``nuisance="auto"`` gives a back-door fit's two nuisance models.
+
+    The outcome model predicts ``y`` from the controls (``LinearDML``) or from the controls
+    and the treatment (``LinearDRLearner``'s regression of a binary treatment); the treatment
+    model predicts ``t`` from the controls. Each is chosen by
+    :func:`~causalinterp.estimate._learners.select_learner` on its own seeded folds (a stream
+    apart from the estimator's, so the estimate's folds do not change).
+    """
+    states = np.random.SeedSequence([int(seed), 1]).generate_state(2)
+    x_outcome = np.column_stack([w, t]) if treatment_kind == "binary" else w
+    return LearnerChoice(
+        (
+            select_learner("outcome", outcome_kind, x_outcome, y,
+                           seed=int(states[0] >> 1), n_folds=n_folds),
+            select_learner("treatment", treatment_kind, w, t,
+                           seed=int(states[1] >> 1), n_folds=n_folds),
+        )
+    )  # fmt: skip
+
+
+def choose_iv_learners(
+    y: np.ndarray,
+    t: np.ndarray,
+    z: np.ndarray,
+    w: np.ndarray,
+    *,
+    treatment_kind: str,
+    outcome_kind: str,
+    seed: int,
+    n_folds: int = 3,
+) -> LearnerChoice:
+    """The learner families ``nuisance="auto"`` gives an instrumental-variable fit: the
+    outcome, treatment and (one) instrument each predicted from the controls ``w``, each
+    chosen as in :func:`choose_learners`."""
+    states = np.random.SeedSequence([int(seed), 2]).generate_state(3)
+    z = _as_2d(z, len(y), "z")
+    z_kind = "binary" if z.shape[1] == 1 and np.all((z == 0) | (z == 1)) else "continuous"
+    return _quiet_fit(
+        "choosing the nuisance learners",
+        lambda: _iv_selections(y, t, z, w, z_kind, states, treatment_kind, outcome_kind, n_folds),
+    )
+
+
+def _iv_selections(y, t, z, w, z_kind, states, treatment_kind, outcome_kind, n_folds):
+    selections = [
+        select_learner("outcome", outcome_kind, w, y, seed=int(states[0] >> 1), n_folds=n_folds),
+        select_learner("treatment", treatment_kind, w, t, seed=int(states[1] >> 1),
+                       n_folds=n_folds),
+    ]  # fmt: skip
+    if z.shape[1] == 1:  # several instruments are projected: no instrument model of its own
+        selections.append(
+            select_learner("instrument", z_kind, w, z[:, 0], seed=int(states[2] >> 1),
+                           n_folds=n_folds)
+        )  # fmt: skip
+    return LearnerChoice(tuple(selections))
 
 
 def cross_fitted(
@@ -647,15 +737,17 @@ def estimate_iv(
         from econml.iv.dml import OrthoIV
 
         kwargs: dict[str, Any] = {
-            "model_y_xw": make_learner(outcome_kind, nuisance, int(rng[0])),
-            "model_t_xw": make_learner(treatment_kind, nuisance, int(rng[1])),
+            "model_y_xw": make_learner(outcome_kind, nuisance, int(rng[0]), "outcome"),
+            "model_t_xw": make_learner(treatment_kind, nuisance, int(rng[1]), "treatment"),
         }
         if projection:
             # Stage models see [X, W, Z]; Z carries the signal, so keep them flexible.
-            kwargs["model_t_xwz"] = make_learner(treatment_kind, nuisance, int(rng[2]))
+            kwargs["model_t_xwz"] = make_learner(
+                treatment_kind, nuisance, int(rng[2]), "treatment"
+            )
         else:
             kwargs["model_z_xw"] = make_learner(
-                "binary" if discrete_z else "continuous", nuisance, int(rng[3])
+                "binary" if discrete_z else "continuous", nuisance, int(rng[3]), "instrument"
             )
         est = OrthoIV(
             **kwargs,
@@ -810,8 +902,8 @@ def fit_conditional(
     name = {"forest": "CausalForestDML"}.get(method, "LinearDRLearner" if binary_t else "LinearDML")
 
     def fit():
-        model_y = make_learner(outcome_kind, nuisance, int(rng[0]))
-        model_t = make_learner(treatment_kind, nuisance, int(rng[1]))
+        model_y = make_learner(outcome_kind, nuisance, int(rng[0]), "outcome")
+        model_t = make_learner(treatment_kind, nuisance, int(rng[1]), "treatment")
         if method == "forest":
             from econml.dml import CausalForestDML
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 
 import numpy as np
@@ -338,6 +338,17 @@ def _estimate_task(
         # The ATT/ATC from the same fit's nuisances (binary treatments only).
         estimate = estimands.apply_estimand(estimate, nuisances, task.estimand)
     else:
+        nuisance, chosen = task.nuisance, None
+        if _is_auto(nuisance) and task.identification.strategy == Strategy.IV and (
+            task.w is not None and task.z is not None
+        ):
+            # The instruments' nuisances chosen for the data too (then held fixed by the
+            # refuters' re-fits, as for back-door effects).
+            chosen = _econml.choose_iv_learners(
+                task.y, task.t, task.z, task.w, treatment_kind=task.treatment_kind,
+                outcome_kind=task.outcome_kind, seed=task.seed, n_folds=task.n_folds,
+            )  # fmt: skip
+            nuisance = chosen
         estimate = estimate_identified(
             task.identification,
             task.y,
@@ -349,10 +360,16 @@ def _estimate_task(
             outcome_kind=task.outcome_kind,
             seed=task.seed,
             n_folds=task.n_folds,
-            nuisance=task.nuisance,
+            nuisance=nuisance,
             nuisance_rows=task.nuisance_rows,
         )
+        if chosen is not None:
+            estimate = replace(estimate, learners=chosen)
     return estimate, nuisances, ()
+
+
+def _is_auto(nuisance: object) -> bool:
+    return isinstance(nuisance, str) and nuisance == "auto"
 
 
 def _estimate_levels(task: _Task) -> tuple[EffectEstimate, tuple[LevelEffect, ...]]:

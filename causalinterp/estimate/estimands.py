@@ -326,6 +326,7 @@ def apply_estimand(estimate: Any, nuisances: Any, estimand: str) -> Any:
         p_value=e.p_value,
         method=f"{estimate.method} nuisances, doubly robust {estimand.upper()} over {e.population}",
         n_rows=estimate.n_rows,
+        learners=estimate.learners,
     )
 
 

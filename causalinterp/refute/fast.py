@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_limits
 from causalinterp.estimate import _econml
 from causalinterp.refute.refuters import REFUTERS, REGISTRY
 from causalinterp.refute.results import RefuterName
-from causalinterp.refute.simulation import Plan, Simulated, columns, parallel_map
+from causalinterp.refute.simulation import Plan, Simulated, columns, learners_of, parallel_map
 
 if TYPE_CHECKING:
     from causalinterp.data import CheckedData
@@ -291,7 +291,7 @@ def run_fast(
                 kinds[outcome],
                 int(p.seeds[0].generate_state(2)[1] >> 1),
                 n_folds,
-                nuisance,
+                learners_of(p.effect, nuisance),
             )
             for p in missing
         ],
@@ -315,7 +315,7 @@ def run_fast(
             kinds[outcome],
             int(plan.seeds[dummy_index].generate_state(2)[1] >> 1),
             n_folds,
-            nuisance,
+            learners_of(plan.effect, nuisance),
         )
         for plan in plans
     ] + [
@@ -325,7 +325,7 @@ def run_fast(
             kinds[outcome],
             int(plan.seeds[0].generate_state(3)[2] >> 1),
             n_folds,
-            nuisance,
+            learners_of(plan.effect, nuisance),
         )
         for plan in doubly_robust
     ]

@@ -276,6 +276,9 @@ class Bootstrap(Refuter):
             f"error {s:.3g} against the analytic {se:.3g} (ratio {s / se:.2f}, "
             f"p = {p_spread:.3g}); expected unchanged"
         )
+        if evidence.refitted and evidence.learners:
+            # Which learners the spread is that of: a pass says they refit stably.
+            detail += f"; re-fitted with the learners chosen for the data ({evidence.learners})"
         return Outcome(p, detail)
 
 

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -58,6 +59,9 @@ class RefutationResult:
     passed: bool
     detail: str = ""
     expected: float | None = None
+    #: Re-fitting path: why this refuter ran fewer simulations than planned (decided at the
+    #: interim look, or cut short by ``time_budget``; see ``refute/sequential.py``), or None.
+    stop: Any = None
 
     @property
     def simulations(self) -> int:
@@ -113,6 +117,10 @@ class Refutations:
     refit_reason: str = ""
     #: The automatic rule's probe: half-sample spread over analytic SE, per feature.
     refit_ratios: Mapping[str, float] = field(default_factory=dict)
+    #: The ``time_budget`` option (seconds; None: none).
+    time_budget: float | None = None
+    #: Before re-fitting: the estimated seconds of the re-fitting path at its full length.
+    refit_cost: float = 0.0
 
     def failed(self, feature: str) -> tuple[str, ...]:
         """Names of the refuters whose challenge ``feature``'s effect did not survive."""

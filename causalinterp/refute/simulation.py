@@ -110,6 +110,13 @@ def reestimate(
     )
 
 
+def learners_of(effect: FeatureEffect, nuisance: _econml.Nuisance) -> _econml.Nuisance:
+    """The learners a re-fit of ``effect`` uses: those ``nuisance="auto"`` chose for it (held
+    fixed, not chosen again), else the ``nuisance`` option as given."""
+    chosen = getattr(effect.estimate, "learners", None)
+    return chosen if chosen is not None else nuisance
+
+
 def run_task(task: Task) -> Simulated:
     """The re-estimated effect and its standard error, or NaNs and the reason it failed."""
     data_seed, estimator_seed = task.seed.spawn(2)

@@ -11,16 +11,19 @@ Benjamini-Hochberg step over the whole report decides what passed.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import sys
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+from joblib import effective_n_jobs
 
 from causalinterp._seeds import seed_sequence
 from causalinterp.errors import DataError
 from causalinterp.options import validate
-from causalinterp.refute import fast
+from causalinterp.refute import fast, sequential
 from causalinterp.refute.refuters import REFUTERS, REGISTRY
 from causalinterp.refute.results import (
     DEPTHS,
@@ -37,6 +40,7 @@ from causalinterp.refute.simulation import (
     columns,
     dummy_base,
     fit_outcome_task,
+    learners_of,
     parallel_map,
     run_task,
 )
@@ -60,6 +64,7 @@ def refute_effects(
     refit: bool | None = None,
     alpha: float = 0.05,
     seed: int | np.random.SeedSequence = 0,
+    time_budget: float | None = None,
     n_jobs: int | None = None,
     backend: str | None = None,
     progress: bool = False,
@@ -97,13 +102,18 @@ def refute_effects(
         p-value is at least ``alpha``. Also the level of the robustness value RV_alpha.
     seed : int or numpy.random.SeedSequence, default 0
         Root of every simulation's seed; results do not depend on ``n_jobs`` or ``backend``.
+    time_budget : float, optional
+        Wall-clock seconds this stage may take. The re-fitting path runs as many of each
+        refuter's simulations as fit (at least 3), and a refuter cut short says how many ran
+        and how much less it detects (:mod:`causalinterp.refute.sequential`). None: no limit.
     n_jobs : int, optional
         Parallel jobs (joblib semantics; None defers to ``joblib.parallel_config``).
     backend : str, optional
         joblib backend (e.g. ``"loky"``, ``"threading"``, ``"dask"``); a shortcut for
         ``joblib.parallel_config(backend=...)``.
     progress : bool, default False
-        Show a progress bar over the simulations.
+        Show a progress bar over the simulations, and before re-fitting one line with the
+        estimated cost of the re-fitting path.
 
     Returns
     -------
@@ -142,11 +152,14 @@ def refute_effects(
     >>> refutations.result("t", "placebo_treatment").expected
     0.0
     """
-    given = {"refute": depth, "refit": refit, "alpha": alpha}
+    begun = time.perf_counter()
+    given = {"refute": depth, "refit": refit, "alpha": alpha, "time_budget": time_budget}
     if not isinstance(seed, np.random.SeedSequence):
         given["seed"] = seed
     checked_options = validate(given)
-    depth, refit, alpha = (checked_options[k] for k in ("refute", "refit", "alpha"))
+    depth, refit, alpha, time_budget = (
+        checked_options[k] for k in ("refute", "refit", "alpha", "time_budget")
+    )
     root = seed_sequence(seed)
     simulations = DEPTHS[depth]
     checked, effects = _expand_categoricals(checked, effects)
@@ -184,8 +197,10 @@ def refute_effects(
         )
 
     refit, refit_auto, refit_reason, refit_ratios = _decide_refit(
-        refit, checked, effects, plans, simulations, root
+        refit, checked, effects, plans, simulations, root, n_jobs=n_jobs, backend=backend
     )
+
+    cost = 0.0  # the re-fitting path's estimated seconds, set before it starts
 
     def finish(
         by_feature: dict[str, tuple[RefutationResult, ...]], fast_features=frozenset()
@@ -201,6 +216,8 @@ def refute_effects(
             refit_auto=refit_auto,
             refit_reason=refit_reason,
             refit_ratios=refit_ratios,
+            time_budget=time_budget,
+            refit_cost=cost,
         )
 
     if simulations == 0 or not plans:
@@ -247,84 +264,116 @@ def refute_effects(
         backend=backend,
     )
 
-    # Stage 2: every simulation of every refuter of every other feature, seeds fixed in that
-    # order; each task's key says whose it is.
+    # Stage 2: the re-fitting path, every refuter of every other feature, in rounds (see
+    # refute/sequential.py): the first half of every refuter's simulations, an interim look,
+    # then the rest for those still undecided, as many as the time budget allows. Each
+    # simulation's seed is fixed by its (feature, refuter, index), whatever the rounds.
     slow = [p for p in plans if p.feature not in quick.features]
-    tasks: list[Task] = []
-    keys: list[Key] = []
-    for plan in slow:
-        for refuter, refuter_seed in zip(REFUTERS, plan.seeds, strict=True):
-            dummy = refuter == RefuterName.DUMMY_OUTCOME
-            for sim_seed in refuter_seed.spawn(simulations):
-                keys.append((plan.feature, refuter))
-                tasks.append(
-                    Task(
-                        feature=plan.feature,
-                        refuter=refuter,
-                        frame=plan.frame,
-                        kinds=kinds,
-                        outcome=checked.outcome,
-                        identification=plan.effect.identification,
-                        seed=sim_seed,
-                        n_folds=n_folds,
-                        nuisance=nuisance,
-                        fitted_outcome=fitted[plan.feature] if dummy else None,
-                        dummy_residuals=(
-                            base[plan.feature] - fitted[plan.feature] if dummy else None
-                        ),
-                        estimand=getattr(effects, "estimand", "ate"),
-                    )
-                )
-    # One noise-free dummy outcome per feature, E[y | controls] alone: its standard error is
-    # the sampling noise that all dummy simulations share (see DummyOutcome's test).
-    for plan in slow:
-        dummy_seed = plan.seeds[dummy_index]
-        keys.append((plan.feature, ""))
-        tasks.append(
-            Task(
-                feature=plan.feature,
-                refuter=RefuterName.DUMMY_OUTCOME,
-                frame=plan.frame,
-                kinds=kinds,
-                outcome=checked.outcome,
-                identification=plan.effect.identification,
-                seed=np.random.SeedSequence(int(dummy_seed.generate_state(4)[3])),
-                n_folds=n_folds,
-                nuisance=nuisance,
-                fitted_outcome=fitted[plan.feature],
-                reference=True,
-                estimand=getattr(effects, "estimand", "ate"),
-            )
-        )
-    results = parallel_map(run_task, tasks, n_jobs=n_jobs, backend=backend, progress=progress)
+    by_name = {p.feature: p for p in slow}
+    estimand = getattr(effects, "estimand", "ate")
 
+    def task(plan: Plan, refuter: str, seed: np.random.SeedSequence, reference=False) -> Task:
+        dummy = refuter == RefuterName.DUMMY_OUTCOME
+        return Task(
+            feature=plan.feature,
+            refuter=refuter,
+            frame=plan.frame,
+            kinds=kinds,
+            outcome=checked.outcome,
+            identification=plan.effect.identification,
+            seed=seed,
+            n_folds=n_folds,
+            nuisance=learners_of(plan.effect, nuisance),
+            fitted_outcome=fitted[plan.feature] if dummy else None,
+            dummy_residuals=(
+                base[plan.feature] - fitted[plan.feature] if dummy and not reference else None
+            ),
+            reference=reference,
+            estimand=estimand,
+        )
+
+    sim_seeds: dict[Key, list[np.random.SeedSequence]] = {
+        (plan.feature, refuter): list(refuter_seed.spawn(simulations))
+        for plan in slow
+        for refuter, refuter_seed in zip(REFUTERS, plan.seeds, strict=True)
+    }
     simulated: dict[Key, list[Simulated]] = dict(quick.simulations)
     references: dict[str, Simulated] = dict(quick.references)
-    for (feature, refuter), result in zip(keys, results, strict=True):
-        if refuter:
-            simulated.setdefault((feature, refuter), []).append(result)
-        else:
-            references[feature] = result
+    stops: dict[Key, sequential.Stop] = {}
+    if slow:
+        workers = max(1, effective_n_jobs(n_jobs))
+        # The pilot: one noise-free dummy outcome per feature, E[y | controls] alone (its
+        # standard error is the sampling noise that all dummy simulations share, see
+        # DummyOutcome's test); its measured time prices every other re-fit.
+        pilot = [
+            task(
+                plan,
+                RefuterName.DUMMY_OUTCOME,
+                np.random.SeedSequence(int(plan.seeds[dummy_index].generate_state(4)[3])),
+                reference=True,
+            )
+            for plan in slow
+        ]
+        clock = time.perf_counter()
+        for plan, result in zip(
+            slow, parallel_map(run_task, pilot, n_jobs=n_jobs, backend=backend), strict=True
+        ):
+            references[plan.feature] = result
+        per_fit = (time.perf_counter() - clock) * min(workers, len(slow)) / len(slow)
+        cost = per_fit * len(sim_seeds) * simulations / workers
+        if progress:
+            print(
+                f"refutations: re-fitting {len(slow)} feature(s): {len(sim_seeds) * simulations}"
+                f" simulations of about {per_fit:.2g} s each, about {cost:.0f} s on {workers} "
+                "worker(s) at most (refuters decided at the interim look stop sooner)",
+                file=sys.stderr,
+                flush=True,
+            )
+        pending = dict.fromkeys(sim_seeds, 0)  # simulations run so far per key
+        wanted = sequential.first_round(simulations)
+        for round_ in range(2):
+            open_keys = [k for k in pending if k not in stops]
+            left = None if time_budget is None else time_budget - (time.perf_counter() - begun)
+            count = sequential.affordable(
+                wanted, len(open_keys), per_fit, workers, left,
+                floor=sequential.MIN_SIMULATIONS if round_ == 0 else 0,
+            )  # fmt: skip
+            batch = [
+                ((f, r), task(by_name[f], r, sim_seeds[f, r][pending[f, r] + i]))
+                for f, r in open_keys
+                for i in range(count)
+            ]
+            clock = time.perf_counter()
+            results = parallel_map(
+                run_task, [t for _, t in batch], n_jobs=n_jobs, backend=backend, progress=progress
+            )
+            if batch:
+                per_fit = (time.perf_counter() - clock) * workers / len(batch)
+            for key, result in zip((k for k, _ in batch), results, strict=True):
+                simulated.setdefault(key, []).append(result)
+            for key in open_keys:
+                pending[key] += count
+            if round_ == 0 and count == wanted:
+                # The interim look (only after the whole first round: the budget may have cut
+                # it): refuters whose verdict is already decided stop here.
+                interim = _tests(
+                    slow, simulated, references, quick, {k: pending[k] for k in pending}
+                )
+                for key, (_, _, _, outcome, _) in interim.items():
+                    if outcome is not None and sequential.interim(outcome.p_value):
+                        stops[key] = sequential.Stop(simulations, pending[key], "decided")
+                wanted = simulations - sequential.first_round(simulations)
+                if wanted <= 0:
+                    break
+        for key, run in pending.items():
+            if key not in stops and run < simulations:
+                stops[key] = sequential.Stop(simulations, run, "time_budget")
 
     # Statistics per refuter, then one Benjamini-Hochberg step over the whole report.
-    tested: list[tuple[Plan, str, np.ndarray, Outcome | None, str]] = []
-    for plan in plans:
-        rcc = _values(simulated[plan.feature, RefuterName.RANDOM_COMMON_CAUSE])
-        rcc = rcc[np.isfinite(rcc)]
-        for refuter in REFUTERS:
-            tested.append(
-                _test(
-                    plan,
-                    refuter,
-                    simulated[plan.feature, refuter],
-                    rcc=rcc,
-                    simulations=simulations,
-                    shared=references[plan.feature][1],
-                    refitted=plan.feature not in quick.features,
-                    placebo_sd=quick.placebo_sd.get(plan.feature, math.nan),
-                )
-            )
-
+    counts = {(p.feature, r): simulations for p in plans for r in REFUTERS}
+    counts.update({k: v.run for k, v in stops.items()})
+    by_key = _tests(plans, simulated, references, quick, counts)
+    tested = [by_key[p.feature, r] for p in plans for r in REFUTERS]
     p_values = np.array([t.p_value if t is not None else math.nan for _, _, _, t, _ in tested])
     adjusted = np.full(len(tested), math.nan)
     finite = np.isfinite(p_values)
@@ -338,6 +387,9 @@ def refute_effects(
         tested, p_values, adjusted, strict=True
     ):
         original = float(plan.effect.estimate.estimate)  # type: ignore[union-attr]
+        stop = stops.get((plan.feature, refuter))
+        if stop is not None:
+            note += stop.sentence(float(p))
         by_feature[plan.feature].append(
             RefutationResult(
                 name=refuter,
@@ -349,6 +401,7 @@ def refute_effects(
                 passed=bool(np.isfinite(p_adj) and p_adj >= alpha),
                 detail=(test.detail if test is not None else "") + note,
                 expected=REGISTRY[refuter].expected(original),
+                stop=stop,
             )
         )
     return finish({k: tuple(v) for k, v in by_feature.items()}, quick.features)
@@ -361,6 +414,9 @@ def _decide_refit(
     plans: Sequence[Plan],
     simulations: int,
     root: np.random.SeedSequence,
+    *,
+    n_jobs: int | None = None,
+    backend: str | None = None,
 ) -> tuple[bool, bool, str, dict[str, float]]:
     """``refit`` as given, or the automatic rule's decision: (refit, auto, reason, ratios)."""
     if refit is not None:
@@ -371,8 +427,35 @@ def _decide_refit(
 
     # generate_state spawns nothing, so the refuters' seeds are those of an explicit refit.
     probe_seed = int(root.generate_state(2)[1] >> 1)
-    decision = refit_decision(checked, effects, seed=probe_seed)
+    decision = refit_decision(checked, effects, seed=probe_seed, n_jobs=n_jobs, backend=backend)
     return decision.refit, True, decision.reason, dict(decision.ratios)
+
+
+def _tests(
+    plans: Sequence[Plan],
+    simulated: Mapping[Key, list[Simulated]],
+    references: Mapping[str, Simulated],
+    quick: fast.FastResults,
+    counts: Mapping[Key, int],
+) -> dict[Key, tuple[Plan, str, np.ndarray, Outcome | None, str]]:
+    """Every refuter's test of every plan on the simulations run so far (``counts`` of them
+    per key: a refuter stopped early is judged on those it ran)."""
+    tested = {}
+    for plan in plans:
+        rcc = _values(simulated.get((plan.feature, RefuterName.RANDOM_COMMON_CAUSE), []))
+        rcc = rcc[np.isfinite(rcc)]
+        for refuter in REFUTERS:
+            tested[plan.feature, refuter] = _test(
+                plan,
+                refuter,
+                simulated.get((plan.feature, refuter), []),
+                rcc=rcc,
+                simulations=counts[plan.feature, refuter],
+                shared=references.get(plan.feature, (math.nan, math.nan, ""))[1],
+                refitted=plan.feature not in quick.features,
+                placebo_sd=quick.placebo_sd.get(plan.feature, math.nan),
+            )
+    return tested
 
 
 def _values(block: Sequence[Simulated]) -> np.ndarray:
@@ -404,6 +487,7 @@ def _test(
         return plan, refuter, values, None, note
     estimate = plan.effect.estimate
     assert estimate is not None
+    learners = getattr(estimate, "learners", None)
     outcome = REGISTRY[refuter].test(
         Evidence(
             values=usable,
@@ -415,6 +499,7 @@ def _test(
             shared=shared,
             refitted=refitted,
             placebo_sd=placebo_sd,
+            learners=learners.describe() if learners is not None else "",
         )
     )
     note = ""

@@ -39,6 +39,8 @@ class Evidence:
     shared: float = math.nan
     refitted: bool = True
     placebo_sd: float = math.nan
+    #: The learners the re-fits used, when ``nuisance="auto"`` chose them (one line).
+    learners: str = ""
 
     @property
     def se(self) -> float:

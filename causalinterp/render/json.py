@@ -192,6 +192,9 @@ def report_dict(
                 str(k): round(_float(v), 3)
                 for k, v in (getattr(refutations, "refit_ratios", None) or {}).items()
             },
+            # The time_budget option, and the re-fitting path's cost estimated before it ran.
+            "time_budget": getattr(refutations, "time_budget", None),
+            "refit_cost_seconds": round(_float(getattr(refutations, "refit_cost", 0.0)), 1),
             "material_share": settings.get("material_share"),
             "attribution_factor": settings.get("attribution_factor"),
             "explainer": attributions.explainer,
@@ -324,6 +327,10 @@ def _feature_dict(
             "p_value": estimate.p_value,
             "stderr": estimate.stderr,
             "method": estimate.method,
+            # nuisance="auto": the learner chosen per nuisance model and every family's loss.
+            "learners": (
+                estimate.learners.to_dict() if getattr(estimate, "learners", None) else None
+            ),
             # IV only: instrument strength and, when weak, the Anderson-Rubin set.
             **_first_stage_dict(estimate),
             "standardized": _standardized(name, estimate.estimate, checked, attributions),
@@ -511,6 +518,8 @@ def _refutation_dict(result: RefutationResult) -> dict[str, Any]:
         "p_adjusted": result.p_adjusted,
         "passed": bool(result.passed),
         "simulations": int(result.simulations),
+        # Fewer than planned: decided at the interim look, or cut short by time_budget.
+        "stopped": result.stop.to_dict() if getattr(result, "stop", None) else None,
         "distribution": distribution,
         "detail": result.detail,
     }
