@@ -289,6 +289,10 @@ OPTIONS: tuple[Option, ...] = (
          "constrained model (estimates every effect: slow)"),
     _opt("save_model", "bool", True, "domain", "save the constrained model in its own format "
          "(scikit-learn: skops; LightGBM: text; XGBoost: JSON)", case=False),
+    # ---- verdicts (analyze()): features that are not levers
+    _opt("fixed", "names", (), "judge", "model features that cannot be changed "
+         "(comma-separated), as explain's --fixed: the findings and actions never propose "
+         "acting on them", example="['age']", metavar="FEATURES"),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}

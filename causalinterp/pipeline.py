@@ -73,6 +73,7 @@ def analyze(
     ice_tolerance: float = _DEFAULTS["ice_tolerance"],
     curves: bool = _DEFAULTS["curves"],
     curve_points: int = _DEFAULTS["curve_points"],
+    fixed: Iterable[str] = _DEFAULTS["fixed"],
     **unknown: Any,
 ) -> Report:
     """Judge, feature by feature, whether a model's attributions can be read as causes.
@@ -177,6 +178,9 @@ def analyze(
         ``docs/curves.md``.
     curve_points : int, default 20
         Grid points of each dose-response curve.
+    fixed : iterable of str, default ()
+        Model features that cannot be changed (as ``explain``'s ``fixed``): the findings and
+        actions never propose acting on them; see ``docs/verdicts.md``.
 
     Returns
     -------
@@ -240,6 +244,7 @@ def analyze(
             "ice_tolerance": ice_tolerance,
             "curves": curves,
             "curve_points": curve_points,
+            "fixed": fixed,
         }
     )
     check_backend(opt["backend"])
@@ -352,6 +357,7 @@ def analyze(
         refutations,
         material_share=opt["material_share"],
         attribution_factor=opt["attribution_factor"],
+        fixed=opt["fixed"],
         curves=curve_result,
     )
 
@@ -392,6 +398,7 @@ def analyze(
             "attribution_factor": opt["attribution_factor"],
             "nuisance": describe_nuisance(opt["nuisance"]),
             "model": "default" if model is None else type(model).__name__,
+            "fixed": list(opt["fixed"] or ()),
         },
         run={"started_at": started_at, "seconds": seconds, "versions": versions()},
         domain=domain,

@@ -9,31 +9,41 @@ verdict                   causal_support  when
 ``error``                 null            estimation failed; the message is in ``reasons``
 ``no_causal_path``        false           no directed path from the feature to the outcome
 ``not_identifiable``      null            the DAG and observed columns do not identify it
+``inconclusive``          null            the data cannot tell: an unbounded Anderson-Rubin
+                                          set, or no model slope/contrast to compare
 ``limited_overlap``       null            identified, but the data cannot compare like with like
 ``fragile``               null            identified, but a refuter broke the estimate
 ``no_detectable_effect``  false           identified; the 95% CI includes zero
 ``sign_conflict``         false           significant effect; attribution slope opposite
-``over_attributed``       true            same sign; slope > factor x the CI's far end
-``under_attributed``      true            same sign; slope < the CI's near end / factor
-``supported``             true            same sign and a commensurate slope
+``over_attributed``       true            same sign; not supported, slope larger than the effect
+``under_attributed``      true            same sign; not supported, slope smaller than the effect
+``supported``             true            the one rule below holds
 ========================  ==============  ===================================================
 
+**The one rule**: ``supported`` means that the model's slope ``m`` is consistent with the
+effect ``b`` given both uncertainties (``|m - b| <= 1.96 sqrt(se_m^2 + se_b^2)``) *and* within
+the tolerance ``attribution_factor`` ``f`` of the effect's estimate (``1/f <= m/b <= f``).
 A slope counts as having a sign only if its magnitude exceeds ``ZERO_SLOPE`` times the
-effect's; a smaller slope is treated as zero (``under_attributed`` for a significant effect).
-The thresholds ``material_share`` and ``attribution_factor`` are options (``causalinterp.options``).
+effect's. A categorical feature is judged level by level, the model's level contrasts against
+the causal level effects by the same rule, and takes the worst level's verdict
+(:func:`compare`, ``docs/verdicts.md``). The thresholds ``material_share`` and
+``attribution_factor`` are options (``causalinterp.options``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 from causalinterp import options
 from causalinterp.attribute.attributions import Attributions
+from causalinterp.attribute.contrasts import LevelContrast
 from causalinterp.data import CheckedData
+from causalinterp.errors import OptionError
 from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.estimate.enums import EffectStatus
 from causalinterp.estimate.estimands import population_slope
@@ -45,13 +55,24 @@ from causalinterp.refute.roles import calibration_note
 if TYPE_CHECKING:
     from causalinterp.refute.results import Refutations
 
-__all__ = ["ZERO_SLOPE", "FeatureVerdict", "Verdict", "advise", "contradiction", "judge"]
+__all__ = [
+    "ZERO_SLOPE",
+    "FeatureVerdict",
+    "LevelVerdict",
+    "Verdict",
+    "advise",
+    "compare",
+    "contradiction",
+    "judge",
+]
 
 #: A slope smaller than this fraction of the effect's magnitude has no sign (it is zero).
 ZERO_SLOPE = 0.1
 #: The level of the effects' confidence intervals (95%): a verdict that needs a detectable
 #: effect needs a p-value below it.
 _EFFECT_LEVEL = 0.05
+#: The normal quantile of a 95% interval (the one rule's consistency margin).
+_Z95 = NormalDist().inv_cdf(0.975)
 _DEFAULT = options.defaults("judge")
 
 
@@ -68,6 +89,7 @@ class Verdict(StrEnum):
     SIGN_CONFLICT = "sign_conflict"
     FRAGILE = "fragile"
     LIMITED_OVERLAP = "limited_overlap"
+    INCONCLUSIVE = "inconclusive"
     NO_DETECTABLE_EFFECT = "no_detectable_effect"
     NO_CAUSAL_PATH = "no_causal_path"
     NOT_IDENTIFIABLE = "not_identifiable"
@@ -97,6 +119,7 @@ _SUPPORT: Mapping[Verdict, bool | None] = {
     Verdict.SIGN_CONFLICT: False,
     Verdict.FRAGILE: None,
     Verdict.LIMITED_OVERLAP: None,
+    Verdict.INCONCLUSIVE: None,
     Verdict.NO_DETECTABLE_EFFECT: False,
     Verdict.NO_CAUSAL_PATH: False,
     Verdict.NOT_IDENTIFIABLE: None,
@@ -111,6 +134,32 @@ _STATUS = {
 _DETECTED = frozenset(
     {Verdict.SUPPORTED, Verdict.OVER_ATTRIBUTED, Verdict.UNDER_ATTRIBUTED, Verdict.SIGN_CONFLICT}
 )
+
+
+@dataclass(frozen=True)
+class LevelVerdict:
+    """The verdict on one level of a categorical feature: the model's contrast of the level
+    against the reference level beside the causal effect of the same contrast.
+
+    Attributes
+    ----------
+    level, reference : str
+        The level and the reference level.
+    verdict : Verdict
+        ``supported``, ``over_attributed``, ``under_attributed``, ``sign_conflict``,
+        ``no_detectable_effect`` (the level's effect is not distinguishable from zero at the
+        family-wise level), ``inconclusive`` (no model contrast) or ``error`` (no estimate).
+    reason : str
+        The comparison in words, with both numbers and the rule (:func:`compare`).
+    """
+
+    level: str
+    reference: str
+    verdict: Verdict
+    reason: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdict", Verdict(self.verdict))
 
 
 @dataclass(frozen=True)
@@ -138,6 +187,9 @@ class FeatureVerdict:
         The reason in a few words, e.g. ``"no causal path; proxy of 'household_income'"``.
     action : str or None
         What to do about it in one sentence; None when nothing needs doing.
+    levels : tuple of LevelVerdict
+        For a categorical feature, the verdict on each level (the feature's verdict is the
+        worst of them, see ``docs/verdicts.md``); empty otherwise.
 
     Raises
     ------
@@ -156,6 +208,8 @@ class FeatureVerdict:
     reason_summary: str = ""
     #: One sentence saying what to do, or None when nothing needs doing (see :func:`advise`).
     action: str | None = None
+    #: Categorical features: the verdict on each level against the reference level.
+    levels: tuple[LevelVerdict, ...] = ()
 
     def __post_init__(self) -> None:
         verdict = Verdict(self.verdict)
@@ -175,8 +229,9 @@ def contradiction(verdict: FeatureVerdict, effect: FeatureEffect | None) -> str:
     The verdict must match the effect's status (``error``, ``no_causal_path`` and
     ``not_identifiable`` mirror the statuses; every other verdict needs an estimate), and
     the verdicts that need a detectable effect need a 95% CI that excludes zero and a
-    p-value below 0.05 (``no_detectable_effect`` the opposite). A report uses it to refuse
-    rows that contradict themselves.
+    p-value below 0.05 (``no_detectable_effect`` the opposite); none of them may read an
+    unbounded interval (that is ``inconclusive``). A report uses it to refuse rows that
+    contradict themselves.
 
     Examples
     --------
@@ -204,6 +259,9 @@ def contradiction(verdict: FeatureVerdict, effect: FeatureEffect | None) -> str:
         )
     if v is Verdict.NO_DETECTABLE_EFFECT and excludes_zero:
         return f"{name}: verdict {str(v)!r} but the effect's 95% CI excludes zero"
+    if not (math.isfinite(e.ci_low) and math.isfinite(e.ci_high)):
+        # An unbounded (Anderson-Rubin) set cannot tell: the verdict is 'inconclusive'.
+        return f"{name}: verdict {str(v)!r} reads an unbounded 95% set; it is 'inconclusive'"
     return ""
 
 
@@ -216,6 +274,7 @@ def judge(
     *,
     material_share: float = _DEFAULT["material_share"],
     attribution_factor: float = _DEFAULT["attribution_factor"],
+    fixed: Iterable[str] = _DEFAULT["fixed"],
     curves: Any = None,
 ) -> dict[str, FeatureVerdict]:
     """Give every model feature a verdict, its reasons and a flag.
@@ -225,7 +284,8 @@ def judge(
     effects : Effects
         The effects stage's result (:func:`causalinterp.estimate.estimate_effects`).
     attributions : Attributions
-        The attribution stage's result (:func:`causalinterp.attribute.attribute_model`).
+        The attribution stage's result (:func:`causalinterp.attribute.attribute_model`);
+        for categorical features its ``level_contrasts``.
     graph : CausalGraph
         The DAG, for the structural diagnosis.
     checked : CheckedData
@@ -236,8 +296,10 @@ def judge(
     material_share : float, default 0.05
         Share of total mean |SHAP| from which an attribution is material (in [0, 1]).
     attribution_factor : float, default 1.5
-        How far outside the effect's CI the slope must lie to be over/under-attributed
-        (at least 1).
+        The tolerance of the one rule: a supported slope lies within ``1/factor`` to
+        ``factor`` times the effect's estimate (at least 1); see :func:`compare`.
+    fixed : iterable of str, default ()
+        Model features that cannot be changed: the actions never propose acting on them.
     curves : Curves, optional
         The dose-response stage's result (:func:`causalinterp.estimate.curves.estimate_curves`):
         a model whose dependence disagrees in shape with the causal curve gets a reason saying
@@ -251,7 +313,7 @@ def judge(
     Raises
     ------
     OptionError
-        For an invalid ``material_share`` or ``attribution_factor``.
+        For an invalid ``material_share``, ``attribution_factor`` or ``fixed``.
 
     Examples
     --------
@@ -273,10 +335,18 @@ def judge(
     (False, True)
     """
     checked_options = options.validate(
-        {"material_share": material_share, "attribution_factor": attribution_factor}
+        {
+            "material_share": material_share,
+            "attribution_factor": attribution_factor,
+            "fixed": fixed,
+        }
     )
     material_share = checked_options["material_share"]
     attribution_factor = checked_options["attribution_factor"]
+    fixed = frozenset(checked_options["fixed"] or ())
+    unknown = sorted(fixed - set(checked.features))
+    if unknown:
+        raise OptionError(f"fixed: {unknown[0]!r} is not a model feature; name model features")
     total = sum(a.mean_abs_shap for a in attributions.by_feature.values())
     verdicts = {}
     for feature in checked.features:
@@ -286,15 +356,25 @@ def judge(
         # The attribution on the effect's population (att/atc); NaN: over all rows.
         slope = population_slope(effects, attributions, checked, feature)
         slope = attribution.slope if math.isnan(slope) else slope
-        verdict, ground = _decide(effect, slope, refutations, attribution_factor)
+        model = _ModelSide(
+            slope=slope,
+            slope_se=attribution.slope_se,
+            contrasts=tuple(getattr(attributions, "level_contrasts", {}).get(feature, ())),
+            note=getattr(attributions, "contrast_notes", {}).get(feature, ""),
+        )
+        verdict, ground, summary_ground, levels = _decide(
+            effect, model, refutations, attribution_factor
+        )
         problem = overlap_problem(getattr(effects, "overlap", {}), feature)
         if problem and verdict.effect_status is EffectStatus.ESTIMATED:
-            verdict, ground = Verdict.LIMITED_OVERLAP, problem
+            verdict, ground, summary_ground = Verdict.LIMITED_OVERLAP, problem, ""
         diagnosis = graph.feature_set_diagnosis(
             feature, checked.outcome, checked.features, checked.observed
         )
         reasons = (
             ground,
+            *(f"level {lv.level!r}: {lv.reason}" for lv in levels),
+            _refuter_note(effect, levels),
             *_structural_reasons(feature, checked.outcome, diagnosis, effect),
             *instrument_reasons(effect),  # IV/front-door assumptions; weak instruments
             calibration_note(refutations, feature),  # failed fast-path calibration checks
@@ -302,7 +382,14 @@ def judge(
         )
         flagged = share >= material_share and verdict.causal_support is not True
         summary, action = advise(
-            feature, verdict, checked.outcome, diagnosis, flagged=flagged, effect=effect
+            feature,
+            verdict,
+            checked.outcome,
+            diagnosis,
+            flagged=flagged,
+            effect=effect,
+            ground=summary_ground,
+            fixed=feature in fixed,
         )
         verdicts[feature] = FeatureVerdict(
             feature=feature,
@@ -313,29 +400,138 @@ def judge(
             share=share,
             reason_summary=summary,
             action=action,
+            levels=levels,
         )
     return verdicts
 
 
+@dataclass(frozen=True)
+class _ModelSide:
+    """What the model says about one feature: its slope, or its level contrasts."""
+
+    slope: float
+    slope_se: float
+    contrasts: tuple[LevelContrast, ...] = ()
+    note: str = ""
+
+
+def compare(
+    model: float,
+    model_se: float,
+    effect: float,
+    effect_se: float,
+    *,
+    factor: float,
+    ci: tuple[float, float],
+    z: float = _Z95,
+    what: str = "slope",
+) -> tuple[Verdict, str]:
+    """The one rule: the model's number against a detectable causal effect.
+
+    ``supported`` exactly when the model's number ``m`` is consistent with the effect ``b``
+    given both uncertainties, ``|m - b| <= z sqrt(se_m^2 + se_b^2)``, *and* within the
+    tolerance ``factor`` of the effect's estimate, ``1/factor <= m/b <= factor``. Otherwise
+    ``sign_conflict`` when ``m`` has the opposite sign (and a magnitude above
+    :data:`ZERO_SLOPE` times ``b``'s), ``over_attributed`` when ``|m| > |b|``, else
+    ``under_attributed``.
+
+    Parameters
+    ----------
+    model, model_se : float
+        The model's slope (or level contrast) and its standard error (NaN: taken as 0).
+    effect, effect_se : float
+        The causal effect's estimate and standard error; its interval excludes zero.
+    factor : float
+        The tolerance (``attribution_factor``, at least 1).
+    ci : tuple of float
+        The effect's interval, as the report shows it.
+    z : float, default 1.96
+        The normal quantile of the consistency margin.
+    what : str, default "slope"
+        What the model's number is called in the sentence (``"contrast"`` for a level).
+
+    Returns
+    -------
+    tuple of (Verdict, str)
+        The verdict and its reason, stating both numbers, their ratio and the rule.
+
+    Examples
+    --------
+    >>> verdict, reason = compare(0.0215, 0.001, 0.0385, 0.0036, factor=1.5,
+    ...                           ci=(0.0315, 0.0455))
+    >>> str(verdict)
+    'under_attributed'
+    >>> reason  # doctest: +NORMALIZE_WHITESPACE
+    'model slope 0.0215 is 0.56x the effect 0.0385 [0.0315, 0.0455]; tolerance 1/1.5–1.5x:
+    below it'
+    """
+    numbers = (
+        f"model {what} {model:.3g} is {model / effect:.2f}x the effect {effect:.3g} "
+        f"[{ci[0]:.3g}, {ci[1]:.3g}]"
+    )
+    if abs(model) > ZERO_SLOPE * abs(effect) and model * effect < 0:
+        return (
+            Verdict.SIGN_CONFLICT,
+            f"model {what} {model:.3g} has the opposite sign to the effect {effect:.3g} "
+            f"[{ci[0]:.3g}, {ci[1]:.3g}]",
+        )
+    ratio = model / effect
+    tolerance = f"tolerance 1/{factor:g}–{factor:g}x"
+    spread = math.hypot(
+        model_se if math.isfinite(model_se) else 0.0,
+        effect_se if math.isfinite(effect_se) else 0.0,
+    )
+    margin = z * spread
+    gap = abs(model - effect)
+    larger = Verdict.OVER_ATTRIBUTED if abs(model) > abs(effect) else Verdict.UNDER_ATTRIBUTED
+    if not 1.0 / factor <= ratio <= factor:
+        side = "above" if ratio > factor else "below"
+        return larger, f"{numbers}; {tolerance}: {side} it"
+    if gap > margin:
+        return (
+            larger,
+            f"{numbers}; within the {tolerance}, but the difference {gap:.3g} exceeds both "
+            f"uncertainties ({z:.3g} x combined s.e. = {margin:.3g})",
+        )
+    return (
+        Verdict.SUPPORTED,
+        f"{numbers}; within the {tolerance} and within both uncertainties (difference "
+        f"{gap:.3g} <= {margin:.3g})",
+    )
+
+
 def _decide(
     effect: FeatureEffect,
-    slope: float,
+    model: _ModelSide,
     refutations: Refutations | None,
     factor: float,
-) -> tuple[Verdict, str]:
-    """The verdict and the sentence that grounds it."""
+) -> tuple[Verdict, str, str, tuple[LevelVerdict, ...]]:
+    """The verdict, the sentence that grounds it, the few words the summary starts with
+    (``""``: the verdict's usual ground) and, for a categorical feature, the level verdicts."""
     name = effect.feature
     if effect.status == EffectStatus.ERROR:
-        return Verdict.ERROR, f"estimation failed: {effect.message}"
+        return Verdict.ERROR, f"estimation failed: {effect.message}", "", ()
     if effect.status == EffectStatus.NO_PATH:
         return (
             Verdict.NO_CAUSAL_PATH,
             f"the graph has no directed path from {name!r} to the outcome",
+            "",
+            (),
         )
     if effect.status == EffectStatus.NOT_IDENTIFIABLE:
         latents = effect.identification.blocking_latents
         because = f": latent confounder(s) {_list(latents)} block it" if latents else ""
-        return Verdict.NOT_IDENTIFIABLE, f"the effect is not identifiable from the graph{because}"
+        return (
+            Verdict.NOT_IDENTIFIABLE,
+            f"the effect is not identifiable from the graph{because}",
+            "",
+            (),
+        )
+    e = effect.estimate
+    assert e is not None  # status "estimated" always carries an estimate
+    unbounded = _unbounded_set(e)
+    if unbounded:
+        return Verdict.INCONCLUSIVE, unbounded, unbounded, ()
 
     # Calibration checks of the fast path fail only by chance: never fragile by themselves.
     failed = refutations.failed_evidence(name) if refutations is not None else ()
@@ -343,40 +539,129 @@ def _decide(
         return (
             Verdict.FRAGILE,
             f"the estimate failed the refutation(s) {_list(failed)} at the corrected level",
+            "",
+            (),
         )
-    e = effect.estimate
-    assert e is not None  # status "estimated" always carries an estimate
     interval = f"{e.estimate:.4g} (95% CI {e.ci_low:.4g} to {e.ci_high:.4g})"
+    if effect.levels:
+        return _decide_levels(effect, model, factor)
     if e.ci_low <= 0.0 <= e.ci_high:
         return (
             Verdict.NO_DETECTABLE_EFFECT,
             f"the causal effect {interval} is not distinguishable from zero",
+            "",
+            (),
         )
-    if not math.isfinite(slope):
-        return Verdict.SUPPORTED, f"causal effect {interval}; the attribution slope is undefined"
-    near, far = sorted((abs(e.ci_low), abs(e.ci_high)))
-    signed = abs(slope) > ZERO_SLOPE * abs(e.estimate)
-    if signed and slope * e.estimate < 0:
+    if not math.isfinite(model.slope):
+        ground = "the model's slope is undefined, so its attribution cannot be compared"
+        return Verdict.INCONCLUSIVE, f"causal effect {interval}; {ground}", ground, ()
+    verdict, reason = compare(
+        model.slope, model.slope_se, e.estimate, e.stderr, factor=factor,
+        ci=(e.ci_low, e.ci_high),
+    )
+    return verdict, reason, reason, ()
+
+
+def _unbounded_set(e: Any) -> str:
+    """Why an IV estimate's Anderson-Rubin set cannot tell the effect, or ``""``."""
+    ar = getattr(e, "anderson_rubin", None)
+    fs = getattr(e, "first_stage", None)
+    if ar is None or ar.shape == "interval":
+        return ""
+    f_stat = f" (F = {fs.f_statistic:.2g})" if fs is not None else ""
+    if ar.shape == "whole_line":
+        return f"weak instrument{f_stat}: any effect is consistent with the data"
+    if ar.shape == "two_rays":
         return (
-            Verdict.SIGN_CONFLICT,
-            f"the model's implied effect (slope {slope:.4g}) has the opposite sign to the causal "
-            f"effect {interval}",
+            f"weak instrument{f_stat}: the effect's 95% set is two unbounded rays, so the "
+            "data cannot tell its size"
         )
-    if abs(slope) > factor * far:
+    return "the instruments disagree: no single effect is consistent with the data"
+
+
+def _decide_levels(
+    effect: FeatureEffect, model: _ModelSide, factor: float
+) -> tuple[Verdict, str, str, tuple[LevelVerdict, ...]]:
+    """A categorical feature: each level's model contrast against its causal level effect.
+
+    A level's effect is detectable when it excludes zero at the family-wise 5% level
+    (Bonferroni over the levels, as the feature's summary interval); detectable levels are
+    compared by :func:`compare` with their own 95% interval (the one the report shows), and
+    the feature takes the worst of their verdicts in the reading order (``supported`` <
+    ``over_attributed`` < ``under_attributed`` < ``sign_conflict`` < ``inconclusive``;
+    among equals the level whose contrast is furthest from its effect, as a ratio). No
+    detectable level: ``no_detectable_effect``. A detectable level without a model contrast:
+    ``inconclusive``.
+    """
+    n = len(effect.levels)
+    # Detection at the family-wise level, as the feature's summary interval; the comparison
+    # itself at each level's own 95% interval, the one the per-level table shows.
+    z_family = NormalDist().inv_cdf(1.0 - _EFFECT_LEVEL / 2 / n)
+    contrasts = {c.level: c for c in model.contrasts}
+    levels = []
+    badness: dict[str, float] = {}
+    for level in effect.levels:
+        e = level.estimate
+        if e is None:
+            levels.append(
+                LevelVerdict(level.level, level.reference, Verdict.ERROR,
+                             f"estimation failed: {level.message}")
+            )
+            continue
+        interval = f"{e.estimate:.3g} [{e.ci_low:.3g}, {e.ci_high:.3g}]"
+        if abs(e.estimate) <= z_family * e.stderr or e.p_value * n >= _EFFECT_LEVEL:
+            levels.append(
+                LevelVerdict(
+                    level.level, level.reference, Verdict.NO_DETECTABLE_EFFECT,
+                    f"the effect {interval} is not distinguishable from zero at the family-wise "
+                    f"5% level (Bonferroni over {n} levels: p x {n} = "
+                    f"{min(1.0, e.p_value * n):.2g})",
+                )
+            )
+            continue
+        c = contrasts.get(level.level)
+        if c is None:
+            why = model.note or "the model's contrast of this level was not computed"
+            levels.append(
+                LevelVerdict(level.level, level.reference, Verdict.INCONCLUSIVE,
+                             f"the effect {interval} has no model contrast to compare: {why}")
+            )
+            continue
+        verdict, reason = compare(
+            c.estimate, c.stderr, e.estimate, e.stderr, factor=factor,
+            ci=(e.ci_low, e.ci_high), what="contrast",
+        )
+        badness[level.level] = abs(math.log(abs(c.estimate / e.estimate) or 1e-12))
+        levels.append(LevelVerdict(level.level, level.reference, verdict, reason))
+    levels_t = tuple(levels)
+    order = list(Verdict)
+    detected = [lv for lv in levels_t if lv.verdict in _DETECTED | {Verdict.INCONCLUSIVE}]
+    scope = f"{n} level contrasts against {effect.levels[0].reference!r}"
+    if not detected:
         return (
-            Verdict.OVER_ATTRIBUTED,
-            f"the model's implied effect (slope {slope:.4g}) exceeds the causal effect "
-            f"{interval} by more than {factor:g}x",
+            Verdict.NO_DETECTABLE_EFFECT,
+            f"no level's effect is distinguishable from zero at the family-wise 5% level "
+            f"({scope}); no verdict is read from the model's contrasts",
+            "",
+            levels_t,
         )
-    if abs(slope) < near / factor:
-        return (
-            Verdict.UNDER_ATTRIBUTED,
-            f"the model's implied effect (slope {slope:.4g}) falls short of the causal effect "
-            f"{interval} by more than {factor:g}x",
-        )
+    # The worst verdict; among equals, the level whose contrast is furthest from its effect.
+    worst = max(detected, key=lambda lv: (order.index(lv.verdict), badness.get(lv.level, 0.0)))
+    agree = sum(lv.verdict is Verdict.SUPPORTED for lv in levels_t)
+    ground = (
+        f"level {worst.level!r} vs {worst.reference!r}: {worst.reason} "
+        f"({agree} of {n} levels supported; the worst level decides)"
+    )
+    return worst.verdict, f"judged level by level ({scope}); {ground}", ground, levels_t
+
+
+def _refuter_note(effect: FeatureEffect, levels: tuple[LevelVerdict, ...]) -> str:
+    """Categorical features: say plainly that no refuter ran on the level effects."""
+    if not effect.levels:
+        return ""
     return (
-        Verdict.SUPPORTED,
-        f"the model's implied effect (slope {slope:.4g}) agrees with the causal effect {interval}",
+        "no refuter ran on the level effects: they are unchallenged (the refuters challenge "
+        "one effect per feature)"
     )
 
 
@@ -387,6 +672,7 @@ _GROUNDS = {
     Verdict.SIGN_CONFLICT: "attribution has the opposite sign to the effect",
     Verdict.FRAGILE: "estimate failed a refuter",
     Verdict.LIMITED_OVERLAP: "the data cannot compare like with like (overlap)",
+    Verdict.INCONCLUSIVE: "the data cannot tell",
     Verdict.NO_DETECTABLE_EFFECT: "no detectable causal effect",
     Verdict.NO_CAUSAL_PATH: "no causal path",
     Verdict.NOT_IDENTIFIABLE: "effect not identifiable",
@@ -402,6 +688,8 @@ def advise(
     *,
     flagged: bool,
     effect: FeatureEffect | None = None,
+    ground: str = "",
+    fixed: bool = False,
 ) -> tuple[str, str | None]:
     """The reason in a few words and what to do, from the verdict and the structural diagnosis.
 
@@ -428,6 +716,13 @@ def advise(
         Whether the attribution is flagged.
     effect : FeatureEffect, optional
         For the latents that block identification.
+    ground : str, default ""
+        The verdict's ground in words when the judge has a specific one (the one rule's
+        comparison with its numbers, the cause of an ``inconclusive``), so that the summary
+        and the first reason say the same; ``""``: the verdict's usual few words.
+    fixed : bool, default False
+        The feature cannot be changed (the ``fixed`` option): the action never proposes
+        acting on it.
 
     Returns
     -------
@@ -451,7 +746,7 @@ def advise(
     verdict = Verdict(verdict)
     d = diagnosis
     latents = tuple(effect.identification.blocking_latents) if effect is not None else ()
-    ground = _GROUNDS[verdict]
+    ground = ground or _GROUNDS[verdict]
     if verdict is Verdict.NO_CAUSAL_PATH:
         ground = f"no causal path to {outcome}"
     elif verdict is Verdict.NOT_IDENTIFIABLE and latents:
@@ -470,7 +765,29 @@ def advise(
         elif d.colliders_in_model:
             structural = f"collider bias through {_plain(d.colliders_in_model)}"
     summary = f"{ground}; {structural}" if structural else ground
+    if fixed:
+        return summary, _fixed_action(feature, verdict, outcome, d, flagged=flagged)
     return summary, _action(feature, verdict, outcome, d, flagged=flagged, latents=latents)
+
+
+def _fixed_action(
+    feature: str, verdict: Verdict, outcome: str, d: FeatureSetDiagnosis | None, *, flagged: bool
+) -> str | None:
+    """The action for a feature that cannot be changed: never a lever, structural fixes only."""
+    f = feature
+    if verdict is Verdict.ERROR:
+        return f"Fix the estimation error for {f} (see its section) and run the analysis again."
+    if d is not None and d.outcome_descendant:
+        return f"Drop {f} from the model: it is a consequence of {outcome} and leaks it."
+    if not flagged:
+        return None
+    if d is not None and d.missing_confounders:
+        names = _plain(d.missing_confounders)
+        return f"Add {names} to the model: {f}'s attribution is partly {names}'s."
+    return (
+        f"{f} is fixed (not a lever): read its attribution as a predictor of {outcome}, "
+        "not as a cause."
+    )
 
 
 def _action(
@@ -530,6 +847,11 @@ def _action(
         )
     if verdict is Verdict.FRAGILE:
         return f"Do not act on {f} until its effect survives the refuters; check the DAG near it."
+    if verdict is Verdict.INCONCLUSIVE:
+        return (
+            f"Do not act on {f} to change {outcome} on this evidence: the data cannot tell "
+            "its effect (see its reason)."
+        )
     if verdict is Verdict.LIMITED_OVERLAP:
         return (
             f"Do not act on {f} on this estimate: trim to the overlapping rows, change the "

@@ -96,16 +96,22 @@ def verdict_of(feature, effect=None, slope=None, refutations=None, **kwargs):
 @pytest.mark.parametrize(
     ("estimate", "low", "high", "slope", "verdict", "support"),
     [
+        # The one rule: within 1/1.5-1.5x of the estimate 1.0 AND |slope - 1| within
+        # 1.96 x the combined s.e. (0.102 here: margin 0.2).
         (1.0, 0.8, 1.2, 1.0, "supported", True),
-        (1.0, 0.8, 1.2, 0.6, "supported", True),  # 0.6 > 0.8 / 1.5
-        (1.0, 0.8, 1.2, 0.5, "under_attributed", True),  # 0.5 < 0.8 / 1.5
-        (1.0, 0.8, 1.2, 1.9, "over_attributed", True),  # 1.9 > 1.2 x 1.5
+        (1.0, 0.8, 1.2, 0.85, "supported", True),  # 0.85x, difference 0.15 <= 0.2
+        (1.0, 0.8, 1.2, 0.7, "under_attributed", True),  # 0.7x: in tolerance, 0.3 > 0.2
+        (1.0, 0.8, 1.2, 0.6, "under_attributed", True),  # 0.6x < 1/1.5 (was "supported")
+        (1.0, 0.8, 1.2, 1.3, "over_attributed", True),  # 1.3x: in tolerance, 0.3 > 0.2
+        (1.0, 0.8, 1.2, 1.6, "over_attributed", True),  # 1.6x > 1.5 (below 1.2 x 1.5)
+        (1.0, 0.8, 1.2, 1.9, "over_attributed", True),
         (1.0, 0.8, 1.2, -0.5, "sign_conflict", False),
         (1.0, 0.8, 1.2, -0.05, "under_attributed", True),  # |slope| < 10% of the effect: no sign
         (-1.0, -1.2, -0.8, -1.0, "supported", True),
         (-1.0, -1.2, -0.8, 0.5, "sign_conflict", False),
         (0.1, -0.1, 0.3, 5.0, "no_detectable_effect", False),
-        (1.0, 0.8, 1.2, np.nan, "supported", True),
+        # No verdict from an undefined slope: the data cannot tell.
+        (1.0, 0.8, 1.2, np.nan, "inconclusive", None),
     ],
 )
 def test_rules_for_estimated_effects(estimate, low, high, slope, verdict, support):
@@ -186,6 +192,7 @@ def test_verdicts_are_one_named_list_in_report_order_and_stay_plain_strings():
         "sign_conflict",
         "fragile",
         "limited_overlap",
+        "inconclusive",
         "no_detectable_effect",
         "no_causal_path",
         "not_identifiable",
@@ -203,6 +210,7 @@ def test_verdicts_are_one_named_list_in_report_order_and_stay_plain_strings():
         "under_attributed": True,
         "fragile": None,
         "limited_overlap": None,
+        "inconclusive": None,
         "not_identifiable": None,
         "error": None,
     }
@@ -279,7 +287,9 @@ def test_a_mediator_hiding_a_large_effect_says_to_act_on_the_cause():
     # x's total effect is 1; with its mediator m in the model its slope is 0.05: no sign.
     hidden = verdict_of("x", slope=0.05)
     assert (hidden.verdict, hidden.flagged) == ("under_attributed", False)
-    assert hidden.reason_summary.startswith("attribution falls short of the causal effect; ")
+    assert hidden.reason_summary.startswith(
+        "model slope 0.05 is 0.05x the effect 1 [0.8, 1.2]; tolerance 1/1.5–1.5x: below it; "
+    )
     assert hidden.action.startswith("Act on x itself, not on m: its effect on y runs through it")
 
 
