@@ -327,6 +327,12 @@ def _summary(report, out: Path) -> str:
         lines.append(f"  {mark} {verdict.feature}: {verdict.verdict}")
     if flagged:
         lines.append(f"{len(flagged)} flagged attribution(s): read them as causes at your peril")
+    from causalinterp.render._text import unused_columns_text
+    from causalinterp.render.json import unused_graph_columns
+
+    unused = unused_columns_text(list(unused_graph_columns(report.checked)))
+    if unused:
+        lines.append(unused)
     return "\n".join(lines)
 
 

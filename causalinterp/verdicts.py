@@ -830,6 +830,12 @@ def _action(
             f"attribution is partly {owner}."
         )
     unobserved = latents or (d.latent_confounders if d is not None else ())
+    if verdict is Verdict.INCONCLUSIVE:
+        measure = f"; measuring {_plain(unobserved)} would let it be told" if unobserved else ""
+        return (
+            f"Do not act on {f} to change {outcome} on this evidence: the data cannot tell "
+            f"its effect (see its reason){measure}."
+        )
     if unobserved:
         return (
             f"Do not act on {f} to change {outcome}; collect {_plain(unobserved)} (not measured) "
@@ -847,11 +853,6 @@ def _action(
         )
     if verdict is Verdict.FRAGILE:
         return f"Do not act on {f} until its effect survives the refuters; check the DAG near it."
-    if verdict is Verdict.INCONCLUSIVE:
-        return (
-            f"Do not act on {f} to change {outcome} on this evidence: the data cannot tell "
-            "its effect (see its reason)."
-        )
     if verdict is Verdict.LIMITED_OVERLAP:
         return (
             f"Do not act on {f} on this estimate: trim to the overlapping rows, change the "

@@ -111,7 +111,7 @@ def level_contrasts(
     >>> from sklearn.pipeline import make_pipeline
     >>> m = make_pipeline(make_column_transformer((OneHotEncoder(), ["g"]),
     ...     remainder="passthrough"), LinearRegression()).fit(rows, y)
-    >>> [round(c.estimate, 3) for c in level_contrasts(m, rows, "g", ("a", "b", "c"), 0)]
+    >>> [round(c.estimate, 3) + 0.0 for c in level_contrasts(m, rows, "g", ("a", "b", "c"), 0)]
     [2.0, 0.0]
     """
     codes = rows[feature].to_numpy(dtype=float)
