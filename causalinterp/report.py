@@ -245,7 +245,7 @@ class Report:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as plain JSON data, in the ``report.json`` schema (version 1.2).
+        """The report as plain JSON data, in the ``report.json`` schema (version 1.3).
 
         Keys are sorted, floats rounded to 6 significant digits, NaN and infinities are None:
         the same inputs give the same data, apart from ``run``. See docs/report-schema.md.

@@ -36,10 +36,17 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 from causalinterp import options
+from causalinterp._advice import action, fixed_action, plain, quoted, structural_reasons
+from causalinterp._comparison import (
+    EFFECT_LEVEL,
+    ZERO_SLOPE,
+    compare,
+    judge_levels,
+    unbounded_set,
+)
 from causalinterp.attribute.attributions import Attributions
 from causalinterp.attribute.contrasts import LevelContrast
 from causalinterp.data import CheckedData
@@ -66,13 +73,9 @@ __all__ = [
     "judge",
 ]
 
-#: A slope smaller than this fraction of the effect's magnitude has no sign (it is zero).
-ZERO_SLOPE = 0.1
 #: The level of the effects' confidence intervals (95%): a verdict that needs a detectable
 #: effect needs a p-value below it.
-_EFFECT_LEVEL = 0.05
-#: The normal quantile of a 95% interval (the one rule's consistency margin).
-_Z95 = NormalDist().inv_cdf(0.975)
+_EFFECT_LEVEL = EFFECT_LEVEL
 _DEFAULT = options.defaults("judge")
 
 
@@ -375,7 +378,7 @@ def judge(
             ground,
             *(f"level {lv.level!r}: {lv.reason}" for lv in levels),
             _refuter_note(effect, levels),
-            *_structural_reasons(feature, checked.outcome, diagnosis, effect),
+            *structural_reasons(feature, checked.outcome, diagnosis, effect),
             *instrument_reasons(effect),  # IV/front-door assumptions; weak instruments
             calibration_note(refutations, feature),  # failed fast-path calibration checks
             curves.reason(feature) if curves is not None else "",  # shape vs the causal curve
@@ -415,91 +418,6 @@ class _ModelSide:
     note: str = ""
 
 
-def compare(
-    model: float,
-    model_se: float,
-    effect: float,
-    effect_se: float,
-    *,
-    factor: float,
-    ci: tuple[float, float],
-    z: float = _Z95,
-    what: str = "slope",
-) -> tuple[Verdict, str]:
-    """The one rule: the model's number against a detectable causal effect.
-
-    ``supported`` exactly when the model's number ``m`` is consistent with the effect ``b``
-    given both uncertainties, ``|m - b| <= z sqrt(se_m^2 + se_b^2)``, *and* within the
-    tolerance ``factor`` of the effect's estimate, ``1/factor <= m/b <= factor``. Otherwise
-    ``sign_conflict`` when ``m`` has the opposite sign (and a magnitude above
-    :data:`ZERO_SLOPE` times ``b``'s), ``over_attributed`` when ``|m| > |b|``, else
-    ``under_attributed``.
-
-    Parameters
-    ----------
-    model, model_se : float
-        The model's slope (or level contrast) and its standard error (NaN: taken as 0).
-    effect, effect_se : float
-        The causal effect's estimate and standard error; its interval excludes zero.
-    factor : float
-        The tolerance (``attribution_factor``, at least 1).
-    ci : tuple of float
-        The effect's interval, as the report shows it.
-    z : float, default 1.96
-        The normal quantile of the consistency margin.
-    what : str, default "slope"
-        What the model's number is called in the sentence (``"contrast"`` for a level).
-
-    Returns
-    -------
-    tuple of (Verdict, str)
-        The verdict and its reason, stating both numbers, their ratio and the rule.
-
-    Examples
-    --------
-    >>> verdict, reason = compare(0.0215, 0.001, 0.0385, 0.0036, factor=1.5,
-    ...                           ci=(0.0315, 0.0455))
-    >>> str(verdict)
-    'under_attributed'
-    >>> reason  # doctest: +NORMALIZE_WHITESPACE
-    'model slope 0.0215 is 0.56x the effect 0.0385 [0.0315, 0.0455]; tolerance 1/1.5–1.5x:
-    below it'
-    """
-    numbers = (
-        f"model {what} {model:.3g} is {model / effect:.2f}x the effect {effect:.3g} "
-        f"[{ci[0]:.3g}, {ci[1]:.3g}]"
-    )
-    if abs(model) > ZERO_SLOPE * abs(effect) and model * effect < 0:
-        return (
-            Verdict.SIGN_CONFLICT,
-            f"model {what} {model:.3g} has the opposite sign to the effect {effect:.3g} "
-            f"[{ci[0]:.3g}, {ci[1]:.3g}]",
-        )
-    ratio = model / effect
-    tolerance = f"tolerance 1/{factor:g}–{factor:g}x"
-    spread = math.hypot(
-        model_se if math.isfinite(model_se) else 0.0,
-        effect_se if math.isfinite(effect_se) else 0.0,
-    )
-    margin = z * spread
-    gap = abs(model - effect)
-    larger = Verdict.OVER_ATTRIBUTED if abs(model) > abs(effect) else Verdict.UNDER_ATTRIBUTED
-    if not 1.0 / factor <= ratio <= factor:
-        side = "above" if ratio > factor else "below"
-        return larger, f"{numbers}; {tolerance}: {side} it"
-    if gap > margin:
-        return (
-            larger,
-            f"{numbers}; within the {tolerance}, but the difference {gap:.3g} exceeds both "
-            f"uncertainties ({z:.3g} x combined s.e. = {margin:.3g})",
-        )
-    return (
-        Verdict.SUPPORTED,
-        f"{numbers}; within the {tolerance} and within both uncertainties (difference "
-        f"{gap:.3g} <= {margin:.3g})",
-    )
-
-
 def _decide(
     effect: FeatureEffect,
     model: _ModelSide,
@@ -520,7 +438,7 @@ def _decide(
         )
     if effect.status == EffectStatus.NOT_IDENTIFIABLE:
         latents = effect.identification.blocking_latents
-        because = f": latent confounder(s) {_list(latents)} block it" if latents else ""
+        because = f": latent confounder(s) {quoted(latents)} block it" if latents else ""
         return (
             Verdict.NOT_IDENTIFIABLE,
             f"the effect is not identifiable from the graph{because}",
@@ -529,7 +447,7 @@ def _decide(
         )
     e = effect.estimate
     assert e is not None  # status "estimated" always carries an estimate
-    unbounded = _unbounded_set(e)
+    unbounded = unbounded_set(e)
     if unbounded:
         return Verdict.INCONCLUSIVE, unbounded, unbounded, ()
 
@@ -538,7 +456,7 @@ def _decide(
     if failed:
         return (
             Verdict.FRAGILE,
-            f"the estimate failed the refutation(s) {_list(failed)} at the corrected level",
+            f"the estimate failed the refutation(s) {quoted(failed)} at the corrected level",
             "",
             (),
         )
@@ -555,104 +473,30 @@ def _decide(
     if not math.isfinite(model.slope):
         ground = "the model's slope is undefined, so its attribution cannot be compared"
         return Verdict.INCONCLUSIVE, f"causal effect {interval}; {ground}", ground, ()
-    verdict, reason = compare(
-        model.slope, model.slope_se, e.estimate, e.stderr, factor=factor,
-        ci=(e.ci_low, e.ci_high),
+    name, reason = compare(
+        model.slope, model.slope_se, e.estimate, e.stderr, factor=factor, ci=(e.ci_low, e.ci_high)
     )
-    return verdict, reason, reason, ()
-
-
-def _unbounded_set(e: Any) -> str:
-    """Why an IV estimate's Anderson-Rubin set cannot tell the effect, or ``""``."""
-    ar = getattr(e, "anderson_rubin", None)
-    fs = getattr(e, "first_stage", None)
-    if ar is None or ar.shape == "interval":
-        return ""
-    f_stat = f" (F = {fs.f_statistic:.2g})" if fs is not None else ""
-    if ar.shape == "whole_line":
-        return f"weak instrument{f_stat}: any effect is consistent with the data"
-    if ar.shape == "two_rays":
-        return (
-            f"weak instrument{f_stat}: the effect's 95% set is two unbounded rays, so the "
-            "data cannot tell its size"
-        )
-    return "the instruments disagree: no single effect is consistent with the data"
+    return Verdict(name), reason, reason, ()
 
 
 def _decide_levels(
     effect: FeatureEffect, model: _ModelSide, factor: float
 ) -> tuple[Verdict, str, str, tuple[LevelVerdict, ...]]:
-    """A categorical feature: each level's model contrast against its causal level effect.
-
-    A level's effect is detectable when it excludes zero at the family-wise 5% level
-    (Bonferroni over the levels, as the feature's summary interval); detectable levels are
-    compared by :func:`compare` with their own 95% interval (the one the report shows), and
-    the feature takes the worst of their verdicts in the reading order (``supported`` <
-    ``over_attributed`` < ``under_attributed`` < ``sign_conflict`` < ``inconclusive``;
-    among equals the level whose contrast is furthest from its effect, as a ratio). No
-    detectable level: ``no_detectable_effect``. A detectable level without a model contrast:
-    ``inconclusive``.
-    """
-    n = len(effect.levels)
-    # Detection at the family-wise level, as the feature's summary interval; the comparison
-    # itself at each level's own 95% interval, the one the per-level table shows.
-    z_family = NormalDist().inv_cdf(1.0 - _EFFECT_LEVEL / 2 / n)
-    contrasts = {c.level: c for c in model.contrasts}
-    levels = []
-    badness: dict[str, float] = {}
-    for level in effect.levels:
-        e = level.estimate
-        if e is None:
-            levels.append(
-                LevelVerdict(level.level, level.reference, Verdict.ERROR,
-                             f"estimation failed: {level.message}")
-            )
-            continue
-        interval = f"{e.estimate:.3g} [{e.ci_low:.3g}, {e.ci_high:.3g}]"
-        if abs(e.estimate) <= z_family * e.stderr or e.p_value * n >= _EFFECT_LEVEL:
-            levels.append(
-                LevelVerdict(
-                    level.level, level.reference, Verdict.NO_DETECTABLE_EFFECT,
-                    f"the effect {interval} is not distinguishable from zero at the family-wise "
-                    f"5% level (Bonferroni over {n} levels: p x {n} = "
-                    f"{min(1.0, e.p_value * n):.2g})",
-                )
-            )
-            continue
-        c = contrasts.get(level.level)
-        if c is None:
-            why = model.note or "the model's contrast of this level was not computed"
-            levels.append(
-                LevelVerdict(level.level, level.reference, Verdict.INCONCLUSIVE,
-                             f"the effect {interval} has no model contrast to compare: {why}")
-            )
-            continue
-        verdict, reason = compare(
-            c.estimate, c.stderr, e.estimate, e.stderr, factor=factor,
-            ci=(e.ci_low, e.ci_high), what="contrast",
-        )
-        badness[level.level] = abs(math.log(abs(c.estimate / e.estimate) or 1e-12))
-        levels.append(LevelVerdict(level.level, level.reference, verdict, reason))
-    levels_t = tuple(levels)
-    order = list(Verdict)
-    detected = [lv for lv in levels_t if lv.verdict in _DETECTED | {Verdict.INCONCLUSIVE}]
-    scope = f"{n} level contrasts against {effect.levels[0].reference!r}"
-    if not detected:
+    """A categorical feature, level by level (:func:`causalinterp._comparison.judge_levels`)."""
+    judged, name, ground = judge_levels(
+        effect.levels, {c.level: c for c in model.contrasts}, factor=factor, note=model.note
+    )
+    levels = tuple(LevelVerdict(*row) for row in judged)
+    scope = f"{len(levels)} level contrasts against {effect.levels[0].reference!r}"
+    if not ground:
         return (
             Verdict.NO_DETECTABLE_EFFECT,
             f"no level's effect is distinguishable from zero at the family-wise 5% level "
             f"({scope}); no verdict is read from the model's contrasts",
             "",
-            levels_t,
+            levels,
         )
-    # The worst verdict; among equals, the level whose contrast is furthest from its effect.
-    worst = max(detected, key=lambda lv: (order.index(lv.verdict), badness.get(lv.level, 0.0)))
-    agree = sum(lv.verdict is Verdict.SUPPORTED for lv in levels_t)
-    ground = (
-        f"level {worst.level!r} vs {worst.reference!r}: {worst.reason} "
-        f"({agree} of {n} levels supported; the worst level decides)"
-    )
-    return worst.verdict, f"judged level by level ({scope}); {ground}", ground, levels_t
+    return Verdict(name), f"judged level by level ({scope}); {ground}", ground, levels
 
 
 def _refuter_note(effect: FeatureEffect, levels: tuple[LevelVerdict, ...]) -> str:
@@ -750,156 +594,21 @@ def advise(
     if verdict is Verdict.NO_CAUSAL_PATH:
         ground = f"no causal path to {outcome}"
     elif verdict is Verdict.NOT_IDENTIFIABLE and latents:
-        ground = f"effect not identifiable (latent {_plain(latents)})"
+        ground = f"effect not identifiable (latent {plain(latents)})"
     structural = ""
     # A supported row's numbers agree: its structural caveats stay in the reasons, not here.
     if d is not None and verdict is not Verdict.SUPPORTED:
         if d.outcome_descendant:
             structural = f"leakage: a consequence of {outcome}"
         elif d.missing_confounders:
-            structural = f"proxy of {_plain(d.missing_confounders)}"
+            structural = f"proxy of {plain(d.missing_confounders)}"
         elif d.latent_confounders and verdict is not Verdict.NOT_IDENTIFIABLE:
-            structural = f"proxy of unobserved {_plain(d.latent_confounders)}"
+            structural = f"proxy of unobserved {plain(d.latent_confounders)}"
         elif d.mediators_in_model:
-            structural = f"effect carried by {_plain(d.mediators_in_model)}"
+            structural = f"effect carried by {plain(d.mediators_in_model)}"
         elif d.colliders_in_model:
-            structural = f"collider bias through {_plain(d.colliders_in_model)}"
+            structural = f"collider bias through {plain(d.colliders_in_model)}"
     summary = f"{ground}; {structural}" if structural else ground
     if fixed:
-        return summary, _fixed_action(feature, verdict, outcome, d, flagged=flagged)
-    return summary, _action(feature, verdict, outcome, d, flagged=flagged, latents=latents)
-
-
-def _fixed_action(
-    feature: str, verdict: Verdict, outcome: str, d: FeatureSetDiagnosis | None, *, flagged: bool
-) -> str | None:
-    """The action for a feature that cannot be changed: never a lever, structural fixes only."""
-    f = feature
-    if verdict is Verdict.ERROR:
-        return f"Fix the estimation error for {f} (see its section) and run the analysis again."
-    if d is not None and d.outcome_descendant:
-        return f"Drop {f} from the model: it is a consequence of {outcome} and leaks it."
-    if not flagged:
-        return None
-    if d is not None and d.missing_confounders:
-        names = _plain(d.missing_confounders)
-        return f"Add {names} to the model: {f}'s attribution is partly {names}'s."
-    return (
-        f"{f} is fixed (not a lever): read its attribution as a predictor of {outcome}, "
-        "not as a cause."
-    )
-
-
-def _action(
-    feature: str,
-    verdict: Verdict,
-    outcome: str,
-    d: FeatureSetDiagnosis | None,
-    *,
-    flagged: bool,
-    latents: tuple[str, ...],
-) -> str | None:
-    """One sentence: what to do; the order of the rules is documented in docs/verdicts.md."""
-    f = feature
-    if verdict is Verdict.ERROR:
-        return f"Fix the estimation error for {f} (see its section) and run the analysis again."
-    if d is not None and d.outcome_descendant:
-        return f"Drop {f} from the model: it is a consequence of {outcome} and leaks it."
-    if not flagged:
-        if verdict is Verdict.UNDER_ATTRIBUTED:
-            if d is not None and d.mediators_in_model:
-                them = "it" if len(d.mediators_in_model) == 1 else "them"
-                return (
-                    f"Act on {f} itself, not on {_plain(d.mediators_in_model)}: its effect on "
-                    f"{outcome} runs through {them}, so the model's attribution hides it."
-                )
-            return (
-                f"Do not judge {f} by its attribution: its causal effect on {outcome} is larger "
-                "than the model shows."
-            )
-        if verdict is Verdict.OVER_ATTRIBUTED:
-            return (
-                f"Do not expect changing {f} to move {outcome} as much as its attribution suggests."
-            )
-        return None
-    if d is not None and d.missing_confounders:
-        names = _plain(d.missing_confounders)
-        owner = f"{names}'s" if len(d.missing_confounders) == 1 else "theirs"
-        return (
-            f"Add {names} to the model and do not act on {f} to change {outcome}: its "
-            f"attribution is partly {owner}."
-        )
-    unobserved = latents or (d.latent_confounders if d is not None else ())
-    if verdict is Verdict.INCONCLUSIVE:
-        measure = f"; measuring {_plain(unobserved)} would let it be told" if unobserved else ""
-        return (
-            f"Do not act on {f} to change {outcome} on this evidence: the data cannot tell "
-            f"its effect (see its reason){measure}."
-        )
-    if unobserved:
-        return (
-            f"Do not act on {f} to change {outcome}; collect {_plain(unobserved)} (not measured) "
-            "to separate its effect."
-        )
-    if d is not None and d.colliders_in_model:
-        return (
-            f"Do not read {f}'s attribution as causal: conditioning on "
-            f"{_plain(d.colliders_in_model)} biases it; consider removing it from the model."
-        )
-    if verdict is Verdict.SIGN_CONFLICT:
-        return (
-            f"Do not act on {f} as the model suggests: changing it moves {outcome} the "
-            "opposite way."
-        )
-    if verdict is Verdict.FRAGILE:
-        return f"Do not act on {f} until its effect survives the refuters; check the DAG near it."
-    if verdict is Verdict.LIMITED_OVERLAP:
-        return (
-            f"Do not act on {f} on this estimate: trim to the overlapping rows, change the "
-            "estimand or drop a redundant control (see its reason)."
-        )
-    if verdict is Verdict.NO_CAUSAL_PATH:
-        return f"Do not act on {f} to change {outcome}: the DAG gives it no effect."
-    if verdict is Verdict.NO_DETECTABLE_EFFECT:
-        return f"Do not act on {f} to change {outcome}: no causal effect was detected."
-    return f"Do not act on {f} to change {outcome} until its effect is identified."
-
-
-def _plain(names) -> str:
-    return ", ".join(str(n) for n in names)
-
-
-def _structural_reasons(
-    feature: str, outcome: str, diagnosis: FeatureSetDiagnosis, effect: FeatureEffect
-) -> list[str]:
-    reasons = []
-    if diagnosis.outcome_descendant:
-        reasons.append(
-            f"{feature!r} is a consequence of the outcome {outcome!r} (a descendant of it): its "
-            "attribution reflects leakage or reverse causation"
-        )
-    if diagnosis.missing_confounders:
-        reasons.append(
-            f"confounder(s) {_list(diagnosis.missing_confounders)} of {feature!r} and the outcome "
-            f"are not model features: the model can use {feature!r} as their proxy"
-        )
-    if diagnosis.latent_confounders and effect.status != EffectStatus.NOT_IDENTIFIABLE:
-        reasons.append(
-            f"latent confounder(s) {_list(diagnosis.latent_confounders)} of {feature!r} and the "
-            "outcome are unobserved: the model's attribution can absorb their effect"
-        )
-    if diagnosis.mediators_in_model:
-        reasons.append(
-            f"mediator(s) {_list(diagnosis.mediators_in_model)} of {feature!r} are also model "
-            f"features: the model sees only the direct effect of {feature!r}, not its total effect"
-        )
-    if diagnosis.colliders_in_model:
-        reasons.append(
-            f"conditioning on model feature(s) {_list(diagnosis.colliders_in_model)} opens a "
-            f"non-causal (collider) path between {feature!r} and the outcome"
-        )
-    return reasons
-
-
-def _list(names) -> str:
-    return ", ".join(repr(n) for n in names)
+        return summary, fixed_action(feature, str(verdict), outcome, d, flagged=flagged)
+    return summary, action(feature, str(verdict), outcome, d, flagged=flagged, latents=latents)

@@ -375,7 +375,7 @@ def test_json_follows_the_schema(report):
         "schema_version", "outcome", "outcome_kind", "scale", "n_rows", "dropped_rows",
         "latent", "graph", "settings", "summary", "graph_test", "features", "run",
     }  # fmt: skip
-    assert data["schema_version"] == "1.2"
+    assert data["schema_version"] == "1.3"
     assert data["outcome"] == "default"
     assert data["outcome_kind"] == "binary"
     assert data["scale"] == "probability"
