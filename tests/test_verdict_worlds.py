@@ -247,3 +247,19 @@ def test_analyze_takes_fixed_like_explain_and_never_proposes_it_as_a_lever():
     out = fixed.to_dict()
     assert out["settings"]["fixed"] == ["region"]
     assert [row["fixed"] for row in out["features"]] == [True, False, False]
+
+
+def test_a_fixed_feature_is_never_an_under_used_effect_among_the_findings():
+    from causalinterp.render.summary import findings
+
+    row = {
+        "name": "tenure", "flagged": False, "verdict": "under_attributed", "fixed": False,
+        "reason_summary": "model slope 0.01 is 0.10x the effect 0.1 [0.08, 0.12]; ...",
+        "action": "Do not judge tenure by its attribution: ...",
+        "attribution": {"share": 0.2, "slope": 0.01},
+        "effect": {"estimate": 0.1, "ci_low": 0.08, "ci_high": 0.12, "standardized": 0.4},
+    }  # fmt: skip
+    data = {"outcome": "y", "features": [row], "graph_test": None}
+    assert [f["kind"] for f in findings(data)] == ["under_used"]
+    data["features"] = [{**row, "fixed": True}]
+    assert findings(data) == []

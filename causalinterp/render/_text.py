@@ -210,8 +210,9 @@ def dependence_caption(row: Mapping[str, Any]) -> str:
         if drawn:
             return text + (
                 " Blue: each level's causal effect against the reference level, with its 95% "
-                "interval, drawn from the reference level's mean SHAP value; a level whose "
-                "diamond falls outside its interval is a model contrast that is not causal."
+                "interval, drawn from the reference level's mean SHAP value. The verdict reads "
+                "the model's own contrasts (its predictions with the rows set to each level), "
+                "in the per-level table."
             )
         return text + f" No causal effect is drawn: {_no_effect_reason(row)}."
     slope = _float((row.get("attribution") or {}).get("slope"))
