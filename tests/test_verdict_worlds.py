@@ -181,7 +181,8 @@ def test_a_slope_that_matches_the_effect_is_supported_with_its_numbers():
 # --------------------------------------------------------------- three-valued support
 
 
-def test_a_whole_line_anderson_rubin_set_leaves_support_undetermined():
+@pytest.fixture(scope="module")
+def weak_iv_report():
     rng = np.random.default_rng(11)
     n = 400
     u, z = rng.normal(size=n), rng.normal(size=n)
@@ -191,7 +192,11 @@ def test_a_whole_line_anderson_rubin_set_leaves_support_undetermined():
     dot = "digraph { U [latent=true]; Z -> T; U -> T; U -> Y; T -> Y }"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = analyze(data, dot, "Y", features=["T"], **FAST)
+        return analyze(data, dot, "Y", features=["T"], **FAST)
+
+
+def test_a_whole_line_anderson_rubin_set_leaves_support_undetermined(weak_iv_report):
+    report = weak_iv_report
     row = report.to_dict()["features"][0]
     assert row["effect"]["anderson_rubin"]["shape"] == "whole_line"
     assert (row["verdict"], row["causal_support"]) == ("inconclusive", None)
@@ -263,3 +268,14 @@ def test_a_fixed_feature_is_never_an_under_used_effect_among_the_findings():
     assert [f["kind"] for f in findings(data)] == ["under_used"]
     data["features"] = [{**row, "fixed": True}]
     assert findings(data) == []
+
+
+def test_a_report_refuses_no_detectable_effect_on_an_unbounded_set(weak_iv_report):
+    import dataclasses
+
+    from causalinterp.errors import CausalInterpError
+    from causalinterp.verdicts import FeatureVerdict
+
+    old = FeatureVerdict("T", False, "no_detectable_effect", ("r",), True)
+    with pytest.raises(CausalInterpError, match=r"'no_detectable_effect' on an unbounded"):
+        dataclasses.replace(weak_iv_report, verdicts={"T": old})
