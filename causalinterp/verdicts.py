@@ -9,9 +9,10 @@ verdict                   causal_support  when
 ``error``                 null            estimation failed; the message is in ``reasons``
 ``no_causal_path``        false           no directed path from the feature to the outcome
 ``not_identifiable``      null            the DAG and observed columns do not identify it
-``inconclusive``          null            the data cannot tell: an unbounded Anderson-Rubin
-                                          set, or no model slope/contrast to compare
 ``limited_overlap``       null            identified, but the data cannot compare like with like
+``inconclusive``          null            the data cannot tell: an unbounded Anderson-Rubin
+                                          set, or (after ``no_detectable_effect``) no model
+                                          slope or contrast to compare
 ``fragile``               null            identified, but a refuter broke the estimate
 ``no_detectable_effect``  false           identified; the 95% CI includes zero
 ``sign_conflict``         false           significant effect; attribution slope opposite
@@ -73,9 +74,6 @@ __all__ = [
     "judge",
 ]
 
-#: The level of the effects' confidence intervals (95%): a verdict that needs a detectable
-#: effect needs a p-value below it.
-_EFFECT_LEVEL = EFFECT_LEVEL
 _DEFAULT = options.defaults("judge")
 
 
@@ -255,7 +253,7 @@ def contradiction(verdict: FeatureVerdict, effect: FeatureEffect | None) -> str:
     if e is None or v not in _DETECTED | {Verdict.NO_DETECTABLE_EFFECT}:
         return ""
     excludes_zero = not (e.ci_low <= 0.0 <= e.ci_high)
-    if v in _DETECTED and not (excludes_zero and e.p_value < _EFFECT_LEVEL):
+    if v in _DETECTED and not (excludes_zero and e.p_value < EFFECT_LEVEL):
         return (
             f"{name}: verdict {str(v)!r} needs an effect whose 95% CI excludes zero "
             f"(p = {e.p_value:.4g})"
