@@ -328,9 +328,8 @@ def _summary(report, out: Path) -> str:
     if flagged:
         lines.append(f"{len(flagged)} flagged attribution(s): read them as causes at your peril")
     from causalinterp.render._text import unused_columns_text
-    from causalinterp.render.json import unused_graph_columns
 
-    unused = unused_columns_text(list(unused_graph_columns(report.checked)))
+    unused = unused_columns_text(list(report.checked.unused_graph_columns))
     if unused:
         lines.append(unused)
     return "\n".join(lines)

@@ -89,6 +89,13 @@ class CheckedData:
     def outcome_kind(self) -> str:
         return self.kinds[self.outcome]
 
+    @property
+    def unused_graph_columns(self) -> tuple[str, ...]:
+        """The observed graph columns, other than the outcome, that the model does not use
+        (sorted): the report names them, since the verdicts are judged without them."""
+        used = {*self.features, self.outcome}
+        return tuple(n for n in self.observed if n not in used)
+
     def level_codes(self, name: str) -> tuple[tuple[str, ...], int]:
         """A categorical column's level labels (in code order) and its reference code.
 

@@ -31,7 +31,6 @@ __all__ = [
     "json_text",
     "model_features",
     "report_dict",
-    "unused_graph_columns",
     "verdict_for",
 ]
 
@@ -91,12 +90,6 @@ def _float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def unused_graph_columns(checked: CheckedData) -> tuple[str, ...]:
-    """The observed graph columns, other than the outcome, that the model does not use."""
-    used = set(checked.features) | {checked.outcome}
-    return tuple(sorted(n for n in checked.observed if n not in used))
 
 
 def model_features(checked: CheckedData, attributions: Attributions) -> tuple[str, ...]:
@@ -185,7 +178,7 @@ def report_dict(
             [n for n in checked.latent if n not in getattr(checked, "declared_latent", ())]
         ),
         # Observed graph columns (not the outcome) the model does not take as features.
-        "graph_columns_unused": list(unused_graph_columns(checked)),
+        "graph_columns_unused": list(checked.unused_graph_columns),
         "graph": {
             "nodes": _names(graph.nodes),
             "edges": sorted([str(u), str(v)] for u, v in graph.edges),
