@@ -351,6 +351,11 @@ def _summary(report, out: Path) -> str:
         lines.append(f"  {mark} {verdict.feature}: {verdict.verdict}")
     if flagged:
         lines.append(f"{len(flagged)} flagged attribution(s): read them as causes at your peril")
+    from causalinterp.render._text import unused_columns_text
+
+    unused = unused_columns_text(list(report.checked.unused_graph_columns))
+    if unused:
+        lines.append(unused)
     return "\n".join(lines)
 
 

@@ -89,6 +89,13 @@ class CheckedData:
     def outcome_kind(self) -> str:
         return self.kinds[self.outcome]
 
+    @property
+    def unused_graph_columns(self) -> tuple[str, ...]:
+        """The observed graph columns, other than the outcome, that the model does not use
+        (sorted): the report names them, since the verdicts are judged without them."""
+        used = {*self.features, self.outcome}
+        return tuple(n for n in self.observed if n not in used)
+
     def level_codes(self, name: str) -> tuple[tuple[str, ...], int]:
         """A categorical column's level labels (in code order) and its reference code.
 
@@ -409,9 +416,44 @@ def _encode(column: pd.Series, name: str) -> tuple[pd.Series, tuple[str, ...] | 
             "categorical, give every level a name that is not a number (or pass it as a "
             "pandas 'category' column)"
         )
+    formatted = _numbers_as_text(text[text.notna()])
+    if formatted is not None:
+        raise DataError(
+            f"data: column {name!r} holds numbers stored as text (e.g. {formatted!r}); "
+            "convert it to numbers (strip '%', currency signs and thousands separators, e.g. "
+            "pandas.to_numeric(column.str.rstrip('%'))) before the analysis"
+        )
     labels = tuple(sorted(text[text.notna()].unique()))
     codes = text.map({label: float(i) for i, label in enumerate(labels)}).astype("float64")
     return codes, labels
+
+
+#: What numbers written for people carry besides digits: percent and currency signs,
+#: thousands separators, spaces.
+_NUMBER_DECORATION = r"[%$€£¥,\s\u00a0']"
+
+
+def _numbers_as_text(text: pd.Series) -> str | None:
+    """The first value of ``text`` if every value is a number once its decoration (percent
+    and currency signs, thousands separators) is stripped: numbers stored as text, not
+    category labels. None otherwise.
+
+    Examples
+    --------
+    >>> _numbers_as_text(pd.Series(["5.39%", "12.0%", "7%"], dtype="string"))
+    '5.39%'
+    >>> _numbers_as_text(pd.Series(["$1,200", "$950"], dtype="string"))
+    '$1,200'
+    >>> _numbers_as_text(pd.Series(["north", "5%"], dtype="string")) is None
+    True
+    """
+    if text.empty:
+        return None
+    stripped = text.str.replace(_NUMBER_DECORATION, "", regex=True)
+    parsed = pd.to_numeric(stripped, errors="coerce")
+    if parsed.isna().any():
+        return None
+    return str(text.iloc[0])
 
 
 def _finite(values: pd.Series, name: str) -> pd.Series:

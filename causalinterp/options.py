@@ -373,6 +373,10 @@ OPTIONS: tuple[Option, ...] = (
          "may take: re-fitting refuters run as many simulations as fit, and each one cut short "
          "says how many ran and what that costs its test (None: no limit; "
          "docs/refutation.md)", allow_none=True, example="300", metavar="SECONDS"),
+    # ---- verdicts (analyze()): features that are not levers
+    _opt("fixed", "names", (), "judge", "model features that cannot be changed "
+         "(comma-separated), as explain's --fixed: the findings and actions never propose "
+         "acting on them", example="['age']", metavar="FEATURES"),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}

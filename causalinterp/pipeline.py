@@ -75,6 +75,7 @@ def analyze(
     curves: bool = _DEFAULTS["curves"],
     curve_points: int = _DEFAULTS["curve_points"],
     nuisance_rows: int | None = _DEFAULTS["nuisance_rows"],
+    fixed: Iterable[str] = _DEFAULTS["fixed"],
     **unknown: Any,
 ) -> Report:
     """Judge, feature by feature, whether a model's attributions can be read as causes.
@@ -186,6 +187,9 @@ def analyze(
         On larger data the nuisance learners are fitted on a seeded subsample of at least
         this many rows (more when the data is very large) and predict on every row; the rule
         and its error bound are in ``docs/performance.md``. None: never subsample.
+    fixed : iterable of str, default ()
+        Model features that cannot be changed (as ``explain``'s ``fixed``): the findings and
+        actions never propose acting on them; see ``docs/verdicts.md``.
 
     Returns
     -------
@@ -251,6 +255,7 @@ def analyze(
             "curves": curves,
             "curve_points": curve_points,
             "nuisance_rows": nuisance_rows,
+            "fixed": fixed,
         }
     )
     check_backend(opt["backend"])
@@ -365,6 +370,7 @@ def analyze(
         refutations,
         material_share=opt["material_share"],
         attribution_factor=opt["attribution_factor"],
+        fixed=opt["fixed"],
         curves=curve_result,
     )
 
@@ -405,6 +411,7 @@ def analyze(
             "attribution_factor": opt["attribution_factor"],
             "nuisance": describe_nuisance(opt["nuisance"]),
             "model": "default" if model is None else type(model).__name__,
+            "fixed": list(opt["fixed"] or ()),
         },
         run={"started_at": started_at, "seconds": seconds, "versions": versions()},
         domain=domain,

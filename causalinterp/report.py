@@ -67,6 +67,11 @@ def _contradiction(verdict: FeatureVerdict, effect: FeatureEffect | None) -> str
     estimate = effect.estimate if effect is not None else None
     if verdict.verdict == "no_causal_path" and estimate is not None:
         return f"has verdict 'no_causal_path' but an estimated effect ({estimate.estimate:.4g})"
+    if verdict.verdict == "no_detectable_effect" and estimate is not None:
+        low, high = _float(estimate.ci_low), _float(estimate.ci_high)
+        if not (math.isfinite(low) and math.isfinite(high)):
+            # An unbounded (Anderson-Rubin) set cannot tell: that is 'inconclusive'.
+            return "has verdict 'no_detectable_effect' on an unbounded interval ('inconclusive')"
     if verdict.verdict in _NEEDS_EFFECT:
         if estimate is None:
             return f"has verdict {str(verdict.verdict)!r} but no estimated effect"
@@ -89,7 +94,8 @@ class Report:
 
     A report refuses verdicts that contradict themselves or their effect (a flagged feature
     with causal support, ``no_causal_path`` with an estimated effect, a verdict that compares
-    the slope with an effect whose interval includes zero): it raises
+    the slope with an effect whose interval includes zero, ``no_detectable_effect`` on an
+    unbounded interval, which is ``inconclusive``): it raises
     :class:`~causalinterp.errors.CausalInterpError` naming the feature.
 
     Attributes
@@ -245,7 +251,7 @@ class Report:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as plain JSON data, in the ``report.json`` schema (version 1.2).
+        """The report as plain JSON data, in the ``report.json`` schema (version 1.3).
 
         Keys are sorted, floats rounded to 6 significant digits, NaN and infinities are None:
         the same inputs give the same data, apart from ``run``. See docs/report-schema.md.

@@ -10,30 +10,48 @@ verdict                   causal_support  when
 ``no_causal_path``        false           no directed path from the feature to the outcome
 ``not_identifiable``      null            the DAG and observed columns do not identify it
 ``limited_overlap``       null            identified, but the data cannot compare like with like
+``inconclusive``          null            the data cannot tell: an unbounded Anderson-Rubin
+                                          set, or (after ``no_detectable_effect``) no model
+                                          slope or contrast to compare
 ``fragile``               null            identified, but a refuter broke the estimate
 ``no_detectable_effect``  false           identified; the 95% CI includes zero
 ``sign_conflict``         false           significant effect; attribution slope opposite
-``over_attributed``       true            same sign; slope > factor x the CI's far end
-``under_attributed``      true            same sign; slope < the CI's near end / factor
-``supported``             true            same sign and a commensurate slope
+``over_attributed``       true            same sign; not supported, slope larger than the effect
+``under_attributed``      true            same sign; not supported, slope smaller than the effect
+``supported``             true            the one rule below holds
 ========================  ==============  ===================================================
 
+**The one rule**: ``supported`` means that the model's slope ``m`` is consistent with the
+effect ``b`` given both uncertainties (``|m - b| <= 1.96 sqrt(se_m^2 + se_b^2)``) *and* within
+the tolerance ``attribution_factor`` ``f`` of the effect's estimate (``1/f <= m/b <= f``).
 A slope counts as having a sign only if its magnitude exceeds ``ZERO_SLOPE`` times the
-effect's; a smaller slope is treated as zero (``under_attributed`` for a significant effect).
-The thresholds ``material_share`` and ``attribution_factor`` are options (``causalinterp.options``).
+effect's. A categorical feature is judged level by level, the model's level contrasts against
+the causal level effects by the same rule, and takes the worst level's verdict
+(:func:`compare`, ``docs/verdicts.md``). The thresholds ``material_share`` and
+``attribution_factor`` are options (``causalinterp.options``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from causalinterp import options
+from causalinterp._advice import action, fixed_action, plain, quoted, structural_reasons
+from causalinterp._comparison import (
+    EFFECT_LEVEL,
+    ZERO_SLOPE,
+    compare,
+    judge_levels,
+    unbounded_set,
+)
 from causalinterp.attribute.attributions import Attributions
+from causalinterp.attribute.contrasts import LevelContrast
 from causalinterp.data import CheckedData
+from causalinterp.errors import OptionError
 from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.estimate.enums import EffectStatus
 from causalinterp.estimate.estimands import population_slope
@@ -45,13 +63,17 @@ from causalinterp.refute.roles import calibration_note
 if TYPE_CHECKING:
     from causalinterp.refute.results import Refutations
 
-__all__ = ["ZERO_SLOPE", "FeatureVerdict", "Verdict", "advise", "contradiction", "judge"]
+__all__ = [
+    "ZERO_SLOPE",
+    "FeatureVerdict",
+    "LevelVerdict",
+    "Verdict",
+    "advise",
+    "compare",
+    "contradiction",
+    "judge",
+]
 
-#: A slope smaller than this fraction of the effect's magnitude has no sign (it is zero).
-ZERO_SLOPE = 0.1
-#: The level of the effects' confidence intervals (95%): a verdict that needs a detectable
-#: effect needs a p-value below it.
-_EFFECT_LEVEL = 0.05
 _DEFAULT = options.defaults("judge")
 
 
@@ -68,6 +90,7 @@ class Verdict(StrEnum):
     SIGN_CONFLICT = "sign_conflict"
     FRAGILE = "fragile"
     LIMITED_OVERLAP = "limited_overlap"
+    INCONCLUSIVE = "inconclusive"
     NO_DETECTABLE_EFFECT = "no_detectable_effect"
     NO_CAUSAL_PATH = "no_causal_path"
     NOT_IDENTIFIABLE = "not_identifiable"
@@ -97,6 +120,7 @@ _SUPPORT: Mapping[Verdict, bool | None] = {
     Verdict.SIGN_CONFLICT: False,
     Verdict.FRAGILE: None,
     Verdict.LIMITED_OVERLAP: None,
+    Verdict.INCONCLUSIVE: None,
     Verdict.NO_DETECTABLE_EFFECT: False,
     Verdict.NO_CAUSAL_PATH: False,
     Verdict.NOT_IDENTIFIABLE: None,
@@ -111,6 +135,32 @@ _STATUS = {
 _DETECTED = frozenset(
     {Verdict.SUPPORTED, Verdict.OVER_ATTRIBUTED, Verdict.UNDER_ATTRIBUTED, Verdict.SIGN_CONFLICT}
 )
+
+
+@dataclass(frozen=True)
+class LevelVerdict:
+    """The verdict on one level of a categorical feature: the model's contrast of the level
+    against the reference level beside the causal effect of the same contrast.
+
+    Attributes
+    ----------
+    level, reference : str
+        The level and the reference level.
+    verdict : Verdict
+        ``supported``, ``over_attributed``, ``under_attributed``, ``sign_conflict``,
+        ``no_detectable_effect`` (the level's effect is not distinguishable from zero at the
+        family-wise level), ``inconclusive`` (no model contrast) or ``error`` (no estimate).
+    reason : str
+        The comparison in words, with both numbers and the rule (:func:`compare`).
+    """
+
+    level: str
+    reference: str
+    verdict: Verdict
+    reason: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdict", Verdict(self.verdict))
 
 
 @dataclass(frozen=True)
@@ -138,6 +188,9 @@ class FeatureVerdict:
         The reason in a few words, e.g. ``"no causal path; proxy of 'household_income'"``.
     action : str or None
         What to do about it in one sentence; None when nothing needs doing.
+    levels : tuple of LevelVerdict
+        For a categorical feature, the verdict on each level (the feature's verdict is the
+        worst of them, see ``docs/verdicts.md``); empty otherwise.
 
     Raises
     ------
@@ -156,6 +209,8 @@ class FeatureVerdict:
     reason_summary: str = ""
     #: One sentence saying what to do, or None when nothing needs doing (see :func:`advise`).
     action: str | None = None
+    #: Categorical features: the verdict on each level against the reference level.
+    levels: tuple[LevelVerdict, ...] = ()
 
     def __post_init__(self) -> None:
         verdict = Verdict(self.verdict)
@@ -175,8 +230,9 @@ def contradiction(verdict: FeatureVerdict, effect: FeatureEffect | None) -> str:
     The verdict must match the effect's status (``error``, ``no_causal_path`` and
     ``not_identifiable`` mirror the statuses; every other verdict needs an estimate), and
     the verdicts that need a detectable effect need a 95% CI that excludes zero and a
-    p-value below 0.05 (``no_detectable_effect`` the opposite). A report uses it to refuse
-    rows that contradict themselves.
+    p-value below 0.05 (``no_detectable_effect`` the opposite); none of them may read an
+    unbounded interval (that is ``inconclusive``). A report uses it to refuse rows that
+    contradict themselves.
 
     Examples
     --------
@@ -197,13 +253,16 @@ def contradiction(verdict: FeatureVerdict, effect: FeatureEffect | None) -> str:
     if e is None or v not in _DETECTED | {Verdict.NO_DETECTABLE_EFFECT}:
         return ""
     excludes_zero = not (e.ci_low <= 0.0 <= e.ci_high)
-    if v in _DETECTED and not (excludes_zero and e.p_value < _EFFECT_LEVEL):
+    if v in _DETECTED and not (excludes_zero and e.p_value < EFFECT_LEVEL):
         return (
             f"{name}: verdict {str(v)!r} needs an effect whose 95% CI excludes zero "
             f"(p = {e.p_value:.4g})"
         )
     if v is Verdict.NO_DETECTABLE_EFFECT and excludes_zero:
         return f"{name}: verdict {str(v)!r} but the effect's 95% CI excludes zero"
+    if not (math.isfinite(e.ci_low) and math.isfinite(e.ci_high)):
+        # An unbounded (Anderson-Rubin) set cannot tell: the verdict is 'inconclusive'.
+        return f"{name}: verdict {str(v)!r} reads an unbounded 95% set; it is 'inconclusive'"
     return ""
 
 
@@ -216,6 +275,7 @@ def judge(
     *,
     material_share: float = _DEFAULT["material_share"],
     attribution_factor: float = _DEFAULT["attribution_factor"],
+    fixed: Iterable[str] = _DEFAULT["fixed"],
     curves: Any = None,
 ) -> dict[str, FeatureVerdict]:
     """Give every model feature a verdict, its reasons and a flag.
@@ -225,7 +285,8 @@ def judge(
     effects : Effects
         The effects stage's result (:func:`causalinterp.estimate.estimate_effects`).
     attributions : Attributions
-        The attribution stage's result (:func:`causalinterp.attribute.attribute_model`).
+        The attribution stage's result (:func:`causalinterp.attribute.attribute_model`);
+        for categorical features its ``level_contrasts``.
     graph : CausalGraph
         The DAG, for the structural diagnosis.
     checked : CheckedData
@@ -236,8 +297,10 @@ def judge(
     material_share : float, default 0.05
         Share of total mean |SHAP| from which an attribution is material (in [0, 1]).
     attribution_factor : float, default 1.5
-        How far outside the effect's CI the slope must lie to be over/under-attributed
-        (at least 1).
+        The tolerance of the one rule: a supported slope lies within ``1/factor`` to
+        ``factor`` times the effect's estimate (at least 1); see :func:`compare`.
+    fixed : iterable of str, default ()
+        Model features that cannot be changed: the actions never propose acting on them.
     curves : Curves, optional
         The dose-response stage's result (:func:`causalinterp.estimate.curves.estimate_curves`):
         a model whose dependence disagrees in shape with the causal curve gets a reason saying
@@ -251,7 +314,7 @@ def judge(
     Raises
     ------
     OptionError
-        For an invalid ``material_share`` or ``attribution_factor``.
+        For an invalid ``material_share``, ``attribution_factor`` or ``fixed``.
 
     Examples
     --------
@@ -273,10 +336,18 @@ def judge(
     (False, True)
     """
     checked_options = options.validate(
-        {"material_share": material_share, "attribution_factor": attribution_factor}
+        {
+            "material_share": material_share,
+            "attribution_factor": attribution_factor,
+            "fixed": fixed,
+        }
     )
     material_share = checked_options["material_share"]
     attribution_factor = checked_options["attribution_factor"]
+    fixed = frozenset(checked_options["fixed"] or ())
+    unknown = sorted(fixed - set(checked.features))
+    if unknown:
+        raise OptionError(f"fixed: {unknown[0]!r} is not a model feature; name model features")
     total = sum(a.mean_abs_shap for a in attributions.by_feature.values())
     verdicts = {}
     for feature in checked.features:
@@ -286,23 +357,40 @@ def judge(
         # The attribution on the effect's population (att/atc); NaN: over all rows.
         slope = population_slope(effects, attributions, checked, feature)
         slope = attribution.slope if math.isnan(slope) else slope
-        verdict, ground = _decide(effect, slope, refutations, attribution_factor)
+        model = _ModelSide(
+            slope=slope,
+            slope_se=attribution.slope_se,
+            contrasts=tuple(getattr(attributions, "level_contrasts", {}).get(feature, ())),
+            note=getattr(attributions, "contrast_notes", {}).get(feature, ""),
+        )
+        verdict, ground, summary_ground, levels = _decide(
+            effect, model, refutations, attribution_factor
+        )
         problem = overlap_problem(getattr(effects, "overlap", {}), feature)
         if problem and verdict.effect_status is EffectStatus.ESTIMATED:
-            verdict, ground = Verdict.LIMITED_OVERLAP, problem
+            verdict, ground, summary_ground = Verdict.LIMITED_OVERLAP, problem, ""
         diagnosis = graph.feature_set_diagnosis(
             feature, checked.outcome, checked.features, checked.observed
         )
         reasons = (
             ground,
-            *_structural_reasons(feature, checked.outcome, diagnosis, effect),
+            *(f"level {lv.level!r}: {lv.reason}" for lv in levels),
+            _refuter_note(effect, levels),
+            *structural_reasons(feature, checked.outcome, diagnosis, effect),
             *instrument_reasons(effect),  # IV/front-door assumptions; weak instruments
             calibration_note(refutations, feature),  # failed fast-path calibration checks
             curves.reason(feature) if curves is not None else "",  # shape vs the causal curve
         )
         flagged = share >= material_share and verdict.causal_support is not True
         summary, action = advise(
-            feature, verdict, checked.outcome, diagnosis, flagged=flagged, effect=effect
+            feature,
+            verdict,
+            checked.outcome,
+            diagnosis,
+            flagged=flagged,
+            effect=effect,
+            ground=summary_ground,
+            fixed=feature in fixed,
         )
         if verdict is Verdict.LIMITED_OVERLAP:  # a decided treatment: the rule is the cause
             decided = overlap_action(getattr(effects, "overlap", {}), feature)
@@ -316,70 +404,109 @@ def judge(
             share=share,
             reason_summary=summary,
             action=action,
+            levels=levels,
         )
     return verdicts
 
 
+@dataclass(frozen=True)
+class _ModelSide:
+    """What the model says about one feature: its slope, or its level contrasts."""
+
+    slope: float
+    slope_se: float
+    contrasts: tuple[LevelContrast, ...] = ()
+    note: str = ""
+
+
 def _decide(
     effect: FeatureEffect,
-    slope: float,
+    model: _ModelSide,
     refutations: Refutations | None,
     factor: float,
-) -> tuple[Verdict, str]:
-    """The verdict and the sentence that grounds it."""
+) -> tuple[Verdict, str, str, tuple[LevelVerdict, ...]]:
+    """The verdict, the sentence that grounds it, the few words the summary starts with
+    (``""``: the verdict's usual ground) and, for a categorical feature, the level verdicts."""
     name = effect.feature
     if effect.status == EffectStatus.ERROR:
-        return Verdict.ERROR, f"estimation failed: {effect.message}"
+        return Verdict.ERROR, f"estimation failed: {effect.message}", "", ()
     if effect.status == EffectStatus.NO_PATH:
         return (
             Verdict.NO_CAUSAL_PATH,
             f"the graph has no directed path from {name!r} to the outcome",
+            "",
+            (),
         )
     if effect.status == EffectStatus.NOT_IDENTIFIABLE:
         latents = effect.identification.blocking_latents
-        because = f": latent confounder(s) {_list(latents)} block it" if latents else ""
-        return Verdict.NOT_IDENTIFIABLE, f"the effect is not identifiable from the graph{because}"
+        because = f": latent confounder(s) {quoted(latents)} block it" if latents else ""
+        return (
+            Verdict.NOT_IDENTIFIABLE,
+            f"the effect is not identifiable from the graph{because}",
+            "",
+            (),
+        )
+    e = effect.estimate
+    assert e is not None  # status "estimated" always carries an estimate
+    unbounded = unbounded_set(e)
+    if unbounded:
+        return Verdict.INCONCLUSIVE, unbounded, unbounded, ()
 
     # Calibration checks of the fast path fail only by chance: never fragile by themselves.
     failed = refutations.failed_evidence(name) if refutations is not None else ()
     if failed:
         return (
             Verdict.FRAGILE,
-            f"the estimate failed the refutation(s) {_list(failed)} at the corrected level",
+            f"the estimate failed the refutation(s) {quoted(failed)} at the corrected level",
+            "",
+            (),
         )
-    e = effect.estimate
-    assert e is not None  # status "estimated" always carries an estimate
     interval = f"{e.estimate:.4g} (95% CI {e.ci_low:.4g} to {e.ci_high:.4g})"
+    if effect.levels:
+        return _decide_levels(effect, model, factor)
     if e.ci_low <= 0.0 <= e.ci_high:
         return (
             Verdict.NO_DETECTABLE_EFFECT,
             f"the causal effect {interval} is not distinguishable from zero",
+            "",
+            (),
         )
-    if not math.isfinite(slope):
-        return Verdict.SUPPORTED, f"causal effect {interval}; the attribution slope is undefined"
-    near, far = sorted((abs(e.ci_low), abs(e.ci_high)))
-    signed = abs(slope) > ZERO_SLOPE * abs(e.estimate)
-    if signed and slope * e.estimate < 0:
+    if not math.isfinite(model.slope):
+        ground = "the model's slope is undefined, so its attribution cannot be compared"
+        return Verdict.INCONCLUSIVE, f"causal effect {interval}; {ground}", ground, ()
+    name, reason = compare(
+        model.slope, model.slope_se, e.estimate, e.stderr, factor=factor, ci=(e.ci_low, e.ci_high)
+    )
+    return Verdict(name), reason, reason, ()
+
+
+def _decide_levels(
+    effect: FeatureEffect, model: _ModelSide, factor: float
+) -> tuple[Verdict, str, str, tuple[LevelVerdict, ...]]:
+    """A categorical feature, level by level (:func:`causalinterp._comparison.judge_levels`)."""
+    judged, name, ground = judge_levels(
+        effect.levels, {c.level: c for c in model.contrasts}, factor=factor, note=model.note
+    )
+    levels = tuple(LevelVerdict(*row) for row in judged)
+    scope = f"{len(levels)} level contrasts against {effect.levels[0].reference!r}"
+    if not ground:
         return (
-            Verdict.SIGN_CONFLICT,
-            f"the model's implied effect (slope {slope:.4g}) has the opposite sign to the causal "
-            f"effect {interval}",
+            Verdict.NO_DETECTABLE_EFFECT,
+            f"no level's effect is distinguishable from zero at the family-wise 5% level "
+            f"({scope}); no verdict is read from the model's contrasts",
+            "",
+            levels,
         )
-    if abs(slope) > factor * far:
-        return (
-            Verdict.OVER_ATTRIBUTED,
-            f"the model's implied effect (slope {slope:.4g}) exceeds the causal effect "
-            f"{interval} by more than {factor:g}x",
-        )
-    if abs(slope) < near / factor:
-        return (
-            Verdict.UNDER_ATTRIBUTED,
-            f"the model's implied effect (slope {slope:.4g}) falls short of the causal effect "
-            f"{interval} by more than {factor:g}x",
-        )
+    return Verdict(name), f"judged level by level ({scope}); {ground}", ground, levels
+
+
+def _refuter_note(effect: FeatureEffect, levels: tuple[LevelVerdict, ...]) -> str:
+    """Categorical features: say plainly that no refuter ran on the level effects."""
+    if not effect.levels:
+        return ""
     return (
-        Verdict.SUPPORTED,
-        f"the model's implied effect (slope {slope:.4g}) agrees with the causal effect {interval}",
+        "no refuter ran on the level effects: they are unchallenged (the refuters challenge "
+        "one effect per feature)"
     )
 
 
@@ -390,6 +517,7 @@ _GROUNDS = {
     Verdict.SIGN_CONFLICT: "attribution has the opposite sign to the effect",
     Verdict.FRAGILE: "estimate failed a refuter",
     Verdict.LIMITED_OVERLAP: "the data cannot compare like with like (overlap)",
+    Verdict.INCONCLUSIVE: "the data cannot tell",
     Verdict.NO_DETECTABLE_EFFECT: "no detectable causal effect",
     Verdict.NO_CAUSAL_PATH: "no causal path",
     Verdict.NOT_IDENTIFIABLE: "effect not identifiable",
@@ -405,6 +533,8 @@ def advise(
     *,
     flagged: bool,
     effect: FeatureEffect | None = None,
+    ground: str = "",
+    fixed: bool = False,
 ) -> tuple[str, str | None]:
     """The reason in a few words and what to do, from the verdict and the structural diagnosis.
 
@@ -431,6 +561,13 @@ def advise(
         Whether the attribution is flagged.
     effect : FeatureEffect, optional
         For the latents that block identification.
+    ground : str, default ""
+        The verdict's ground in words when the judge has a specific one (the one rule's
+        comparison with its numbers, the cause of an ``inconclusive``), so that the summary
+        and the first reason say the same; ``""``: the verdict's usual few words.
+    fixed : bool, default False
+        The feature cannot be changed (the ``fixed`` option): the action never proposes
+        acting on it.
 
     Returns
     -------
@@ -454,132 +591,25 @@ def advise(
     verdict = Verdict(verdict)
     d = diagnosis
     latents = tuple(effect.identification.blocking_latents) if effect is not None else ()
-    ground = _GROUNDS[verdict]
+    ground = ground or _GROUNDS[verdict]
     if verdict is Verdict.NO_CAUSAL_PATH:
         ground = f"no causal path to {outcome}"
     elif verdict is Verdict.NOT_IDENTIFIABLE and latents:
-        ground = f"effect not identifiable (latent {_plain(latents)})"
+        ground = f"effect not identifiable (latent {plain(latents)})"
     structural = ""
     # A supported row's numbers agree: its structural caveats stay in the reasons, not here.
     if d is not None and verdict is not Verdict.SUPPORTED:
         if d.outcome_descendant:
             structural = f"leakage: a consequence of {outcome}"
         elif d.missing_confounders:
-            structural = f"proxy of {_plain(d.missing_confounders)}"
+            structural = f"proxy of {plain(d.missing_confounders)}"
         elif d.latent_confounders and verdict is not Verdict.NOT_IDENTIFIABLE:
-            structural = f"proxy of unobserved {_plain(d.latent_confounders)}"
+            structural = f"proxy of unobserved {plain(d.latent_confounders)}"
         elif d.mediators_in_model:
-            structural = f"effect carried by {_plain(d.mediators_in_model)}"
+            structural = f"effect carried by {plain(d.mediators_in_model)}"
         elif d.colliders_in_model:
-            structural = f"collider bias through {_plain(d.colliders_in_model)}"
+            structural = f"collider bias through {plain(d.colliders_in_model)}"
     summary = f"{ground}; {structural}" if structural else ground
-    return summary, _action(feature, verdict, outcome, d, flagged=flagged, latents=latents)
-
-
-def _action(
-    feature: str,
-    verdict: Verdict,
-    outcome: str,
-    d: FeatureSetDiagnosis | None,
-    *,
-    flagged: bool,
-    latents: tuple[str, ...],
-) -> str | None:
-    """One sentence: what to do; the order of the rules is documented in docs/verdicts.md."""
-    f = feature
-    if verdict is Verdict.ERROR:
-        return f"Fix the estimation error for {f} (see its section) and run the analysis again."
-    if d is not None and d.outcome_descendant:
-        return f"Drop {f} from the model: it is a consequence of {outcome} and leaks it."
-    if not flagged:
-        if verdict is Verdict.UNDER_ATTRIBUTED:
-            if d is not None and d.mediators_in_model:
-                them = "it" if len(d.mediators_in_model) == 1 else "them"
-                return (
-                    f"Act on {f} itself, not on {_plain(d.mediators_in_model)}: its effect on "
-                    f"{outcome} runs through {them}, so the model's attribution hides it."
-                )
-            return (
-                f"Do not judge {f} by its attribution: its causal effect on {outcome} is larger "
-                "than the model shows."
-            )
-        if verdict is Verdict.OVER_ATTRIBUTED:
-            return (
-                f"Do not expect changing {f} to move {outcome} as much as its attribution suggests."
-            )
-        return None
-    if d is not None and d.missing_confounders:
-        names = _plain(d.missing_confounders)
-        owner = f"{names}'s" if len(d.missing_confounders) == 1 else "theirs"
-        return (
-            f"Add {names} to the model and do not act on {f} to change {outcome}: its "
-            f"attribution is partly {owner}."
-        )
-    unobserved = latents or (d.latent_confounders if d is not None else ())
-    if unobserved:
-        return (
-            f"Do not act on {f} to change {outcome}; collect {_plain(unobserved)} (not measured) "
-            "to separate its effect."
-        )
-    if d is not None and d.colliders_in_model:
-        return (
-            f"Do not read {f}'s attribution as causal: conditioning on "
-            f"{_plain(d.colliders_in_model)} biases it; consider removing it from the model."
-        )
-    if verdict is Verdict.SIGN_CONFLICT:
-        return (
-            f"Do not act on {f} as the model suggests: changing it moves {outcome} the "
-            "opposite way."
-        )
-    if verdict is Verdict.FRAGILE:
-        return f"Do not act on {f} until its effect survives the refuters; check the DAG near it."
-    if verdict is Verdict.LIMITED_OVERLAP:
-        return (
-            f"Do not act on {f} on this estimate: trim to the overlapping rows, change the "
-            "estimand or drop a redundant control (see its reason)."
-        )
-    if verdict is Verdict.NO_CAUSAL_PATH:
-        return f"Do not act on {f} to change {outcome}: the DAG gives it no effect."
-    if verdict is Verdict.NO_DETECTABLE_EFFECT:
-        return f"Do not act on {f} to change {outcome}: no causal effect was detected."
-    return f"Do not act on {f} to change {outcome} until its effect is identified."
-
-
-def _plain(names) -> str:
-    return ", ".join(str(n) for n in names)
-
-
-def _structural_reasons(
-    feature: str, outcome: str, diagnosis: FeatureSetDiagnosis, effect: FeatureEffect
-) -> list[str]:
-    reasons = []
-    if diagnosis.outcome_descendant:
-        reasons.append(
-            f"{feature!r} is a consequence of the outcome {outcome!r} (a descendant of it): its "
-            "attribution reflects leakage or reverse causation"
-        )
-    if diagnosis.missing_confounders:
-        reasons.append(
-            f"confounder(s) {_list(diagnosis.missing_confounders)} of {feature!r} and the outcome "
-            f"are not model features: the model can use {feature!r} as their proxy"
-        )
-    if diagnosis.latent_confounders and effect.status != EffectStatus.NOT_IDENTIFIABLE:
-        reasons.append(
-            f"latent confounder(s) {_list(diagnosis.latent_confounders)} of {feature!r} and the "
-            "outcome are unobserved: the model's attribution can absorb their effect"
-        )
-    if diagnosis.mediators_in_model:
-        reasons.append(
-            f"mediator(s) {_list(diagnosis.mediators_in_model)} of {feature!r} are also model "
-            f"features: the model sees only the direct effect of {feature!r}, not its total effect"
-        )
-    if diagnosis.colliders_in_model:
-        reasons.append(
-            f"conditioning on model feature(s) {_list(diagnosis.colliders_in_model)} opens a "
-            f"non-causal (collider) path between {feature!r} and the outcome"
-        )
-    return reasons
-
-
-def _list(names) -> str:
-    return ", ".join(repr(n) for n in names)
+    if fixed:
+        return summary, fixed_action(feature, str(verdict), outcome, d, flagged=flagged)
+    return summary, action(feature, str(verdict), outcome, d, flagged=flagged, latents=latents)

@@ -21,7 +21,9 @@ EXPECTED = {
     "loyalty_discount": ("under_attributed", True, False),
     "monthly_bill": ("supported", True, False),
     "outage_hours": ("supported", True, False),
-    "tenure_years": ("supported", True, False),
+    # Its mediators loyalty_discount and monthly_bill are model features (and the leak opens a
+    # collider): the model's slope, 0.71x the effect, falls short beyond both uncertainties.
+    "tenure_years": ("under_attributed", True, False),
 }
 
 

@@ -299,3 +299,20 @@ def test_dependence_plot_of_a_categorical_feature_shows_per_level_effects(report
     assert [round(x) for x, _ in centres] == [1, 2]
     assert [y - ys[0] for _, y in centres] == pytest.approx([lv.estimate.estimate for lv in levels])
     plots.to_svg(fig)
+
+
+def test_numbers_stored_as_text_get_convert_to_numbers_advice():
+    # A rate exported as "5.39%" is a number, not a level: no advice about grouping levels.
+    data = plans()
+    data["w"] = [f"{v:.2f}%" for v in data["w"]]
+    with pytest.raises(
+        DataError,
+        match=r"^data: column 'w' holds numbers stored as text \(e\.g\. '-?\d+\.\d\d%'\); "
+        r"convert it to numbers",
+    ) as caught:
+        check_data(data, CausalGraph.parse(GRAPH), "y")
+    assert "convert it to numbers" in str(caught.value)
+    assert "level" not in str(caught.value)
+    money = plans().assign(w=lambda d: [f"${1000 + 100 * v:,.0f}" for v in d["w"]])
+    with pytest.raises(DataError, match=r"holds numbers stored as text \(e\.g\. '\$1,"):
+        check_data(money, CausalGraph.parse(GRAPH), "y")

@@ -68,11 +68,14 @@ def test_planted_violation_reaches_report_json(planted_report):
 def test_markdown_and_html_show_the_domain_section(planted_report):
     md = planted_report.to_markdown()
     section = md.split("## Domain logic", 1)[1]
-    assert "| price | + | declared |" in section and "**Flag:**" in section
+    assert "| price | + | declared |" in section and "**Against a declared direction:**" in section
     html = planted_report.to_html(include_plots=True)
     assert 'id="domain"' in html and "Material attributions against a declared direction" in html
     domain_html = html.split('id="domain"', 1)[1].split("</section>", 1)[0]
     assert "data:image/svg+xml;base64," in domain_html  # the ICE plot of each checked feature
+    # "Flagged" and its mark belong to the attribution flag: a violated direction has its own.
+    assert "Flag" not in section.split("###", 1)[0] and "⚑" not in section.split("###", 1)[0]
+    assert "&#9873;" not in domain_html and "flagged" not in domain_html.lower()
     assert "plot unavailable" not in domain_html
 
 

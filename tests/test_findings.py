@@ -258,7 +258,7 @@ def test_categorical_rows_name_their_contrast_and_levels(plan_report):
     assert "pro vs basic" in html.split('<table class="summary-table">')[1].split("</table>")[0]
     levels = html.split('<table class="levels">')[1].split("</table>")[0]
     assert levels.count("<tr>") == 3  # a header and one row per non-reference level
-    assert "Attribution (mean SHAP difference)" in levels
+    assert "Model contrast [95% CI]" in levels  # the number the level verdict reads
     assert "Refutation was not run." in html  # refute="none"
 
 
@@ -268,11 +268,13 @@ def test_categorical_refutation_status_is_honest(plan_report):
     )
     plan = _rows(ran.to_dict())["plan"]
     assert plan["refutations"] == []
-    assert plan["refutation_note"].startswith("not refuted: each level has its own estimate")
+    # No refuter ran on a level: the report never says "not refuted" about it.
+    assert plan["refutation_note"].startswith("no refuter ran: each level has its own estimate")
     html = ran.to_html(include_plots=False)
     assert "No refuters apply (no estimated effect)" not in html
-    assert "Not refuted: each level has its own estimate" in html
-    assert html.count("not refuted: each level has its own estimate") == 2  # per level
+    assert "ot refuted" not in html
+    # Under the level table and in the refutation section.
+    assert html.count("No refuter ran: each level has its own estimate") == 2
 
 
 def test_a_failure_to_rank_findings_does_not_take_the_report_down(report, monkeypatch):

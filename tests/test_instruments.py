@@ -281,7 +281,9 @@ def test_report_names_instrument_conditioning_set_strength_and_latents():
     assert row["effect"]["first_stage"]["weak"] is True
     assert row["effect"]["anderson_rubin"]["shape"] != "interval"  # unbounded here
     assert (row["effect"]["ci_low"], row["effect"]["ci_high"]) == (None, None)
-    assert row["verdict"] == "no_detectable_effect" and row["causal_support"] is False
+    # An unbounded set cannot tell: inconclusive, support null, the cause named first.
+    assert row["verdict"] == "inconclusive" and row["causal_support"] is None
+    assert row["reason_summary"].startswith("weak instrument (F = ")
     assert any(reason.startswith("weak instrument(s) Z") for reason in row["reasons"])
     assert row["sensitivity"]["robustness_value"] is None
     html = report.to_html(include_plots=False)

@@ -1,5 +1,6 @@
 """Verdict rules and structural reasons, on hand-built stage results with known answers."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -14,7 +15,14 @@ from causalinterp.estimate._econml import EffectEstimate
 from causalinterp.estimate.effects import Effects, FeatureEffect
 from causalinterp.graph import CausalGraph
 from causalinterp.refute import RefutationResult, Refutations
-from causalinterp.verdicts import FeatureVerdict, Verdict, advise, contradiction, judge
+from causalinterp.verdicts import (
+    FeatureVerdict,
+    Verdict,
+    advise,
+    compare,
+    contradiction,
+    judge,
+)
 
 # z confounds x; m mediates x; l is a consequence of y; p is a proxy of z; u is latent.
 GRAPH = CausalGraph.from_edges(
@@ -96,16 +104,22 @@ def verdict_of(feature, effect=None, slope=None, refutations=None, **kwargs):
 @pytest.mark.parametrize(
     ("estimate", "low", "high", "slope", "verdict", "support"),
     [
+        # The one rule: within 1/1.5-1.5x of the estimate 1.0 AND |slope - 1| within
+        # 1.96 x the combined s.e. (0.102 here: margin 0.2).
         (1.0, 0.8, 1.2, 1.0, "supported", True),
-        (1.0, 0.8, 1.2, 0.6, "supported", True),  # 0.6 > 0.8 / 1.5
-        (1.0, 0.8, 1.2, 0.5, "under_attributed", True),  # 0.5 < 0.8 / 1.5
-        (1.0, 0.8, 1.2, 1.9, "over_attributed", True),  # 1.9 > 1.2 x 1.5
+        (1.0, 0.8, 1.2, 0.85, "supported", True),  # 0.85x, difference 0.15 <= 0.2
+        (1.0, 0.8, 1.2, 0.7, "under_attributed", True),  # 0.7x: in tolerance, 0.3 > 0.2
+        (1.0, 0.8, 1.2, 0.6, "under_attributed", True),  # 0.6x < 1/1.5 (was "supported")
+        (1.0, 0.8, 1.2, 1.3, "over_attributed", True),  # 1.3x: in tolerance, 0.3 > 0.2
+        (1.0, 0.8, 1.2, 1.6, "over_attributed", True),  # 1.6x > 1.5 (below 1.2 x 1.5)
+        (1.0, 0.8, 1.2, 1.9, "over_attributed", True),
         (1.0, 0.8, 1.2, -0.5, "sign_conflict", False),
         (1.0, 0.8, 1.2, -0.05, "under_attributed", True),  # |slope| < 10% of the effect: no sign
         (-1.0, -1.2, -0.8, -1.0, "supported", True),
         (-1.0, -1.2, -0.8, 0.5, "sign_conflict", False),
         (0.1, -0.1, 0.3, 5.0, "no_detectable_effect", False),
-        (1.0, 0.8, 1.2, np.nan, "supported", True),
+        # No verdict from an undefined slope: the data cannot tell.
+        (1.0, 0.8, 1.2, np.nan, "inconclusive", None),
     ],
 )
 def test_rules_for_estimated_effects(estimate, low, high, slope, verdict, support):
@@ -186,6 +200,7 @@ def test_verdicts_are_one_named_list_in_report_order_and_stay_plain_strings():
         "sign_conflict",
         "fragile",
         "limited_overlap",
+        "inconclusive",
         "no_detectable_effect",
         "no_causal_path",
         "not_identifiable",
@@ -203,6 +218,7 @@ def test_verdicts_are_one_named_list_in_report_order_and_stay_plain_strings():
         "under_attributed": True,
         "fragile": None,
         "limited_overlap": None,
+        "inconclusive": None,
         "not_identifiable": None,
         "error": None,
     }
@@ -279,7 +295,9 @@ def test_a_mediator_hiding_a_large_effect_says_to_act_on_the_cause():
     # x's total effect is 1; with its mediator m in the model its slope is 0.05: no sign.
     hidden = verdict_of("x", slope=0.05)
     assert (hidden.verdict, hidden.flagged) == ("under_attributed", False)
-    assert hidden.reason_summary.startswith("attribution falls short of the causal effect; ")
+    assert hidden.reason_summary.startswith(
+        "model slope 0.05 is 0.05x the effect 1 [0.8, 1.2]; tolerance 1/1.5–1.5x: below it; "
+    )
     assert hidden.action.startswith("Act on x itself, not on m: its effect on y runs through it")
 
 
@@ -312,3 +330,123 @@ def test_actions_without_a_structural_reason(verdict, flagged, start):
     summary, action = advise("t", verdict, "y", None, flagged=flagged)
     assert summary and ";" not in summary  # the verdict's ground only
     assert (action or None) is None if start is None else action.startswith(start)
+
+
+# ------------------------------------------------------------------------ the one rule
+
+
+def test_the_reason_states_both_numbers_the_ratio_and_the_rule():
+    # The interest-rate case: a slope at 0.56x the estimate lies inside the interval's far
+    # end x 1.5 (the old rule said "supported"); the one rule reads the estimate.
+    verdict, reason = compare(0.0215, 0.0004, 0.0385, 0.00357, factor=1.5, ci=(0.0315, 0.0455))
+    assert verdict == "under_attributed"
+    assert reason == (
+        "model slope 0.0215 is 0.56x the effect 0.0385 [0.0315, 0.0455]; "
+        "tolerance 1/1.5–1.5x: below it"
+    )
+    # In tolerance but apart beyond both uncertainties: not supported either.
+    verdict, reason = compare(1.3, 0.01, 1.0, 0.05, factor=1.5, ci=(0.9, 1.1))
+    assert verdict == "over_attributed"
+    assert "within the tolerance 1/1.5–1.5x, but the difference 0.3 exceeds both" in reason
+    verdict, reason = compare(1.05, 0.01, 1.0, 0.05, factor=1.5, ci=(0.9, 1.1))
+    # The margin: 1.96 x hypot(0.01, 0.05).
+    assert verdict == "supported" and "(difference 0.05 <= 0.0999)" in reason
+
+
+def test_the_summary_and_the_first_reason_say_the_same():
+    result = verdict_of("x", slope=0.6)
+    assert result.verdict == "under_attributed"
+    assert result.reasons[0] == "model slope 0.6 is 0.60x the effect 1 [0.8, 1.2]; " + (
+        "tolerance 1/1.5–1.5x: below it"
+    )
+    assert result.reason_summary.startswith(result.reasons[0] + "; ")
+
+
+def test_an_unbounded_interval_is_inconclusive_and_contradicts_the_other_verdicts():
+    from causalinterp.estimate.instruments import ArConfidenceSet, FirstStage
+
+    fs = FirstStage(0.12, 1, 10.0, True, 0.0003)
+    ar = ArConfidenceSet(-np.inf, np.inf, "whole_line", 0.73)
+    weak = FeatureEffect(
+        "x",
+        Identification("iv", instruments=("z",)),
+        EffectEstimate(0.3, 2.0, -np.inf, np.inf, 0.73, "OrthoIV", 500, fs, ar),
+        "estimated",
+    )
+    result = verdict_of("x", weak)
+    assert (result.verdict, result.causal_support) == ("inconclusive", None)
+    assert result.reason_summary.startswith(
+        "weak instrument (F = 0.12): any effect is consistent with the data"
+    )
+    assert contradiction(result, weak) == ""
+    nothing = FeatureVerdict("x", False, "no_detectable_effect", ("r",), True)
+    assert contradiction(nothing, weak) == (
+        "x: verdict 'no_detectable_effect' reads an unbounded 95% set; it is 'inconclusive'"
+    )
+
+
+def _categorical(levels, contrasts):
+    """Feature x as a categorical treatment with the given level effects and contrasts."""
+    from causalinterp.attribute.contrasts import LevelContrast
+    from causalinterp.estimate.effects import LevelEffect
+
+    rows = [
+        LevelEffect(name, "a", EffectEstimate(b, se, b - 1.96 * se, b + 1.96 * se, p, "DR", 9), 9)
+        for name, b, se, p in levels
+    ]
+    best = min(rows, key=lambda r: r.estimate.p_value).estimate
+    summary = EffectEstimate(
+        best.estimate, best.stderr, best.estimate - 2.24 * best.stderr,
+        best.estimate + 2.24 * best.stderr, min(1.0, 2 * best.p_value), "DR", 500,
+    )  # fmt: skip
+    effect = FeatureEffect(
+        "x", Identification("backdoor", adjustment_set=("z",)), summary, "estimated",
+        levels=tuple(rows),
+    )  # fmt: skip
+    attr = attributions({"x": np.nan})
+    attr = dataclasses.replace(
+        attr,
+        level_contrasts={
+            "x": tuple(LevelContrast(n, "a", c, 0.001, c - 0.002, c + 0.002, 500)
+                       for n, c in contrasts.items())
+        },
+    )  # fmt: skip
+    return judge(effects(x=effect), attr, GRAPH, checked())["x"], effect
+
+
+def test_categorical_levels_take_the_worst_detected_level():
+    result, effect = _categorical(
+        [("b", -0.10, 0.01, 1e-20), ("c", -0.07, 0.01, 1e-12), ("d", 0.001, 0.01, 0.9)],
+        {"b": -0.10, "c": 0.05, "d": 0.2},
+    )
+    assert [(lv.level, lv.verdict) for lv in result.levels] == [
+        ("b", "supported"),
+        ("c", "sign_conflict"),
+        ("d", "no_detectable_effect"),  # not judged: its effect is not distinguishable from 0
+    ]
+    assert (result.verdict, result.causal_support) == ("sign_conflict", False)
+    assert result.reason_summary.startswith("level 'c' vs 'a': model contrast 0.05 has the ")
+    assert contradiction(result, effect) == ""
+    assert any(r.startswith("no refuter ran on the level effects") for r in result.reasons)
+
+
+def test_no_verdict_from_an_undefined_slope_or_missing_contrasts():
+    result, _ = _categorical([("b", -0.10, 0.01, 1e-20), ("c", -0.07, 0.01, 1e-12)], {})
+    assert (result.verdict, result.causal_support) == ("inconclusive", None)
+    assert "has no model contrast to compare" in result.levels[0].reason
+    quiet, _ = _categorical([("b", -0.01, 0.01, 0.3), ("c", 0.0, 0.01, 0.9)], {"b": -0.3})
+    assert quiet.verdict == "no_detectable_effect" and quiet.levels[0].verdict != "supported"
+
+
+def test_a_fixed_feature_is_never_proposed_as_a_lever():
+    hidden = verdict_of("x", slope=0.05, fixed=["x"])
+    assert hidden.verdict == "under_attributed" and hidden.action is None
+    assert verdict_of("x", slope=0.05).action.startswith("Act on x itself")
+    proxy = verdict_of("p", fixed=["p"])
+    assert proxy.flagged and proxy.action == "Add z to the model: p's attribution is partly z's."
+    conflict = advise("t", "sign_conflict", "y", None, flagged=True, fixed=True)[1]
+    assert conflict == "t is fixed (not a lever): read its attribution as a predictor of y, " + (
+        "not as a cause."
+    )
+    with pytest.raises(OptionError, match=r"^fixed: 'age' is not a model feature; name model"):
+        verdict_of("x", fixed=["age"])

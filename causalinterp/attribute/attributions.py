@@ -21,6 +21,7 @@ from causalinterp import options
 from causalinterp._seeds import seed_sequence
 from causalinterp.attribute import _columns, _shap
 from causalinterp.attribute._default_model import default_model, fitted_default_model
+from causalinterp.attribute.contrasts import LevelContrast, model_level_contrasts
 from causalinterp.data import CheckedData
 from causalinterp.errors import DataError, OptionError
 
@@ -106,6 +107,11 @@ class Attributions:
         What the explainer computed beyond the plain interventional SHAP values (native
         TreeSHAP is path-dependent), or why no fast explainer applied, what the
         model-agnostic one cost and how many rows the time budget left; ``""`` otherwise.
+    level_contrasts : Mapping[str, tuple of LevelContrast]
+        Per categorical feature (filled by :func:`attribute_model`), the model's contrast of
+        each level against the reference level on the outcome scale, with its interval.
+    contrast_notes : Mapping[str, str]
+        Per categorical feature whose contrasts could not be computed, why.
     """
 
     by_feature: Mapping[str, FeatureAttribution]
@@ -118,6 +124,14 @@ class Attributions:
     base_value: float = math.nan
     background_rows: int = 0
     note: str = ""
+    #: Per categorical feature, the model's contrast of each level against the reference
+    #: (:mod:`causalinterp.attribute.contrasts`): what the verdict compares with the causal
+    #: level effects, as it compares ``slope`` with a continuous feature's effect.
+    level_contrasts: Mapping[str, tuple[LevelContrast, ...]] = dataclasses.field(
+        default_factory=dict
+    )
+    #: Per categorical feature without contrasts: why (one line).
+    contrast_notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def to_explanation(self) -> shap.Explanation:
         """The explained rows' SHAP values as a ``shap.Explanation``, for ``shap.plots``.
@@ -374,40 +388,25 @@ def attribute_model(
     """
     max_rows = options.validate({"max_shap_rows": max_rows})["max_shap_rows"]
     if model is None:
-        attributions = _default_model_attributions(
-            checked, model_seed=model_seed, seed=seed, max_rows=max_rows
-        )
+        explained = fitted_default_model(checked, model_seed=model_seed)
+        rows = checked.frame[list(checked.features)]
     else:
         explained, rows = _user_model_and_rows(model, data, checked)
-        attributions = compute_attributions(
-            explained,
-            rows,
-            seed=seed,
-            max_rows=max_rows,
-            max_seconds=max_seconds,
-            progress=progress,
-        )
-    return _without_categorical_slopes(attributions, checked)
-
-
-def _default_model_attributions(
-    checked: CheckedData,
-    *,
-    model_seed: int | np.random.SeedSequence,
-    seed: int | np.random.SeedSequence,
-    max_rows: int,
-) -> Attributions:
-    """Fit the default model on the features (:func:`fitted_default_model`) and explain it.
-
-    A categorical feature enters the trees as one 0/1 column per level (the tree explainer
-    cannot follow native categorical splits, and the model-agnostic ones are far slower);
-    the Pipeline's fast path sums the SHAP values of a feature's columns back into the
-    feature, which keeps them additive: base value plus the features' sums is still each
-    row's prediction.
-    """
-    fitted = fitted_default_model(checked, model_seed=model_seed)
-    rows = checked.frame[list(checked.features)]
-    return compute_attributions(fitted, rows, seed=seed, max_rows=max_rows)
+    attributions = compute_attributions(
+        explained,
+        rows,
+        seed=seed,
+        max_rows=max_rows,
+        max_seconds=None if model is None else max_seconds,
+        progress=None if model is None else progress,
+    )
+    attributions = _without_categorical_slopes(attributions, checked)
+    if not any(checked.kinds.get(f) == "categorical" for f in checked.features):
+        return attributions
+    # Categorical features are judged level by level on the model's own contrasts.
+    contrast_seed = int(seed_sequence(seed).generate_state(1)[0])
+    contrasts, notes = model_level_contrasts(explained, rows, checked, seed=contrast_seed)
+    return dataclasses.replace(attributions, level_contrasts=contrasts, contrast_notes=notes)
 
 
 def _user_model_and_rows(

@@ -105,7 +105,8 @@ def domain_markdown(objects: dict[str, dict[str, Any]]) -> str:
         if obj.get("flag"):
             flagged.append(name)
     if flagged:
-        lines += ["", "**Flag:** the material attribution of " + ", ".join(
+        # "Flagged" is the attribution flag's word only: a violated direction has its own.
+        lines += ["", "**Against a declared direction:** the material attribution of " + ", ".join(
             _md(n) for n in flagged) + " moves against its declared direction; the "
             "model uses a pattern the DAG rules out (see docs/domain-logic.md)."]
     return "\n".join(lines)

@@ -20,9 +20,11 @@ __all__ = [
     "fmt_effect",
     "fmt_p",
     "identification_text",
+    "level_rows",
     "one_line",
     "ordered_counts",
     "support_text",
+    "unused_columns_text",
     "verdict_label",
 ]
 
@@ -34,6 +36,7 @@ VERDICT_LABELS: Mapping[str, str] = {
     "sign_conflict": "sign conflict",
     "fragile": "fragile",
     "limited_overlap": "limited overlap",
+    "inconclusive": "inconclusive",
     "no_detectable_effect": "no detectable effect",
     "no_causal_path": "no causal path",
     "not_identifiable": "not identifiable",
@@ -123,6 +126,49 @@ def fmt_effect(effect: Mapping[str, Any] | None) -> str:
     return f"{fmt(effect['estimate'])} [{low}, {high}]"
 
 
+def level_rows(row: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A categorical feature's per-level table, as text cells the Markdown and HTML reports
+    share: level, reference, causal effect, model contrast, verdict and its reason.
+
+    Examples
+    --------
+    >>> row = {"effect": {"levels": [{"level": "b", "reference": "a", "estimate": -0.1,
+    ...     "ci_low": -0.12, "ci_high": -0.08, "model_contrast": {"estimate": -0.02,
+    ...     "ci_low": -0.03, "ci_high": -0.01}, "verdict": "under_attributed",
+    ...     "reason": "..."}]}}
+    >>> level_rows(row)[0]["model"], level_rows(row)[0]["verdict"]
+    ('-0.02 [-0.03, -0.01]', 'under-attributed')
+    """
+    cells = []
+    for level in (row.get("effect") or {}).get("levels") or ():
+        contrast = level.get("model_contrast")
+        causal = (
+            fmt_effect(level) if level.get("estimate") is not None
+            else (level.get("error") or "not estimated")
+        )
+        cells.append(
+            {
+                "level": str(level["level"]),
+                "reference": str(level["reference"]),
+                "causal": causal,
+                "model": fmt_effect(contrast) if contrast else "—",
+                "verdict": verdict_label(level["verdict"]) if level.get("verdict") else "—",
+                "reason": level.get("reason") or "—",
+            }
+        )
+    return cells
+
+
+def unused_columns_text(unused: list[str]) -> str:
+    """The sentence naming the observed graph columns the model does not use (``""``: none)."""
+    if not unused:
+        return ""
+    return (
+        f"The model does not use {len(unused)} observed graph column(s): {', '.join(unused)}; "
+        "its attributions are judged with them left out (see each feature's reasons)."
+    )
+
+
 #: What an effect cell says when the DAG has no directed path from the feature to the outcome.
 STRUCTURAL_ZERO = "0 (no causal path in the DAG)"
 
@@ -164,8 +210,9 @@ def dependence_caption(row: Mapping[str, Any]) -> str:
         if drawn:
             return text + (
                 " Blue: each level's causal effect against the reference level, with its 95% "
-                "interval, drawn from the reference level's mean SHAP value; a level whose "
-                "diamond falls outside its interval is a model contrast that is not causal."
+                "interval, drawn from the reference level's mean SHAP value. The verdict reads "
+                "the model's own contrasts (its predictions with the rows set to each level), "
+                "in the per-level table."
             )
         return text + f" No causal effect is drawn: {_no_effect_reason(row)}."
     slope = _float((row.get("attribution") or {}).get("slope"))

@@ -17,9 +17,11 @@ from causalinterp.render._text import (
     fmt,
     fmt_p,
     identification_text,
+    level_rows,
     one_line,
     ordered_counts,
     support_text,
+    unused_columns_text,
     verdict_label,
 )
 from causalinterp.render.json import clean, model_features
@@ -82,6 +84,7 @@ def _summary_context(data: Mapping[str, Any], *, refuted: bool) -> dict[str, Any
         view["effect_text"] = effect_cell(row)
         view["verdict_class"] = row["verdict"] if row["verdict"] in VERDICT_LABELS else "other"
         view["caption"] = dependence_caption(row)
+        view["level_rows"] = level_rows(row)
         features.append(view)
     return {
         "data": data,
@@ -93,6 +96,7 @@ def _summary_context(data: Mapping[str, Any], *, refuted: bool) -> dict[str, Any
         ],
         "refuted": refuted,
         "findings": data["summary"].get("findings") or [],
+        "unused_text": unused_columns_text(list(data.get("graph_columns_unused") or [])),
     }
 
 

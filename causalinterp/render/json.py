@@ -177,6 +177,8 @@ def report_dict(
         "latent_undeclared": _names(
             [n for n in checked.latent if n not in getattr(checked, "declared_latent", ())]
         ),
+        # Observed graph columns (not the outcome) the model does not take as features.
+        "graph_columns_unused": list(checked.unused_graph_columns),
         "graph": {
             "nodes": _names(graph.nodes),
             "edges": sorted([str(u), str(v)] for u, v in graph.edges),
@@ -206,6 +208,8 @@ def report_dict(
             "nuisance": settings.get("nuisance"),
             # "default" or the user's model's class: `causalinterp explain` refits the former.
             "model": settings.get("model"),
+            # Features declared unchangeable: never proposed as levers.
+            "fixed": sorted(str(f) for f in (settings.get("fixed") or ())),
         },
         "summary": {
             "flagged": [name for name, v in rows.items() if v.flagged],
@@ -221,6 +225,7 @@ def report_dict(
                 attributions,
                 refutations,
                 checked,
+                fixed=name in set(settings.get("fixed") or ()),
             )
             for name in features
         ],
@@ -291,6 +296,8 @@ def _feature_dict(
     attributions: Attributions,
     refutations: Refutations | None,
     checked: CheckedData,
+    *,
+    fixed: bool = False,
 ) -> dict[str, Any]:
     kind = checked.kinds.get(name)
     estimate = effect.estimate if effect is not None else None
@@ -318,6 +325,7 @@ def _feature_dict(
         "reasons": list(verdict.reasons),
         "reason_summary": verdict.reason_summary or None,
         "action": verdict.action,
+        "fixed": fixed,
         "effect": None
         if estimate is None
         else {
@@ -338,7 +346,7 @@ def _feature_dict(
             # which of them the headline estimate is.
             **(
                 {
-                    "levels": _levels_list(effect, attributions, checked),
+                    "levels": _levels_list(effect, attributions, checked, verdict),
                     "contrast": _contrast(effect),
                 }
                 if getattr(effect, "levels", ())
@@ -464,23 +472,33 @@ def _refutation_note(
     if refutations is None or refutations.depth == "none":
         return "refutation was not run"
     if effect is None or effect.estimate is None:
-        return "not refuted: there is no estimated effect to refute"
+        return "no refuter ran: there is no estimated effect to refute"
     if kind == "categorical":
         return (
-            "not refuted: each level has its own estimate and the refuters challenge one effect "
-            "per feature, so no level was refuted"
+            "no refuter ran: each level has its own estimate and the refuters challenge one "
+            "effect per feature, so the level effects are unchallenged"
         )
-    return "not refuted: no refuter applies to this estimate"
+    return "no refuter ran: none applies to this estimate"
 
 
 def _levels_list(
-    effect: FeatureEffect, attributions: Attributions, checked: CheckedData
+    effect: FeatureEffect,
+    attributions: Attributions,
+    checked: CheckedData,
+    verdict: FeatureVerdict,
 ) -> list[dict[str, Any]]:
-    """A categorical treatment's per-level effects, in level order (see docs/reliability.md)."""
+    """A categorical treatment's per-level effects, in level order, each beside the model's
+    contrast of the same level and the level's verdict (see docs/verdicts.md)."""
     levels = []
     model = _level_attributions(effect.feature, attributions, checked)
+    contrasts = {
+        c.level: c for c in getattr(attributions, "level_contrasts", {}).get(effect.feature, ())
+    }
+    judged = {lv.level: lv for lv in verdict.levels}
     for level in effect.levels:
         e = level.estimate
+        c = contrasts.get(level.level)
+        lv = judged.get(level.level)
         levels.append(
             {
                 "level": level.level,
@@ -493,8 +511,21 @@ def _levels_list(
                 "stderr": None if e is None else e.stderr,
                 "method": None if e is None else e.method,
                 "error": level.message or None,
-                # The model's contrast for the same level (mean SHAP difference).
+                # The mean SHAP value at the level minus at the reference (descriptive).
                 "attribution": model.get(level.level),
+                # The model's contrast the verdict reads: mean prediction at the level minus
+                # at the reference, over the same rows, with its sampling interval.
+                "model_contrast": None
+                if c is None
+                else {
+                    "estimate": c.estimate,
+                    "stderr": c.stderr,
+                    "ci_low": c.ci_low,
+                    "ci_high": c.ci_high,
+                    "n_rows": int(c.n_rows),
+                },
+                "verdict": None if lv is None else str(lv.verdict),
+                "reason": None if lv is None else lv.reason,
             }
         )
     return levels

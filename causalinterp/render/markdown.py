@@ -11,7 +11,9 @@ from causalinterp.render._text import (
     escape_markdown,
     fmt,
     fmt_p,
+    level_rows,
     ordered_counts,
+    unused_columns_text,
     verdict_label,
 )
 from causalinterp.render.curves import markdown_section as curves_markdown
@@ -64,6 +66,9 @@ def render_markdown(data: Mapping[str, Any], *, refuted: bool) -> str:
     if others:
         lines.append("")
         lines.append("Verdicts: " + ", ".join(esc(o) for o in others) + ".")
+    unused = data.get("graph_columns_unused") or []
+    if unused:
+        lines += ["", esc(unused_columns_text(unused))]
     lines.append("")
     lines.append(_graph_line(data["graph_test"], esc))
     lines.append("")
@@ -94,6 +99,7 @@ def render_markdown(data: Mapping[str, Any], *, refuted: bool) -> str:
     if len(features) > MAX_TABLE_ROWS:
         lines.append("")
         lines.append(f"… and {len(features) - MAX_TABLE_ROWS} more features in the full report.")
+    lines.extend(_level_lines(features, esc))
     lines.append("")
     lines.append(_refuter_lines(features, refuted, esc))
     if data.get("domain") is not None:
@@ -104,6 +110,30 @@ def render_markdown(data: Mapping[str, Any], *, refuted: bool) -> str:
     if curves_text:
         lines += ["", curves_text]
     return "\n".join(lines) + "\n"
+
+
+def _level_lines(features: list[Mapping[str, Any]], esc: Callable[[str], str]) -> list[str]:
+    """Per categorical feature, its levels: causal effect beside the model's contrast."""
+    lines: list[str] = []
+    for row in features:
+        cells = level_rows(row)
+        if not cells:
+            continue
+        lines += [
+            "",
+            f"**{esc(row['name'])}, level by level** (each level against the reference; the "
+            "model's contrast is its mean prediction at the level minus at the reference):",
+            "",
+            "| level | vs | causal effect [95% CI] | model contrast [95% CI] | verdict | why |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in cells:
+            lines.append(
+                "| " + " | ".join(esc(c[k]) for k in (
+                    "level", "reference", "causal", "model", "verdict", "reason"
+                )) + " |"
+            )
+    return lines
 
 
 _KINDS = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from causalinterp.render._text import fmt, fmt_effect, verdict_label
+from causalinterp.render._text import fmt, fmt_effect, unused_columns_text, verdict_label
 
 __all__ = ["LARGE_EFFECT", "MAX_FINDINGS", "findings", "summary_text"]
 
@@ -29,7 +29,8 @@ def findings(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     leaking feature is kind ``"leakage"``), large effects the model under-uses (verdict
     ``under_attributed`` with a standardized effect of at least :data:`LARGE_EFFECT`, largest
     first), leakage that is not flagged, and a DAG that does not fit the data. The last, when
-    present, is always kept: it bears on every verdict.
+    present, is always kept: it bears on every verdict. A feature declared ``fixed`` (not a
+    lever) is never an under-used effect: nobody can use it.
 
     Parameters
     ----------
@@ -66,7 +67,7 @@ leakage: a consequence of churn.")
         elif leaking:
             text = f"{name} is a consequence of {outcome} (leakage); its attribution is small."
             ranked.append((2, -share, _item("leakage", name, text, row.get("action"))))
-        elif row["verdict"] == "under_attributed":
+        elif row["verdict"] == "under_attributed" and not row.get("fixed"):
             size = abs(_number((row.get("effect") or {}).get("standardized")))
             if size >= LARGE_EFFECT:
                 text = (
@@ -144,9 +145,13 @@ def summary_text(report: Any, *, width: int = 100) -> str:
         f"{data.get('outcome')}: {len(data.get('features') or ())} features, "
         f"{len(summary.get('flagged') or ())} flagged."
     )
+    # The graph columns the model leaves out, on their own line under the headline.
+    unused = textwrap.wrap(
+        unused_columns_text(list(data.get("graph_columns_unused") or [])), width
+    )
     if not found:
-        return head + " Nothing needs doing: no finding."
-    lines = [head + f" Findings, most material first ({len(found)}):"]
+        return "\n".join([head + " Nothing needs doing: no finding.", *unused])
+    lines = [head + f" Findings, most material first ({len(found)}):", *unused]
     for number, item in enumerate(found, start=1):
         lines += textwrap.wrap(
             f"[{_LABELS.get(item['kind'], item['kind'])}] {item['text']}",
