@@ -309,3 +309,13 @@ def test_a_categorical_level_decided_by_a_score_is_named_with_its_rule():
     summary, action = overlap_action(effects.overlap, "plan")
     assert summary == "treatment decided by score >= 1 (regression discontinuity)"
     assert "drop" not in action
+
+
+def test_cutoff_model_assigns_by_the_score_and_its_effect_is_one():
+    sim = cutoff_model()
+    data = sim.sample(1000, seed=0)
+    assert ((data["score"] < 0) == (data["program"] == 1)).all()
+    assert sim.true_effect("program", "earnings", n=20_000) == pytest.approx(1.0)
+    blurred = cutoff_model(blur=0.2).sample(5000, seed=0)
+    agreement = float(((blurred["score"] < 0) == (blurred["program"] == 1)).mean())
+    assert 0.85 < agreement < 0.95  # steep, but both arms at every score near the cut-off
