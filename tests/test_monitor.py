@@ -17,6 +17,15 @@ from causalinterp.monitoring import ReferenceSummary, monitor, summarize_referen
 from causalinterp.monitoring.attribution import ndcg
 from causalinterp.monitoring.drift import benjamini_hochberg
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _summary_cache(tmp_path_factory):
+    # Reference summaries are cached in a temporary folder, never in the user's home.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CAUSALINTERP_CACHE_DIR", str(tmp_path_factory.mktemp("summaries")))
+        yield
+
+
 GRAPH = "z -> x; z -> y; x -> y; w -> y"
 FEATURES = ["x", "w"]
 

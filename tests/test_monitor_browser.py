@@ -27,6 +27,15 @@ pytestmark = pytest.mark.browser
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from screenshot import ARGS, CHROMIUM  # noqa: E402
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _summary_cache(tmp_path_factory):
+    # Reference summaries are cached in a temporary folder, never in the user's home.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CAUSALINTERP_CACHE_DIR", str(tmp_path_factory.mktemp("summaries")))
+        yield
+
+
 HOSTILE = '<img src=x onerror="alert(1)">'
 LONG = "2024-06-01 to 2024-06-07 (week 23)"
 FIGURES = ("drift", "support", "range", "ndcg", "share", "mechanism", "performance")

@@ -19,6 +19,14 @@ sys.path.insert(0, str(CASE))
 import generate  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _summary_cache(tmp_path_factory):
+    # Reference summaries are cached in a temporary folder, never in the user's home.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CAUSALINTERP_CACHE_DIR", str(tmp_path_factory.mktemp("summaries")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def result():
     summary = summarize_reference(

@@ -13,6 +13,15 @@ import pytest
 from causalinterp import monitor
 from causalinterp.monitoring.reference import ReferenceSummary, summarize_reference
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _summary_cache(tmp_path_factory):
+    # Reference summaries are cached in a temporary folder, never in the user's home.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CAUSALINTERP_CACHE_DIR", str(tmp_path_factory.mktemp("summaries")))
+        yield
+
+
 GRAPH = "z -> x; z -> y; x -> y; w -> y; region -> y"
 
 

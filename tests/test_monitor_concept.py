@@ -280,3 +280,24 @@ def test_the_mechanisms_trees_predict_as_the_fitted_booster():
     assert Trees.from_booster(booster).predict(beyond) == pytest.approx(
         booster.predict(beyond), abs=1e-12
     )
+
+
+def test_the_command_line_reuses_the_cached_summary(tmp_path, capsys):
+    from causalinterp.cli import main
+
+    _noisy(800, 0).to_csv(tmp_path / "reference.csv", index=False)
+    _noisy(400, 1).to_csv(tmp_path / "window.csv", index=False)
+    argv = [
+        "monitor", "--reference", str(tmp_path / "reference.csv"), "--graph", "x -> y",
+        "--outcome", "y", "--current", str(tmp_path / "window.csv"), "--max-shap-rows", "100",
+        "--n-bootstrap", "30", "--reference-cache-dir", str(tmp_path / "cache"),
+    ]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    assert "saved to the cache" in capsys.readouterr().out
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    assert "reused from the cache" in capsys.readouterr().out
+    assert main([*argv, "--out", str(tmp_path / "c"), "--no-reference-cache"]) == 0
+    assert "from the cache" not in capsys.readouterr().out
+    first = json.loads((tmp_path / "a" / "monitor.json").read_text("utf-8"))["windows"]
+    again = json.loads((tmp_path / "b" / "monitor.json").read_text("utf-8"))["windows"]
+    assert first == again

@@ -227,8 +227,11 @@ def monitor(
         Thresholds and sizes from the options table (stage ``monitor``): ``drift_alpha``,
         ``drift_threshold``, ``support_share``, ``range_share``, ``ndcg_threshold``,
         ``share_change``, ``mechanism_alpha``, ``mechanism_threshold``, ``risk_increase``,
-        ``performance_drop``, ``n_bootstrap``, ``reference_rows``, ``mechanism_rows``,
-        ``max_shap_rows``, ``time_column``, ``window``, ``outcome_change``.
+        ``performance_drop``, ``performance_alpha``, ``n_bootstrap``, ``reference_rows``,
+        ``mechanism_rows``, ``max_shap_rows``, ``time_column``, ``window``,
+        ``outcome_change``, ``reference_cache``, ``reference_cache_dir``. With a reference
+        DataFrame and ``reference_cache`` on (the default), the summary is read from or saved
+        to the cache (see :mod:`causalinterp.monitoring.cache`).
 
     Returns
     -------

@@ -243,7 +243,7 @@ _CHAR_WIDTH = 6.6
 _LINE_HEIGHT = 14.0
 #: Longest window name and legend label drawn in full; longer ones end in an ellipsis (the
 #: full text is the element's tooltip).
-_MAX_NAME = 32
+_MAX_NAME = 40
 _MAX_LEGEND = 22
 
 
