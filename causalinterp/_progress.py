@@ -28,6 +28,26 @@ def resolve_progress(progress: bool | None) -> bool:
     return bool(progress)
 
 
+def status(progress: bool | None, label: str) -> Callable[[str], None]:
+    """A function printing ``<label>: <message>`` on standard error when progress is on.
+
+    For the steps of a verb that are not a parallel map (fitting, scoring): one line each,
+    shown under the same rule as the progress bars (:func:`resolve_progress`).
+
+    Examples
+    --------
+    >>> say = status(False, "constrain")
+    >>> say("fitting")  # prints nothing: progress is off
+    """
+    if not resolve_progress(progress):
+        return lambda message: None
+
+    def say(message: str) -> None:
+        print(f"{label}: {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
 def run_parallel(
     function: Callable[[Any], Any],
     items: Sequence[Any],

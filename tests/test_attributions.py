@@ -554,9 +554,9 @@ def test_a_type_mismatch_names_the_column_not_an_internal_wrapper():
 
 
 def _user_model_decoder(model, frame):
-    from causalinterp.attribute.attributions import _user_model_and_rows
+    from causalinterp.attribute.attributions import user_model_and_rows
 
-    return _user_model_and_rows(model, frame, _checked(frame))[0]
+    return user_model_and_rows(model, frame, _checked(frame))[0]
 
 
 def test_a_time_budget_explains_fewer_rows_and_says_so(small_data, capsys):

@@ -33,6 +33,7 @@ __all__ = [
     "attribute_model",
     "compute_attributions",
     "default_model",
+    "user_model_and_rows",
 ]
 
 #: Rows explained at most by default (the ``max_shap_rows`` option).
@@ -378,7 +379,7 @@ def attribute_model(
             checked, model_seed=model_seed, seed=seed, max_rows=max_rows
         )
     else:
-        explained, rows = _user_model_and_rows(model, data, checked)
+        explained, rows = user_model_and_rows(model, data, checked)
         attributions = compute_attributions(
             explained,
             rows,
@@ -410,10 +411,19 @@ def _default_model_attributions(
     return compute_attributions(fitted, rows, seed=seed, max_rows=max_rows)
 
 
-def _user_model_and_rows(
+def user_model_and_rows(
     model: Any, data: pd.DataFrame, checked: CheckedData
 ) -> tuple[Any, pd.DataFrame]:
     """The user's model and the rows to explain it on, as the model expects them.
+
+    Every stage that evaluates a user's model on the analysed rows (attributions, the domain
+    check, the curves, ``explain``) takes them from here, so they all see the same inputs.
+
+    Returns
+    -------
+    model, rows : estimator, pandas.DataFrame
+        The model (wrapped to decode level codes when the data has text columns) and the
+        checked rows, indexed 0..n-1.
 
     Text and ``category`` columns are explained as their level codes (SHAP needs numbers);
     the model, fitted on the user's own values, gets them back through :class:`_LevelDecoder`.

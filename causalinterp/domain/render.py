@@ -8,31 +8,51 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from causalinterp.domain.directions import Direction, Directions
-from causalinterp.domain.refit import Constrained
 from causalinterp.domain.verification import FeatureCheck, Verification
 from causalinterp.render._text import escape_markdown as _md
 
+if TYPE_CHECKING:  # the result of constrain(), which sits above the pipeline; only its type
+    from causalinterp.domain.refit import Constrained
 
-def _num(value: float | None, digits: int = 6) -> float | None:
+
+def _num(value: float | None) -> float | None:
+    """A number as the report writes numbers: six significant digits; None for NaN."""
     if value is None or not math.isfinite(value):
         return None
-    return round(float(value), digits)
+    return float(f"{float(value):.6g}")
+
+
+def seed_record(seed: Any) -> int | dict[str, Any]:
+    """A seed as JSON: the integer, or a SeedSequence's entropy and spawn key (reproducible).
+
+    Examples
+    --------
+    >>> seed_record(7)
+    7
+    >>> seed_record(np.random.SeedSequence(7, spawn_key=(2,)))
+    {'entropy': 7, 'spawn_key': [2]}
+    """
+    if isinstance(seed, np.random.SeedSequence):
+        return {"entropy": seed.entropy, "spawn_key": [int(k) for k in seed.spawn_key]}
+    return int(seed)
 
 
 def domain_object(
-    direction: Direction, check: FeatureCheck | None, *, material: bool = False
+    direction: Direction, check: FeatureCheck | None, *, material: bool | None = False
 ) -> dict[str, Any]:
     """The ``domain`` object of one feature in ``report.json``.
 
     Keys: ``direction`` ("+", "-" or null), ``source`` ("declared", "suggested" or null),
     ``status``, ``reason``, ``violation_share`` (null when not checked), ``max_violation``,
-    ``max_violation_at``, ``exact`` (the exact tree check's status or null) and ``flag``:
-    a material attribution whose curves violate a *declared* direction.
+    ``max_violation_at``, ``exact`` (the exact tree check's status or null), ``material``
+    (whether the attribution is material; null when its share is unknown, e.g. its
+    attribution failed, so no flag could be raised) and ``flag``: a material attribution
+    whose curves violate a *declared* direction.
 
     Examples
     --------
@@ -52,16 +72,22 @@ def domain_object(
         "max_violation_at": list(check.max_violation_at) if check and check.max_violation_at
         else None,
         "exact": check.exact.status if check and check.exact else None,
+        "material": material,
         "flag": bool(material and violated and direction.source == "declared"),
     }
 
 
 def domain_objects(
-    directions: Directions, verification: Verification | None, *, material: Iterable[str] = ()
+    directions: Directions,
+    verification: Verification | None,
+    *,
+    material: Iterable[str] = (),
+    unknown: Iterable[str] = (),
 ) -> dict[str, dict[str, Any]]:
     """Feature to its ``domain`` object (see :func:`domain_object`).
 
-    ``material`` names the features whose attribution is material (the report's judgement).
+    ``material`` names the features whose attribution is material (the report's judgement);
+    ``unknown`` those whose attribution share could not be read.
 
     Examples
     --------
@@ -70,10 +96,12 @@ def domain_objects(
     >>> domain_objects(d, None)["x"]["direction"]
     '-'
     """
-    material = set(material)
+    material, unknown = set(material), set(unknown)
     checks = verification.by_feature if verification is not None else {}
     return {
-        name: domain_object(d, checks.get(name), material=name in material)
+        name: domain_object(
+            d, checks.get(name), material=None if name in unknown else name in material
+        )
         for name, d in directions.by_feature.items()
     }
 
@@ -139,7 +167,7 @@ def constrain_dict(result: Constrained) -> dict[str, Any]:
         "model": result.model,
         "family": result.family,
         "outcome": result.directions.outcome,
-        "seed": result.seed,
+        "seed": seed_record(result.seed),
         "n_train": result.n_train,
         "n_validation": result.n_validation,
         "ice_rows": result.before.n_rows,
@@ -169,9 +197,9 @@ def constrain_markdown(result: Constrained) -> str:
         f"# Domain logic: {result.model} refitted with monotone constraints",
         "",
         f"Outcome `{result.directions.outcome}`; {result.n_train} training and "
-        f"{result.n_validation} validation rows (seed {result.seed}). Violations: share of "
-        f"{result.before.n_rows} sampled rows whose ICE curve moves against the direction on a "
-        f"{result.before.n_grid}-point grid.",
+        f"{result.n_validation} validation rows (seed {_seed_text(result.seed)}). Violations: "
+        f"share of {result.before.n_rows} sampled rows whose ICE curve moves against the "
+        f"direction on a {result.before.n_grid}-point grid.",
         "",
         "| feature | direction | source | violations before | violations after | why |",
         "|---|---|---|---|---|---|",
@@ -193,6 +221,13 @@ def constrain_markdown(result: Constrained) -> str:
         )
     lines += ["", _cost_sentence(result), ""]
     return "\n".join(lines)
+
+
+def _seed_text(seed: Any) -> str:
+    record = seed_record(seed)
+    if isinstance(record, int):
+        return str(record)
+    return f"SeedSequence({record['entropy']}, spawn_key={tuple(record['spawn_key'])})"
 
 
 def _cost_sentence(result: Constrained) -> str:

@@ -137,15 +137,15 @@ def _model_and_frame(
     analysis: _Analysis, checked: CheckedData, data: pd.DataFrame | None, model: Any
 ) -> tuple[Any, pd.DataFrame, list[str]]:
     """The model to explain, the analysed rows as it takes them, and notes."""
+    from causalinterp.attribute import user_model_and_rows
     from causalinterp.attribute._default_model import fitted_default_model
-    from causalinterp.attribute.attributions import _user_model_and_rows
 
     features = list(checked.features)
     if model is not None:
         if data is None:
             frame = checked.frame[features]
             return model, frame.reset_index(drop=True), []
-        return *_user_model_and_rows(model, data, checked), []
+        return *user_model_and_rows(model, data, checked), []
     if not analysis.default_model:
         raise ModelError(
             "model: the analysis explained the user's own model, which it does not keep; pass "

@@ -127,8 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace):
-    from causalinterp.cli import read_table
     from causalinterp.explain.core import explain_rows
+    from causalinterp.inputs import read_table
     from causalinterp.models import model_from_args
 
     report_file = Path(args.analysis) / "report.json"
