@@ -301,8 +301,8 @@ OPTIONS: tuple[Option, ...] = (
          "explain refer to (default: the rows' index labels, or positions in a file)",
          allow_none=True, example="'customer_id'", metavar="COLUMN"),
     _opt("lime_runs", "int", 10, "explain", "LIME runs per row for its stability indices",
-         low=2, example="10", metavar="N"),
-    _opt("lime_samples", "int", 5000, "explain", "perturbed samples per LIME run", low=100,
+         low=1, example="10", metavar="N"),
+    _opt("lime_samples", "int", 5000, "explain", "perturbed samples per LIME run", low=50,
          example="5000", metavar="N"),
 )
 

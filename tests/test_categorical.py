@@ -244,7 +244,7 @@ def test_the_default_pipeline_serves_the_domain_check_the_curves_and_explain(rep
     assert curves["w"]["model_curve"] == "partial_dependence"
     # explain rebuilds the same model and names each coded value's level.
     data = plans()
-    explained = report.explain([0, 1], data=data, progress=False)
+    explained = causalinterp.explain_rows(report, data, [0, 1], progress=False)
     for row in explained.to_dict()["rows"]:
         by_feature = {c["feature"]: c for c in row["contributions"]}
         assert by_feature["plan"]["level"] == data["plan"].iloc[row["position"]]
