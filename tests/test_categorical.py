@@ -13,7 +13,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from causalinterp import analyze, refute
+from causalinterp import analyze, explain_rows, refute
 from causalinterp.data import check_data
 from causalinterp.errors import DataError
 from causalinterp.estimate import effects
@@ -244,7 +244,7 @@ def test_the_default_pipeline_serves_the_domain_check_the_curves_and_explain(rep
     assert curves["w"]["model_curve"] == "partial_dependence"
     # explain rebuilds the same model and names each coded value's level.
     data = plans()
-    explained = causalinterp.explain_rows(report, data, [0, 1], progress=False)
+    explained = explain_rows(report, data, [0, 1], progress=False)
     for row in explained.to_dict()["rows"]:
         by_feature = {c["feature"]: c for c in row["contributions"]}
         assert by_feature["plan"]["level"] == data["plan"].iloc[row["position"]]
