@@ -196,7 +196,7 @@ def through_stage(
     graph = CausalGraph.parse("; ".join(f"{c} -> y" for c in frame.columns))
     checked = check_data(data, graph, "y", features=list(frame.columns))
     start, cpu = time.perf_counter(), time.process_time()
-    att = attribute_model(model, data, checked, model_seed=0, seed=0, max_rows=rows)
+    att = attribute_model(model, data, checked, model_seed=0, seed=0, max_shap_rows=rows)
     return att.explainer, time.perf_counter() - start, time.process_time() - cpu
 
 

@@ -54,7 +54,7 @@ def run_parallel(
     *,
     n_jobs: int | None = None,
     backend: str | None = None,
-    progress: bool = False,
+    progress: bool | None = False,
     desc: str = "",
     unit: str = "task",
 ) -> list[Any]:
@@ -71,8 +71,9 @@ def run_parallel(
     backend : str, optional
         A joblib backend (``"loky"``, ``"threading"``, ``"dask"`` inside a
         ``dask.distributed.Client`` context); None keeps the active ``joblib.parallel_config``.
-    progress : bool, default False
-        Show a tqdm bar on standard error.
+    progress : bool or None, default False
+        Show a tqdm bar on standard error (None: when it is a terminal, as every verb's
+        ``progress=None`` means).
     desc, unit : str
         The bar's label and unit.
 
@@ -93,7 +94,7 @@ def run_parallel(
     context = parallel_config(**config) if config else contextlib.nullcontext()
     with context:
         outputs = Parallel(return_as="generator")(delayed(function)(item) for item in items)
-        if progress:
+        if resolve_progress(progress):
             from tqdm.auto import tqdm
 
             outputs = tqdm(

@@ -63,7 +63,7 @@ def test_native_shap_adds_up_on_the_probability_scale_and_ranks_the_levels(data,
 def attribute(model, data: pd.DataFrame, max_rows: int = 300):
     """The attribution stage as analyze() runs it (text columns coded, types checked)."""
     checked = check_data(data, CausalGraph.parse(GRAPH), "y", features=["z", "a", "region"])
-    return attribute_model(model, data, checked, model_seed=0, seed=0, max_rows=max_rows)
+    return attribute_model(model, data, checked, model_seed=0, seed=0, max_shap_rows=max_rows)
 
 
 def test_the_attribution_stage_takes_the_native_path(data, classifier):

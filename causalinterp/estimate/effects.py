@@ -449,7 +449,7 @@ def estimate_effects(
     estimand: str = _DEFAULT["estimand"],
     n_jobs: int | None = None,
     backend: str | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> Effects:
     """Identify and estimate the total causal effect of every feature on the outcome.
 
@@ -485,8 +485,9 @@ def estimate_effects(
     backend : str or None, default None
         A joblib backend (e.g. ``"loky"``, ``"threading"``, ``"dask"``); None keeps the
         active ``joblib.parallel_config``.
-    progress : bool, default False
-        Show a progress bar over the features (on standard error).
+    progress : bool or None, default None
+        Show a progress bar over the features on standard error (None: when it is a
+        terminal).
 
     Returns
     -------

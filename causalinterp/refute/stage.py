@@ -56,13 +56,13 @@ def refute_effects(
     checked: CheckedData,
     effects: Effects,
     *,
-    depth: str = "standard",
+    refute: str = "standard",
     refit: bool | None = None,
     alpha: float = 0.05,
     seed: int | np.random.SeedSequence = 0,
     n_jobs: int | None = None,
     backend: str | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> Refutations:
     """Challenge every estimated effect with five refuters and a sensitivity analysis.
 
@@ -78,7 +78,7 @@ def refute_effects(
         The data the effects were estimated from.
     effects : Effects
         The estimated effects; only features with status ``"estimated"`` are refuted.
-    depth : {"none", "quick", "standard", "thorough"}, default "standard"
+    refute : {"none", "quick", "standard", "thorough"}, default "standard"
         Simulations per refuter, see :data:`DEPTHS`. ``"none"`` runs no refuter (the
         sensitivity analysis, which needs no simulation, is still reported).
     refit : bool or None, default None
@@ -102,8 +102,8 @@ def refute_effects(
     backend : str, optional
         joblib backend (e.g. ``"loky"``, ``"threading"``, ``"dask"``); a shortcut for
         ``joblib.parallel_config(backend=...)``.
-    progress : bool, default False
-        Show a progress bar over the simulations.
+    progress : bool or None, default None
+        Show a progress bar over the simulations (None: when standard error is a terminal).
 
     Returns
     -------
@@ -134,7 +134,7 @@ def refute_effects(
     >>> graph = CausalGraph.parse("w -> t; w -> y; t -> y")
     >>> checked = check_data(frame, graph, "y", features=["t"])
     >>> effects = estimate_effects(checked, graph, nuisance="linear", n_jobs=1)
-    >>> refutations = refute_effects(checked, effects, depth="quick", seed=0, n_jobs=1)
+    >>> refutations = refute_effects(checked, effects, refute="quick", seed=0, n_jobs=1)
     >>> print(", ".join(r.name for r in refutations.by_feature["t"]))
     placebo_treatment, random_common_cause, data_subset, bootstrap, dummy_outcome
     >>> refutations.failed("t")
@@ -142,7 +142,7 @@ def refute_effects(
     >>> refutations.result("t", "placebo_treatment").expected
     0.0
     """
-    given = {"refute": depth, "refit": refit, "alpha": alpha}
+    given = {"refute": refute, "refit": refit, "alpha": alpha}
     if not isinstance(seed, np.random.SeedSequence):
         given["seed"] = seed
     checked_options = validate(given)
