@@ -100,7 +100,7 @@ def families(X: pd.DataFrame, y: pd.Series, y_cont: pd.Series):
         return _native.native_shap(model, frame, classifier=classifier)
 
     def pipeline(model, frame, bg, classifier):
-        return _pipelines.pipeline_shap(model, frame, bg, classifier=classifier)
+        return _shap.pipeline_shap(model, frame, bg, classifier=classifier)
 
     def linear(model, frame, bg, classifier):
         return _pipelines.linear_shap(model, frame.to_numpy(float), bg.to_numpy(float))

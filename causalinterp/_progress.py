@@ -17,7 +17,7 @@ from typing import Any
 
 from joblib import Parallel, delayed, parallel_config
 
-from causalinterp.errors import OptionError
+from causalinterp.errors import OptionError, first_line
 
 
 def resolve_progress(progress: bool | None) -> bool:
@@ -121,10 +121,9 @@ def dask_client(scheduler: str | None, *, timeout: str = "30s") -> Iterator[Any]
     try:
         client = Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as error:
-        first = " ".join(str(error).split())[:160] or type(error).__name__
         raise OptionError(
-            f"scheduler: cannot connect to {scheduler!r} ({first}); start a scheduler "
-            "(dask scheduler) or check the address"
+            f"scheduler: cannot connect to {scheduler!r} ({first_line(error, 160)}); start a "
+            "scheduler (dask scheduler) or check the address"
         ) from None
     try:
         yield client

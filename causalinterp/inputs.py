@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import csv
 import json
+import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from causalinterp.errors import DataError, first_line
+from causalinterp.errors import DataError, OptionError, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["REPORT_FILE", "read_report", "read_table"]
+__all__ = ["REPORT_FILE", "read_config", "read_report", "read_table"]
 
 #: The file name of an analysis' report data, in the folder ``analyze``/``run`` write.
 REPORT_FILE = "report.json"
@@ -143,3 +145,43 @@ def read_report(path: str | Path, what: str = "analysis") -> dict[str, Any]:
             "features list); pass the report.json of 'causalinterp analyze'"
         )
     return data
+
+
+def read_config(
+    path: str | Path, option_names: Iterable[str], what: str = "config"
+) -> dict[str, Any]:
+    """The options a TOML file sets among ``option_names``, checked against the options table.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TOML file (keys are option names, as in ``case.toml``).
+    option_names : iterable of str
+        The options the command offers; any other key is an error with a did-you-mean hint.
+    what : str, default "config"
+        The input's name in error messages.
+
+    Returns
+    -------
+    dict
+        Option name to validated value.
+
+    Raises
+    ------
+    OptionError
+        A missing or invalid file, an unknown key, or a bad value (one line each).
+    """
+    from causalinterp import options
+
+    path = Path(path)
+    if not path.is_file():
+        raise OptionError(f"{what}: {str(path)!r} does not exist; check the path")
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise OptionError(
+            f"{what}: {path} is not valid TOML ({first_line(error)}); fix the file"
+        ) from None
+    keys = options.case_keys(option_names)
+    options.check_known(config, keys, f"{what} {path}")
+    return options.from_case(config, keys, f"{what} {path}")

@@ -80,3 +80,31 @@ def test_an_unwritable_folder_is_one_line(tmp_path):
     target.write_text("")
     with pytest.raises(Exception, match=r"is a file, not a folder; pass a folder"):
         _command.check_out(target)
+
+
+def test_explain_options_come_from_the_table_on_the_command_line_and_in_a_config(
+    tmp_path, capsys
+):
+    # The flags and the config keys are the options table's rows: same checks, same words.
+    config = tmp_path / "explain.toml"
+    config.write_text('explaner = "lime"\n')
+    argv = ["explain", "--analysis", str(tmp_path), "--data", "d.csv", "--rows", "1",
+            "--out", str(tmp_path / "out")]
+    assert main([*argv, "--config", str(config)]) == 2
+    assert capsys.readouterr().err == (
+        f"causalinterp: error: explaner: not an option of config {config}; "
+        "did you mean 'explainer'?\n"
+    )
+    config.write_text('explainer = "kernel"\n')
+    assert main([*argv, "--config", str(config)]) == 2
+    assert capsys.readouterr().err == (
+        f"causalinterp: error: config {config}: explainer: unknown value 'kernel'; use one of "
+        "'shap', 'lime'\n"
+    )
+    with pytest.raises(SystemExit):
+        main([*argv, "--lime-runs", "0"])
+    assert "--lime-runs: expected an integer >= 1, got '0'" in capsys.readouterr().err
+    # A good config reaches the analysis' reader: here a folder without report.json.
+    config.write_text('explainer = "lime"\nlime_runs = 3\nfixed = ["a"]\n')
+    assert main([*argv, "--config", str(config)]) == 2
+    assert "report.json' does not exist" in capsys.readouterr().err

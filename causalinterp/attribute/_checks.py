@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from causalinterp.attribute.inspection import is_classifier, outcome_predictor
-from causalinterp.errors import DataError, ModelError
+from causalinterp.errors import DataError, ModelError, first_line
 
 
 @dataclass(frozen=True)
@@ -210,8 +210,7 @@ def _predict_checked(spec: _ModelSpec, sample: np.ndarray) -> np.ndarray:
     except ModelError:
         raise
     except Exception as exc:
-        text = str(exc).strip()
-        first = text.splitlines()[0][:200] if text else ""
+        first = first_line(exc) if str(exc).strip() else ""
         raise ModelError(
             f"model {spec.name}: prediction on X failed ({type(exc).__name__}: {first}); "
             "check that the model was fitted on X's feature columns and their types"

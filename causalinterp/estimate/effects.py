@@ -27,7 +27,7 @@ from causalinterp._progress import run_parallel
 from causalinterp._seeds import seed_sequence
 from causalinterp._timeout import TimeLimitExceeded, call_with_time_limit
 from causalinterp.data import CheckedData
-from causalinterp.errors import EstimationError, OptionError
+from causalinterp.errors import EstimationError, OptionError, first_line
 from causalinterp.estimate import _dowhy, _econml, estimands
 from causalinterp.estimate._dowhy import Identification, identify_effect
 from causalinterp.estimate._econml import EffectEstimate
@@ -411,10 +411,10 @@ def _summarise_levels(estimated: list[LevelEffect], n_levels: int) -> EffectEsti
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    # Our own errors are already one line about the input; another's says what failed.
     if isinstance(exc, EstimationError | OptionError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return first_line(exc, 1000)
+    return first_line(exc, 1000, typed=True)
 
 
 def _seed_entropy(seed: int | np.random.SeedSequence) -> int:

@@ -77,7 +77,14 @@ def add_parser(commands) -> argparse.ArgumentParser:
         help="folder for explain.json, explain.md and explain.html (created)",
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    options.add_arguments(parser, OPTIONS)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="a TOML file setting any of the options below by name (explainer = 'lime'); "
+        "flags given here win",
+    )
+    options.add_arguments(parser, OPTIONS, defaults_from="the config file")
     add_model_arguments(parser)
     return parser
 
@@ -97,9 +104,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace):
     from causalinterp.explain.core import explain_rows
-    from causalinterp.inputs import read_report, read_table
+    from causalinterp.inputs import read_config, read_report, read_table
     from causalinterp.models import model_from_args
 
+    values = read_config(args.config, OPTIONS) if args.config is not None else {}
+    values.update(options.given(args, OPTIONS))
     report = read_report(args.analysis)
     data = read_table(args.data)
     rows: list = list(args.rows)
@@ -117,5 +126,5 @@ def _explain(args: argparse.Namespace):
         rows,
         model=model_from_args(args),
         progress=False if args.quiet else None,
-        **options.given(args, OPTIONS),
+        **values,
     )
