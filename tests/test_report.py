@@ -796,12 +796,14 @@ def test_html_escapes_hostile_names(hostile_html):
 
 def test_a_failing_plot_degrades_to_a_message(monkeypatch):
     def boom(*args, **kwargs):
-        raise RuntimeError("renderer exploded\non <two> lines")
+        raise RuntimeError("renderer exploded on <two> lines\nTraceback details")
 
     report = build_report(with_refutations=False)
     monkeypatch.setattr(plots, "plot_dependence", boom)
     html = report.to_html()
-    message = "plot unavailable: RuntimeError: renderer exploded on &lt;two&gt; lines"
+    # One line (errors.first_line): escaped, the traceback's further lines left out.
+    message = "plot unavailable: RuntimeError: renderer exploded on &lt;two&gt; lines<"
+    assert "Traceback details" not in html
     assert html.count(message) == len(_SPEC)
     assert 'id="dag"' in html and html.count("data:image/svg+xml,") == 2
 
