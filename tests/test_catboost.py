@@ -144,5 +144,6 @@ def test_the_domain_check_runs_on_a_binary_text_feature(tmp_path):
     assert report["domain"]["error"] is None
     assert set(report["domain"]["checked"]) == {"plan", "a"}
     plan_row = {row["name"]: row for row in report["features"]}["plan"]
-    assert plan_row["domain"]["violation_share"] is not None
+    # premium (code 1) adds 2 to the outcome: no row's curve falls from basic to premium.
+    assert plan_row["domain"]["violation_share"] == 0.0 and plan_row["domain"]["flag"] is False
     assert plan_row["effect"]["estimate"] == pytest.approx(2.0, abs=0.3)
