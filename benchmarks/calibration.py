@@ -95,7 +95,7 @@ def run(name: str, *, datasets: int, rows: int, depth: str, nuisance: str, n_job
         checked = check_data(frame, graph, "y", features=["t"])
         effects = estimate_effects(checked, graph, seed=index, n_jobs=1, nuisance=nuisance)
         # The refuters re-fit with the nuisances recorded on the effects.
-        refuted = refute_effects(checked, effects, depth=depth, seed=index, n_jobs=n_jobs)
+        refuted = refute_effects(checked, effects, refute=depth, seed=index, n_jobs=n_jobs)
         results = refuted.by_feature["t"]
         failed += any(not r.passed for r in results)
         for result in results:

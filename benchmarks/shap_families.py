@@ -100,7 +100,7 @@ def families(X: pd.DataFrame, y: pd.Series, y_cont: pd.Series):
         return _native.native_shap(model, frame, classifier=classifier)
 
     def pipeline(model, frame, bg, classifier):
-        return _pipelines.pipeline_shap(model, frame, bg, classifier=classifier)
+        return _shap.pipeline_shap(model, frame, bg, classifier=classifier)
 
     def linear(model, frame, bg, classifier):
         return _pipelines.linear_shap(model, frame.to_numpy(float), bg.to_numpy(float))
@@ -196,7 +196,7 @@ def through_stage(
     graph = CausalGraph.parse("; ".join(f"{c} -> y" for c in frame.columns))
     checked = check_data(data, graph, "y", features=list(frame.columns))
     start, cpu = time.perf_counter(), time.process_time()
-    att = attribute_model(model, data, checked, model_seed=0, seed=0, max_rows=rows)
+    att = attribute_model(model, data, checked, model_seed=0, seed=0, max_shap_rows=rows)
     return att.explainer, time.perf_counter() - start, time.process_time() - cpu
 
 

@@ -3,7 +3,9 @@
 The public API: :func:`analyze`, the composition of the stage verbs :func:`check_data`,
 :func:`estimate_effects`, :func:`refute_effects`, :func:`check_graph`,
 :func:`attribute_model` and :func:`judge` (each usable by hand, with the seeds
-:func:`stage_seeds` says ``analyze`` gives them); :class:`CausalGraph`;
+:func:`stage_seeds` says ``analyze`` gives them); the verbs built on an analysis or its data:
+:func:`explain_rows` (per-row explanations and levers), :func:`constrain` (refit with the DAG's
+directions) and :func:`monitor` (a deployed model over time); :class:`CausalGraph`;
 :class:`Report`; the options table :mod:`causalinterp.options`; and the error classes.
 Heavy dependencies (DoWhy, EconML, SHAP) load on first use, so ``import causalinterp`` and the
 command line's ``--help`` stay fast.
@@ -41,6 +43,7 @@ __all__ = [
     "constrain",
     "estimate_curves",
     "estimate_effects",
+    "explain_rows",
     "judge",
     "monitor",
     "options",
@@ -62,6 +65,7 @@ _LAZY = {
     "Report": ("report", "Report"),
     "stage_seeds": ("_seeds", "stage_seeds"),
     "constrain": ("domain", "constrain"),
+    "explain_rows": ("explain", "explain_rows"),
     "monitor": ("monitoring", "monitor"),
 }
 
@@ -72,6 +76,7 @@ if TYPE_CHECKING:
     from .domain import constrain
     from .estimate import estimate_effects
     from .estimate.curves import estimate_curves
+    from .explain import explain_rows
     from .graph import CausalGraph, check_graph
     from .monitoring import monitor
     from .pipeline import analyze

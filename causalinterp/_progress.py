@@ -17,7 +17,7 @@ from typing import Any
 
 from joblib import Parallel, delayed, parallel_config
 
-from causalinterp.errors import OptionError
+from causalinterp.errors import OptionError, first_line
 
 
 def resolve_progress(progress: bool | None) -> bool:
@@ -28,13 +28,33 @@ def resolve_progress(progress: bool | None) -> bool:
     return bool(progress)
 
 
+def status(progress: bool | None, label: str) -> Callable[[str], None]:
+    """A function printing ``<label>: <message>`` on standard error when progress is on.
+
+    For the steps of a verb that are not a parallel map (fitting, scoring): one line each,
+    shown under the same rule as the progress bars (:func:`resolve_progress`).
+
+    Examples
+    --------
+    >>> say = status(False, "constrain")
+    >>> say("fitting")  # prints nothing: progress is off
+    """
+    if not resolve_progress(progress):
+        return lambda message: None
+
+    def say(message: str) -> None:
+        print(f"{label}: {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
 def run_parallel(
     function: Callable[[Any], Any],
     items: Sequence[Any],
     *,
     n_jobs: int | None = None,
     backend: str | None = None,
-    progress: bool = False,
+    progress: bool | None = False,
     desc: str = "",
     unit: str = "task",
 ) -> list[Any]:
@@ -51,8 +71,9 @@ def run_parallel(
     backend : str, optional
         A joblib backend (``"loky"``, ``"threading"``, ``"dask"`` inside a
         ``dask.distributed.Client`` context); None keeps the active ``joblib.parallel_config``.
-    progress : bool, default False
-        Show a tqdm bar on standard error.
+    progress : bool or None, default False
+        Show a tqdm bar on standard error (None: when it is a terminal, as every verb's
+        ``progress=None`` means).
     desc, unit : str
         The bar's label and unit.
 
@@ -73,7 +94,7 @@ def run_parallel(
     context = parallel_config(**config) if config else contextlib.nullcontext()
     with context:
         outputs = Parallel(return_as="generator")(delayed(function)(item) for item in items)
-        if progress:
+        if resolve_progress(progress):
             from tqdm.auto import tqdm
 
             outputs = tqdm(
@@ -100,10 +121,9 @@ def dask_client(scheduler: str | None, *, timeout: str = "30s") -> Iterator[Any]
     try:
         client = Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as error:
-        first = " ".join(str(error).split())[:160] or type(error).__name__
         raise OptionError(
-            f"scheduler: cannot connect to {scheduler!r} ({first}); start a scheduler "
-            "(dask scheduler) or check the address"
+            f"scheduler: cannot connect to {scheduler!r} ({first_line(error, 160)}); start a "
+            "scheduler (dask scheduler) or check the address"
         ) from None
     try:
         yield client

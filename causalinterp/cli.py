@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from causalinterp import options
-from causalinterp.errors import CausalInterpError, DataError, OptionError, first_line
+from causalinterp._command import check_out, command, write_out
+from causalinterp.errors import OptionError
+from causalinterp.inputs import read_table  # re-exported: callers of cli.read_table keep working
 from causalinterp.models import DEFAULT_MODEL_HELP, add_model_arguments, model_from_args
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 _CASE_FILE = "case.toml"
 #: The options of ``analyze`` and ``run``: analyze()'s rows of the options table (the table
@@ -162,24 +159,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from causalinterp.vision.cli import run as run_vision
 
         return run_vision(args)
-    try:
-        with warnings.catch_warnings():
-            # Dependencies warn about their own internals; the report says what matters.
-            warnings.simplefilter("ignore")
-            if args.scheduler is not None and args.backend is None:
-                args.backend = "dask"
-            with _dask_client(args.scheduler):
-                if args.command == "analyze":
-                    report, out = _analyze(args), args.out
-                else:
-                    report, out = _run_case(args)
-            _write(report, out)
-    except CausalInterpError as error:
-        print(f"causalinterp: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("causalinterp: interrupted; no report was written", file=sys.stderr)
-        return 130
+    return _run(args)
+
+
+@command
+def _run(args: argparse.Namespace) -> int:
+    """``analyze`` and ``run``: the analysis, its reports, and the lines printed after."""
+    if args.scheduler is not None and args.backend is None:
+        args.backend = "dask"
+    with _dask_client(args.scheduler):
+        if args.command == "analyze":
+            report, out = _analyze(args), args.out
+        else:
+            report, out = _run_case(args)
+    write_out(report.write, out)
     if not args.quiet:
         print(_summary(report, out))
     if args.summary:
@@ -200,7 +193,7 @@ def _dask_client(scheduler: str | None):
 
 
 def _analyze(args: argparse.Namespace):
-    _check_out(args.out)
+    check_out(args.out)
     data, model, options_given = read_table(args.data), model_from_args(args), _options(args)
     # The pipeline (DoWhy, EconML, SHAP, scikit-learn) loads only once the inputs are read:
     # a wrong path or option is reported at once.
@@ -220,7 +213,7 @@ def _analyze(args: argparse.Namespace):
 def _run_case(args: argparse.Namespace):
     case = load_case(args.case_dir)
     out = args.out or args.case_dir / "report"
-    _check_out(out)
+    check_out(out)
     if args.model is None and "model" in case:
         # The case file's model path is relative to the case folder; the command line's
         # --trusted-types, when given, replaces the case file's.
@@ -259,26 +252,6 @@ def _options(
     return values
 
 
-def _check_out(out: Path) -> None:
-    """Refuse an output folder that cannot be one before spending time on the analysis."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OptionError(
-            f"out: {str(out)!r} is a file, not a folder; pass a folder for the reports"
-        )
-
-
-def _write(report, out: Path) -> None:
-    """Write the reports; each file is replaced atomically, so a failure leaves old ones whole."""
-    try:
-        report.write(out)
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise OptionError(
-            f"out: cannot write the reports to {str(out)!r} ({reason}); pass a writable folder"
-        ) from None
-
-
 def load_case(case_dir: Path) -> dict[str, Any]:
     """Read a case study's ``case.toml`` (paths in it are relative to the case folder)."""
     path = Path(case_dir) / _CASE_FILE
@@ -303,44 +276,6 @@ def _graph_file_or_text(case_dir: Path, graph: str) -> Path | str:
         return path if path.is_file() else graph
     except (OSError, ValueError):  # text too long or odd to be a file name: it is the graph
         return graph
-
-
-def read_table(path: str | Path, what: str = "data") -> pd.DataFrame:
-    """Read a .csv or .parquet file, or raise a one-line DataError naming ``what``."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{what}: file {str(path)!r} does not exist; check the path")
-    import pandas as pd  # here, not at the top: ``--help`` and a wrong path stay instant
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            _check_header(path, what)
-            return pd.read_csv(path)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{what}: {str(path)!r} is empty; export it with a header row") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
-        raise DataError(
-            f"{what}: cannot read {str(path)!r} ({first_line(error)}); check the file"
-        ) from None
-    raise DataError(f"{what}: unsupported file type {suffix!r}; use a .csv or .parquet file")
-
-
-def _check_header(path: Path, what: str) -> None:
-    """pandas renames a repeated column name ("x", "x.1"): refuse it instead, naming it."""
-    try:
-        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-            header = next(csv.reader(handle), [])
-    except csv.Error:
-        return  # pandas reports an unreadable file in its own words
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        shown = ", ".join(repr(name) for name in repeated[:3])
-        raise DataError(
-            f"{what}: duplicated column name(s) {shown} in {str(path)!r}; give every column a "
-            "unique name"
-        )
 
 
 def _summary(report, out: Path) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from causalinterp import options
 from causalinterp.errors import DataError, GraphError, OptionError
-from causalinterp.graph import CausalGraph
+from causalinterp.graph.causal_graph import CausalGraph
 
 #: Fewer rows than this cannot support cross-fitted estimation with any precision.
 MIN_ROWS = 50

@@ -34,10 +34,13 @@ class OptionError(CausalInterpError):
     """An option has an invalid value."""
 
 
-def first_line(error: BaseException, limit: int = 200) -> str:
+def first_line(error: BaseException, limit: int = 200, *, typed: bool = False) -> str:
     r"""The first line of ``error``'s message (at most ``limit`` characters, without a final
     period), or its type's name when the message is empty: a library's error quoted inside
-    one of ours.
+    one of ours. The one way the package turns an exception into one line.
+
+    With ``typed=True``: ``Type: message`` (for an error that is not the user's input's,
+    where the type says what failed).
 
     Examples
     --------
@@ -45,9 +48,15 @@ def first_line(error: BaseException, limit: int = 200) -> str:
     'bad value'
     >>> first_line(KeyError())
     'KeyError'
+    >>> first_line(ZeroDivisionError("division  by zero"), typed=True)
+    'ZeroDivisionError: division by zero'
     """
     text = str(error).strip()
-    return (text.splitlines()[0][:limit] if text else type(error).__name__).rstrip(".")
+    line = " ".join(text.splitlines()[0].split()) if text else ""
+    if typed:
+        line = f"{type(error).__name__}: {line}" if line else type(error).__name__
+        return line if len(line) <= limit else line[: limit - 1] + "…"
+    return (line[:limit] if line else type(error).__name__).rstrip(".")
 
 
 class EstimationError(RuntimeError):

@@ -137,12 +137,8 @@ def _load_pickle(file: Path, trust: bool) -> Any:
 
 
 def _load_skops(file: Path, trusted_types: Sequence[str]) -> Any:
-    try:
-        import skops.io as sio
-    except ImportError:
-        raise ModelError(
-            f"model file {str(file)!r}: needs the skops package; pip install skops"
-        ) from None
+    import skops.io as sio  # a dependency: skops files are the safe format, always readable
+
     try:
         untrusted = sio.get_untrusted_types(file=file)
     except Exception as exc:

@@ -375,8 +375,21 @@ OPTIONS: tuple[Option, ...] = (
          "docs/refutation.md)", allow_none=True, example="300", metavar="SECONDS"),
     # ---- verdicts (analyze()): features that are not levers
     _opt("fixed", "names", (), "judge", "model features that cannot be changed "
-         "(comma-separated), as explain's --fixed: the findings and actions never propose "
-         "acting on them", example="['age']", metavar="FEATURES"),
+         "(comma-separated: age, region ...): never levers; analyze's findings and actions and "
+         "explain's ranking never propose acting on them", example="['age']", metavar="FEATURES"),
+    # ---- per-row explanations (explain_rows(), causalinterp explain); n_folds is the estimate's
+    _opt("explainer", "choice", "shap", "explain", "per-row contributions: shap, or lime to add "
+         "LIME's, its stability and its agreement with SHAP", choices=("shap", "lime")),
+    _opt("cate", "choice", "linear", "explain", "per-row effect estimator: linear (an effect "
+         "linear in the modifiers, reliable intervals) or forest (a causal forest: any shape, "
+         "less reliable intervals)", choices=("linear", "forest")),
+    _opt("id_column", "text", None, "explain", "a column of unique row ids that the rows to "
+         "explain refer to (default: the rows' index labels, or positions in a file)",
+         allow_none=True, example="'customer_id'", metavar="COLUMN"),
+    _opt("lime_runs", "int", 10, "explain", "LIME runs per row for its stability indices",
+         low=1, example="10", metavar="N"),
+    _opt("lime_samples", "int", 5000, "explain", "perturbed samples per LIME run", low=50,
+         example="5000", metavar="N"),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}

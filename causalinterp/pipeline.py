@@ -300,7 +300,7 @@ def analyze(
     refutations = refute_effects(
         checked,
         effects,
-        depth=opt["refute"],
+        refute=opt["refute"],
         refit=opt["refit"],
         alpha=opt["alpha"],
         time_budget=opt["time_budget"],
@@ -317,10 +317,10 @@ def analyze(
         graph_test = check_graph(
             graph,
             checked,
-            method=opt["graph_test_method"],
-            alpha=opt["graph_test_alpha"],
-            max_conditioning=opt["graph_test_max_conditioning"],
-            max_rows=opt["graph_test_max_rows"],
+            graph_test_method=opt["graph_test_method"],
+            graph_test_alpha=opt["graph_test_alpha"],
+            graph_test_max_conditioning=opt["graph_test_max_conditioning"],
+            graph_test_max_rows=opt["graph_test_max_rows"],
             seed=seeds.graph_test,
             progress=show,
             **parallel,
@@ -335,8 +335,8 @@ def analyze(
         checked,
         model_seed=seeds.model,
         seed=seeds.attributions,
-        max_rows=opt["max_shap_rows"],
-        max_seconds=opt["max_shap_seconds"],
+        max_shap_rows=opt["max_shap_rows"],
+        max_shap_seconds=opt["max_shap_seconds"],
         # Unresolved: a slow explainer is announced unless progress=False (--quiet).
         progress=opt["progress"],
     )

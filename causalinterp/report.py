@@ -321,31 +321,6 @@ class Report:
     def _repr_html_(self) -> str:
         return html_render.render_summary_html(self.to_dict(), refuted=self._refuted)
 
-    def explain(self, rows: Any, *, data: pd.DataFrame | None = None, **kwargs: Any) -> Any:
-        """Per-row explanations with causal levers; see :func:`causalinterp.explain.explain_rows`.
-
-        Parameters
-        ----------
-        rows : label or sequence of labels
-            Rows of ``data`` (default: of the checked data, by position).
-        data : pandas.DataFrame, optional
-            The data the analysis ran on (needed for a user's model with text columns).
-        **kwargs
-            ``model``, ``explainer="lime"``, ``seed``, ``id_column``, ``cate``, ``fixed`` ...
-
-        Returns
-        -------
-        causalinterp.explain.Explanations
-
-        Examples
-        --------
-        >>> report.explain([0, 1]).rows[0].levers  # doctest: +SKIP
-        ('monthly_bill', 'outage_hours')
-        """
-        from causalinterp.explain import explain_rows
-
-        return explain_rows(self, data, rows, **kwargs)
-
     def write(
         self, out_dir: str | os.PathLike[str], *, include_plots: bool = True
     ) -> dict[str, Path]:

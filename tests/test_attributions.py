@@ -371,7 +371,8 @@ def test_attributions_convert_to_a_shap_explanation_that_shap_plots_draws(probab
     np.testing.assert_allclose(total, model.predict_proba(att.feature_values)[:, 1], atol=1e-6)
     # The converted values are copies: drawing cannot change the stored attributions.
     explanation.values[:] = 0.0
-    assert att.shap_values.abs().to_numpy().sum() > 0
+    stored = att.base_value + att.shap_values.to_numpy().sum(axis=1)
+    np.testing.assert_allclose(stored, model.predict_proba(att.feature_values)[:, 1], atol=1e-6)
 
     explanation = att.to_explanation()
     shap.plots.beeswarm(explanation, show=False)
@@ -554,9 +555,9 @@ def test_a_type_mismatch_names_the_column_not_an_internal_wrapper():
 
 
 def _user_model_decoder(model, frame):
-    from causalinterp.attribute.attributions import _user_model_and_rows
+    from causalinterp.attribute.attributions import user_model_and_rows
 
-    return _user_model_and_rows(model, frame, _checked(frame))[0]
+    return user_model_and_rows(model, frame, _checked(frame))[0]
 
 
 def test_a_time_budget_explains_fewer_rows_and_says_so(small_data, capsys):

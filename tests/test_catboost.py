@@ -63,7 +63,7 @@ def test_native_shap_adds_up_on_the_probability_scale_and_ranks_the_levels(data,
 def attribute(model, data: pd.DataFrame, max_rows: int = 300):
     """The attribution stage as analyze() runs it (text columns coded, types checked)."""
     checked = check_data(data, CausalGraph.parse(GRAPH), "y", features=["z", "a", "region"])
-    return attribute_model(model, data, checked, model_seed=0, seed=0, max_rows=max_rows)
+    return attribute_model(model, data, checked, model_seed=0, seed=0, max_shap_rows=max_rows)
 
 
 def test_the_attribution_stage_takes_the_native_path(data, classifier):
@@ -144,5 +144,6 @@ def test_the_domain_check_runs_on_a_binary_text_feature(tmp_path):
     assert report["domain"]["error"] is None
     assert set(report["domain"]["checked"]) == {"plan", "a"}
     plan_row = {row["name"]: row for row in report["features"]}["plan"]
-    assert plan_row["domain"]["violation_share"] is not None
+    # premium (code 1) adds 2 to the outcome: no row's curve falls from basic to premium.
+    assert plan_row["domain"]["violation_share"] == 0.0 and plan_row["domain"]["flag"] is False
     assert plan_row["effect"]["estimate"] == pytest.approx(2.0, abs=0.3)

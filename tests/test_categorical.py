@@ -13,7 +13,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from causalinterp import analyze, refute
+from causalinterp import analyze, explain_rows, refute
 from causalinterp.data import check_data
 from causalinterp.errors import DataError
 from causalinterp.estimate import effects
@@ -177,8 +177,11 @@ def test_the_refutation_stage_expands_categorical_controls_itself():
     estimated = effects.estimate_effects(checked, graph, n_jobs=1, nuisance="linear")
     # Re-fitted, so every simulation re-estimates with the controls it is handed (and with
     # the linear nuisances the effects were estimated with: the refuters read them there).
-    assert estimated.nuisance == "linear"
-    refuted = refute.refute_effects(checked, estimated, depth="quick", n_jobs=1, seed=1, refit=True)
+    # usage's effect is 0.5, confounded by region only: adjusting for its levels recovers it.
+    assert estimated.by_feature["usage"].estimate.estimate == pytest.approx(0.5, abs=0.15)
+    refuted = refute.refute_effects(
+        checked, estimated, refute="quick", n_jobs=1, seed=1, refit=True
+    )
     assert not refuted.by_feature.get("plan")  # per-level effects are not refuted
     usage = {r.name: r for r in refuted.by_feature["usage"]}
     assert set(usage) == set(refute.REFUTERS)
@@ -244,7 +247,7 @@ def test_the_default_pipeline_serves_the_domain_check_the_curves_and_explain(rep
     assert curves["w"]["model_curve"] == "partial_dependence"
     # explain rebuilds the same model and names each coded value's level.
     data = plans()
-    explained = report.explain([0, 1], data=data, progress=False)
+    explained = explain_rows(report, data, [0, 1], progress=False)
     for row in explained.to_dict()["rows"]:
         by_feature = {c["feature"]: c for c in row["contributions"]}
         assert by_feature["plan"]["level"] == data["plan"].iloc[row["position"]]

@@ -130,8 +130,10 @@ def test_nuisance_and_shap_rows_reach_the_analysis(data_file, tmp_path):
     assert report["settings"]["explainer_note"] is None
     # A sample's summaries carry their sampling error; explaining every row leaves none.
     for feature in report["features"]:
-        assert feature["attribution"]["mean_abs_shap_se"] > 0
-        assert feature["attribution"]["slope_se"] > 0
+        attribution = feature["attribution"]
+        # About the spread of |SHAP| over the root of 120 rows: a few percent of the mean.
+        assert 0 < attribution["mean_abs_shap_se"] < 0.3 * attribution["mean_abs_shap"]
+        assert 0 < attribution["slope_se"] < max(0.5 * abs(attribution["slope"]), 1e-3)
     assert analyze_quietly(data_file, out, "--nuisance", "linear") == 0
     every_row = json.loads((out / "report.json").read_text())
     assert every_row["settings"]["rows_explained"] == 600

@@ -154,7 +154,7 @@ def test_a_failing_partial_dependence_says_why_it_fell_back_to_shap_dependence()
     model = _Broken(threshold)
     checked = check_data(data, GRAPH, "y", features=["w1", "w2", "x"])
     effects = estimate_effects(checked, GRAPH, seed=0, nuisance="linear")
-    attributions = attribute_model(model, data, checked, model_seed=0, seed=0, max_rows=300)
+    attributions = attribute_model(model, data, checked, model_seed=0, seed=0, max_shap_rows=300)
     curves = estimate_curves(
         checked, effects, attributions, model=model, data=data, points=10, seed=0
     )

@@ -123,7 +123,7 @@ def test_the_stages_by_hand_give_the_verdicts_of_analyze(serial):
     frame = data()
     checked = check_data(frame, graph, "y", features=FEATURES)
     effects = estimate_effects(checked, graph, seed=seeds.effects)
-    refutations = refute_effects(checked, effects, depth="quick", seed=seeds.refutations)
+    refutations = refute_effects(checked, effects, refute="quick", seed=seeds.refutations)
     attributions = attribute_model(
         None, frame, checked, model_seed=seeds.model, seed=seeds.attributions
     )

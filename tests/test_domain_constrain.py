@@ -250,3 +250,24 @@ def test_explicit_directions_override_the_graph(continuous):
     assert result.directions.by_feature["price"].reason == "given explicitly"
     with pytest.raises(OptionError, match=r"directions: 'tenure' not among the features"):
         constrain(model, continuous, GRAPH, "y", directions={"tenure": "+"}, **FAST)
+
+
+def test_the_result_writes_itself_and_records_a_seed_sequence(tmp_path, continuous):
+    # constrain.json is written by the result (as report.json is by Report), and a
+    # SeedSequence is recorded whole: re-running with what the file says gives the same fit.
+    seed = np.random.SeedSequence(42, spawn_key=(3,))
+    result = constrain(None, continuous, GRAPH, "y", signs=SIGNS, seed=seed, **FAST)
+    written = result.write(tmp_path / "out", save_model=False)
+    assert set(written) == {"json", "markdown"}
+    content = json.loads(written["json"].read_text())
+    assert content["seed"] == {"entropy": 42, "spawn_key": [3]}
+    assert content == json.loads(json.dumps(result.to_dict()))
+    recorded = np.random.SeedSequence(content["seed"]["entropy"],
+                                      spawn_key=tuple(content["seed"]["spawn_key"]))
+    again = constrain(None, continuous, GRAPH, "y", signs=SIGNS, seed=recorded, **FAST)
+    assert again.to_dict() == result.to_dict()
+    # An integer seed stays an integer, and another seed gives another validation split.
+    other = constrain(None, continuous, GRAPH, "y", signs=SIGNS, seed=42, **FAST).to_dict()
+    assert other["seed"] == 42
+    assert other["scores"]["rmse"]["before"] != content["scores"]["rmse"]["before"]
+    assert "(seed SeedSequence(42, spawn_key=(3,)))" in written["markdown"].read_text()

@@ -72,7 +72,9 @@ def test_markdown_and_html_show_the_domain_section(planted_report):
     html = planted_report.to_html(include_plots=True)
     assert 'id="domain"' in html and "Material attributions against a declared direction" in html
     domain_html = html.split('id="domain"', 1)[1].split("</section>", 1)[0]
-    assert "data:image/svg+xml;base64," in domain_html  # the ICE plot of each checked feature
+    # The ICE plot of each checked feature (price and income), curves drawn as pixels.
+    assert domain_html.count('src="data:image/svg+xml,') == 2
+    assert domain_html.count("data:image/png;base64,") >= 2
     # "Flagged" and its mark belong to the attribution flag: a violated direction has its own.
     assert "Flag" not in section.split("###", 1)[0] and "⚑" not in section.split("###", 1)[0]
     assert "&#9873;" not in domain_html and "flagged" not in domain_html.lower()
@@ -141,3 +143,23 @@ def test_cli_constrain_reads_signs_from_the_graph(tmp_path, data, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0
     assert "sign '?' on edge price -> y is not '+' or '-'" in err
+
+
+def test_an_unknown_attribution_share_is_said_not_read_as_zero(data):
+    # price's attribution failed (no share): whether its violation is material is unknown,
+    # and its domain object says so instead of calling it immaterial.
+    from types import SimpleNamespace
+
+    from causalinterp.data import check_data
+    from causalinterp.domain.check import check_domain
+    from causalinterp.graph import CausalGraph
+
+    graph = CausalGraph.parse(SIGNED_GRAPH)
+    checked = check_data(data, graph, "y")
+    verdicts = {"price": SimpleNamespace(share=float("nan")), "income": SimpleNamespace(share=0.4)}
+    check = check_domain(_fit(data), data, graph, checked, None, verdicts, ice_rows=60,
+                         ice_grid=30, seed=0)
+    price, income = check.objects["price"], check.objects["income"]
+    assert price["violation_share"] > 0.8 and price["material"] is None
+    assert price["flag"] is False and check.flagged == ("income",)
+    assert income["material"] is True and income["violation_share"] > 0

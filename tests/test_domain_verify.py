@@ -185,7 +185,7 @@ def test_tolerance_is_relative_to_the_spread_of_the_predictions():
     data = _uniform()
     ripple = _Wiggly(drop=0.0)
     # Tolerance 0: the ripple's falls count as violations in every row.
-    strict = verify(ripple, data, {"x": "+"}, ice_rows=50, ice_grid=200, tolerance=0)
+    strict = verify(ripple, data, {"x": "+"}, ice_rows=50, ice_grid=200, ice_tolerance=0)
     assert strict.by_feature["x"].violation_share == 1.0
     assert strict.threshold == pytest.approx(1e-9)
     # Default: 1% of the predictions' standard deviation (about 2 / sqrt(12) = 0.58), well
@@ -205,5 +205,7 @@ def test_tolerance_is_relative_to_the_spread_of_the_predictions():
 
 
 def test_tolerance_must_be_a_non_negative_number():
-    with pytest.raises(OptionError, match=r"tolerance: expected a non-negative number, got -1"):
-        verify(_Wiggly(0.0), _uniform(50), {"x": "+"}, tolerance=-1)
+    expected = (r"^ice_tolerance: expected a non-negative number, got -1; "
+                r"pass e\.g\. ice_tolerance=0\.01$")
+    with pytest.raises(OptionError, match=expected):
+        verify(_Wiggly(0.0), _uniform(50), {"x": "+"}, ice_tolerance=-1)

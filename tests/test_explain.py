@@ -46,7 +46,7 @@ def analysis(tmp_path_factory):
 @pytest.fixture(scope="module")
 def explained(analysis):
     data, report, _ = analysis
-    return report.explain(ROWS, data=data)
+    return explain_rows(report, data, ROWS)
 
 
 # ------------------------------------------------------------------ individual effects
@@ -128,7 +128,7 @@ def test_proxy_and_consequence_are_never_levers(explained, analysis):
         for name in ("c", "p"):
             assert not by_name[name].lever and "no causal path" in by_name[name].reason
         top_is_leak += row.contributions[0].feature == "c"
-        assert {"t", "d"} <= set(row.levers)
+        assert "d" in row.levers  # d's individual effect 2 + a is far from 0 in these rows
         # Levers are ranked by the size of the change of this row's outcome.
         changes = [abs(by_name[f].change["estimate"]) for f in row.levers]
         assert changes == sorted(changes, reverse=True)
@@ -155,6 +155,55 @@ def test_rebuilt_model_gives_the_reports_shap_values(explained, analysis):
         theirs = shap.loc[row.position]
         for name in world.FEATURES:
             assert mine[name] == pytest.approx(float(theirs[name]), abs=1e-9)
+
+
+def test_levers_have_intervals_that_exclude_zero_and_say_which_way(analysis):
+    """t's individual effect 1 + 0.8 a changes sign at a = -1.25: a row far above that has
+    t as a lever to raise, one far below as a lever to lower, and one at it no lever at all
+    (its interval includes 0, so neither direction is known)."""
+    data, report, _ = analysis
+    a = data["a"]
+    rows = [int((a - 1.5).abs().idxmin()), int((a + 1.25).abs().idxmin()), int(a.idxmin())]
+    assert a[rows[2]] < -2.5  # effect_t < -1 there
+    out = explain_rows(report, data, rows)
+    up, flat, down = ({c.feature: c for c in r.contributions}["t"] for r in out.rows)
+    for c in (up, flat, down):
+        excludes = c.change["ci_low"] > 0 or c.change["ci_high"] < 0
+        assert c.lever == excludes
+        assert (c.move is None) == (not c.lever) and (c.advice is None) == (not c.lever)
+    assert up.lever and up.move == "raise" and up.change["estimate"] > 0
+    assert up.advice.startswith("to raise y, raise t: ")
+    assert not flat.lever and "may be of either sign" in flat.reason
+    assert down.lever and down.move == "lower" and down.change["ci_high"] < 0
+    assert down.advice.startswith("to raise y, lower t: ")
+    # A binary lever says which level to switch to; its size is the row's |change|.
+    d = {c.feature: c for c in out.rows[0].contributions}["d"]
+    other = "1" if d.value == 0 else "0"
+    assert d.move == "switch" and d.advice.startswith(f"switching d to {other} ")
+    assert f"by {abs(d.change['estimate']):.3g} (95% CI" in d.advice
+
+
+def test_base_value_is_labelled_and_the_mean_prediction_shown(explained, analysis):
+    data, _, _ = analysis
+    # The model's mean prediction over the analysed rows (a fitted model's is the outcome's
+    # mean), shown beside SHAP's base value, which is another number.
+    predictions = [r.prediction for r in explained.rows]
+    assert explained.mean_prediction == pytest.approx(data["y"].mean(), abs=0.1)
+    for row in explained.rows:
+        assert row.base_value + sum(c.shap for c in row.contributions) == pytest.approx(
+            row.prediction, abs=1e-6
+        )
+    assert min(predictions) < explained.mean_prediction < max(predictions)
+    from causalinterp.render._text import fmt
+
+    text = explained.to_markdown()
+    row = explained.rows[0]
+    assert f"SHAP base value {fmt(row.base_value)}" in text
+    assert f"the model's mean prediction {fmt(explained.mean_prediction)}" in text
+    assert "(average" not in text
+    page = explained.to_html()
+    assert f"SHAP base value {fmt(row.base_value)}" in page
+    assert explained.to_dict()["mean_prediction"] == float(f"{explained.mean_prediction:.6g}")
 
 
 def test_fixed_features_are_not_levers(analysis):
@@ -230,8 +279,15 @@ def test_explain_json_and_cards(explained, tmp_path):
             if c["effect"] is not None:
                 assert c["effect"]["ci_low"] <= c["effect"]["estimate"] <= c["effect"]["ci_high"]
     page = paths["html"].read_text()
-    assert page.count('class="card"') == len(ROWS) and "<script" not in page
-    assert "src=" not in page.replace("default-src", "").replace("style-src", "")
+    assert page.count('<details class="card" open>') == len(ROWS)
+    # The reports' Content-Security-Policy: nothing runs, nothing loads.
+    assert (
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src '
+        "data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">"
+    ) in page
+    assert "src=" not in page.replace("default-src", "").replace("style-src", "").replace(
+        "img-src", ""
+    )
     assert paths["markdown"].read_text().count("## Row ") == len(ROWS)
 
 
@@ -239,8 +295,12 @@ def test_bad_rows_and_options(analysis):
     data, report, _ = analysis
     with pytest.raises(DataError, match="rows: 99999 is not a row"):
         explain_rows(report, data, [99999])
-    with pytest.raises(OptionError, match="explainer: 'kernel'"):
+    with pytest.raises(
+        OptionError, match=r"^explainer: unknown value 'kernel'; use one of 'shap', 'lime'$"
+    ):
         explain_rows(report, data, [0], explainer="kernel")
+    with pytest.raises(OptionError, match=r"^lime_runs: expected an integer >= 1, got 0; "):
+        explain_rows(report, data, [0], explainer="lime", lime_runs=0)
     with pytest.raises(OptionError, match="fixed: 'zz' is not a model feature"):
         explain_rows(report, data, [0], fixed=["zz"])
     with pytest.raises(DataError, match="id_column: 'nope'"):
@@ -348,7 +408,7 @@ def test_a_prepared_explainer_reads_rows_one_at_a_time(analysis, explained):
 
 def test_report_explain_without_data_uses_the_checked_rows(analysis, explained):
     _, report, _ = analysis
-    alone = report.explain(ROWS[:1]).rows[0]  # no data: the analysed rows, by position
+    alone = explain_rows(report, None, ROWS[:1]).rows[0]  # no data: the analysed rows, by position
     assert alone.levers == explained.rows[0].levers
     assert [c.shap for c in alone.contributions] == pytest.approx(
         [c.shap for c in explained.rows[0].contributions], abs=1e-12

@@ -257,7 +257,7 @@ def test_an_interrupted_analysis_writes_nothing(monkeypatch, data_file, tmp_path
     before = old_report(existing)
     assert run_cli(*cli_args(data_file, fresh)) == 130
     assert run_cli(*cli_args(data_file, existing)) == 130
-    assert "interrupted; no report was written" in capsys.readouterr().err
+    assert "interrupted; nothing was written" in capsys.readouterr().err
     assert not fresh.exists() or list(fresh.iterdir()) == []
     assert {p.name for p in existing.iterdir()} == REPORTS
     assert {name: (existing / name).read_bytes() for name in REPORTS} == before

@@ -141,8 +141,8 @@ def test_gcm_catches_nonlinear_dependence_partial_correlation_misses():
     graph = CausalGraph.from_edges([("Z", "X"), ("Z", "Y")])  # misses X -> Y
     for seed in range(3):
         checked = as_checked(quadratic(2000, seed, x_to_y=0.5), graph)
-        linear = check_graph(graph, checked, seed=seed, method="linear")
-        gcm = check_graph(graph, checked, seed=seed, method="gcm")
+        linear = check_graph(graph, checked, seed=seed, graph_test_method="linear")
+        gcm = check_graph(graph, checked, seed=seed, graph_test_method="gcm")
         assert [(i.x, i.y, i.given) for i in gcm.implications] == [("X", "Y", ("Z",))]
         assert linear.implications[0].test == "partial_correlation"
         assert linear.fits
@@ -158,7 +158,7 @@ def test_gcm_is_not_fooled_by_a_shared_nonlinear_cause():
     graph = CausalGraph.from_edges([("Z", "X"), ("Z", "Y")])
     for seed in range(3):
         checked = as_checked(quadratic(2000, seed, x_to_y=0.0), graph)
-        assert not check_graph(graph, checked, seed=seed, method="linear").fits
+        assert not check_graph(graph, checked, seed=seed, graph_test_method="linear").fits
         assert check_graph(graph, checked, seed=seed).fits  # auto picks GCM here
 
 
@@ -209,7 +209,10 @@ def test_same_seed_same_result_whatever_n_jobs():
 def test_max_conditioning_and_subsampling():
     graph = CausalGraph.from_edges(TRUE_EDGES)
     checked = as_checked(simulate(3000, 1), graph)
-    capped = check_graph(graph, checked, max_conditioning=1, max_rows=1000, method="linear")
+    capped = check_graph(
+        graph, checked, graph_test_max_conditioning=1, graph_test_max_rows=1000,
+        graph_test_method="linear",
+    )
     assert capped.rows_used == 1000
     assert all(len(i.given) <= 1 for i in capped.implications)
     # Pairs needing {B, C} or {C, E} and no single separator are skipped with the reason.
@@ -221,7 +224,8 @@ def test_max_conditioning_and_subsampling():
     }
     assert all("max_conditioning=1" in s.reason for s in capped.skipped)
     assert capped.tested == 4
-    assert check_graph(graph, checked, max_rows=1000, method="linear").rows_used == 1000
+    subsampled = check_graph(graph, checked, graph_test_max_rows=1000, graph_test_method="linear")
+    assert subsampled.rows_used == 1000
 
 
 def test_auto_uses_partial_correlation_for_small_data_or_empty_sets():
@@ -261,23 +265,26 @@ def test_categorical_variable_uses_a_wald_test():
     ("options", "message"),
     [
         (
-            {"method": "kernel"},
+            {"graph_test_method": "kernel"},
             "graph_test_method: unknown value 'kernel'; use one of 'auto', 'linear', 'gcm'",
         ),
-        ({"method": "lineer"}, "graph_test_method: unknown value 'lineer'; did you mean 'linear'?"),
         (
-            {"alpha": 1.5},
+            {"graph_test_method": "lineer"},
+            "graph_test_method: unknown value 'lineer'; did you mean 'linear'?",
+        ),
+        (
+            {"graph_test_alpha": 1.5},
             "graph_test_alpha: expected a number in (0, 1), got 1.5; "
             "pass e.g. graph_test_alpha=0.05",
         ),
         (
-            {"max_conditioning": -1},
+            {"graph_test_max_conditioning": -1},
             "graph_test_max_conditioning: expected a non-negative integer or None, got -1; "
             "pass e.g. graph_test_max_conditioning=3",
         ),
         ({"seed": "x"}, "seed: expected a non-negative integer, got 'x'; pass e.g. seed=0"),
         (
-            {"max_rows": 5},
+            {"graph_test_max_rows": 5},
             "graph_test_max_rows: expected an integer >= 10, got 5; "
             "pass e.g. graph_test_max_rows=20000",
         ),
@@ -312,7 +319,9 @@ def test_bad_inputs_raise_one_line_errors():
 def test_regressions_go_through_run_parallel_with_backend_and_progress(monkeypatch, capsys):
     graph = CausalGraph.from_edges(TRUE_EDGES)
     checked = as_checked(simulate(600, 4), graph)
-    serial = check_graph(graph, checked, seed=3, method="gcm", max_conditioning=1)
+    serial = check_graph(
+        graph, checked, seed=3, graph_test_method="gcm", graph_test_max_conditioning=1
+    )
     calls = []
     real = independence.run_parallel
 
@@ -325,8 +334,8 @@ def test_regressions_go_through_run_parallel_with_backend_and_progress(monkeypat
         graph,
         checked,
         seed=3,
-        method="gcm",
-        max_conditioning=1,
+        graph_test_method="gcm",
+        graph_test_max_conditioning=1,
         n_jobs=2,
         backend="threading",
         progress=True,
@@ -341,7 +350,10 @@ def test_regressions_go_through_run_parallel_with_backend_and_progress(monkeypat
     assert "graph test" in capsys.readouterr().err
     # The joblib way: an enclosing parallel_config applies when no backend is passed.
     with joblib.parallel_config(backend="threading", n_jobs=2):
-        assert check_graph(graph, checked, seed=3, method="gcm", max_conditioning=1) == serial
+        threaded_too = check_graph(
+            graph, checked, seed=3, graph_test_method="gcm", graph_test_max_conditioning=1
+        )
+        assert threaded_too == serial
 
 
 def test_methods_and_tests_are_str_enums_that_serialise_as_strings():
@@ -359,6 +371,6 @@ def test_methods_and_tests_are_str_enums_that_serialise_as_strings():
     as_json = json.loads(json.dumps(dataclasses.asdict(result)))
     assert as_json["method"] == "auto"
     assert [i["test"] for i in as_json["implications"]] == ["partial_correlation", "gcm", "gcm"]
-    linear = check_graph(graph, checked, method="linear")
+    linear = check_graph(graph, checked, graph_test_method="linear")
     assert linear.method is GraphTestMethod.LINEAR
     assert {i.test for i in linear.implications} == {CITest.PARTIAL_CORRELATION}

@@ -256,6 +256,36 @@ def test_strong_instrument_keeps_the_analytic_interval():
     assert abs((ar.high - ar.low) / (e.ci_high - e.ci_low) - 1) < 0.3
 
 
+def test_a_failed_first_stage_is_recorded_not_silent(monkeypatch):
+    # The diagnostics fail (here: a singular first stage): the estimate keeps its Wald
+    # interval, but its method and the verdict's reasons say the instruments' strength is
+    # unknown, and why.
+    from types import SimpleNamespace
+
+    from causalinterp.estimate import instruments
+
+    def singular(*args, **kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    rng = np.random.default_rng(5)
+    y, t, z, w = weak_iv(2000, 0.05, rng)
+    monkeypatch.setattr(instruments, "first_stage", singular)
+    e = estimate_iv(y, t, z, w, treatment_kind="continuous", outcome_kind="continuous",
+                    seed=0, nuisance="linear")  # fmt: skip
+    assert e.first_stage is None and e.anderson_rubin is None
+    assert e.method == f"OrthoIV; {instruments.UNKNOWN_STRENGTH} (Singular matrix)"
+    assert np.isfinite(e.ci_low) and np.isfinite(e.ci_high)  # the Wald interval, kept
+    effect = SimpleNamespace(
+        identification=SimpleNamespace(strategy="iv", assumptions="", instruments=("Z",)),
+        estimate=e,
+    )
+    (reason,) = instruments.instrument_reasons(effect)
+    assert reason == (
+        f"instrument(s) Z: {instruments.UNKNOWN_STRENGTH} (Singular matrix); if they are "
+        "weak the interval is too narrow"
+    )
+
+
 # ------------------------------------------------------------------------------ the report
 
 

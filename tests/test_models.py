@@ -20,7 +20,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from causalinterp.attribute import _native, _pipelines, _shap
+from causalinterp.attribute import _native, _shap
 from causalinterp.errors import ModelError
 from causalinterp.models import add_model_arguments, load_model, model_from_args
 
@@ -58,7 +58,7 @@ def test_skops_pipeline_through_the_cli(tmp_path) -> None:
     sio.dump(model, path)
     loaded = cli_load("--model", str(path))
     assert np.allclose(loaded.predict(X), model.predict(X))
-    values, base = _pipelines.pipeline_shap(loaded, X, X.iloc[:100], classifier=False)
+    values, base = _shap.pipeline_shap(loaded, X, X.iloc[:100], classifier=False)
     # Linear truth: c's attribution is 2 x ([c == 'y'] - share of 'y' in the background).
     share = (X["c"].iloc[:100] == "y").mean()
     assert np.allclose(values[:, 2], 2.0 * ((X["c"] == "y") - share), atol=1e-6)

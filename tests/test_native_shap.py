@@ -126,7 +126,7 @@ def test_linear_pipeline_groups_equal_exact_shapley_of_original_columns() -> Non
     X, y = _string_frame()
     model = make_pipeline(_preprocessor(), Ridge(alpha=1.0)).fit(X, y)
     rows, background = X.iloc[:60], X.iloc[200:300]
-    parts = _pipelines.explain_pipeline_parts(model, rows, background, classifier=False)
+    parts = _shap.explain_pipeline_parts(model, rows, background, classifier=False)
     assert parts.explainer == "linear"
     # The one-hot parts of c (three columns) sum to c's grouped value.
     one_hot = [k for k, name in enumerate(parts.part_names) if "c_" in name]
@@ -153,7 +153,7 @@ def test_tree_pipeline_is_additive_and_finds_the_level_effect() -> None:
     X, y = _string_frame(n=800)
     model = make_pipeline(_preprocessor(), GradientBoostingRegressor(n_estimators=150))
     model.fit(X, y)
-    values, base = _pipelines.pipeline_shap(model, X.iloc[:300], X.iloc[400:600], classifier=False)
+    values, base = _shap.pipeline_shap(model, X.iloc[:300], X.iloc[400:600], classifier=False)
     assert np.max(np.abs(base + values.sum(1) - model.predict(X.iloc[:300]))) < 1e-6
     assert level_gap(values, X.iloc[:300], 2, "y", "x") == pytest.approx(3.0, abs=0.4)
 
@@ -163,7 +163,7 @@ def test_classifier_pipeline_is_additive_on_probability_scale() -> None:
     X = X.assign(c=X["c"].astype(str))
     model = make_pipeline(_preprocessor(), HistGradientBoostingClassifier(max_iter=30))
     model.fit(X, y)
-    values, base = _pipelines.pipeline_shap(model, X.iloc[:100], X.iloc[300:400], classifier=True)
+    values, base = _shap.pipeline_shap(model, X.iloc[:100], X.iloc[300:400], classifier=True)
     proba = model.predict_proba(X.iloc[:100])[:, 1]
     assert np.max(np.abs(base + values.sum(1) - proba)) < 1e-6
 
@@ -172,7 +172,7 @@ def test_lightgbm_final_step_on_one_hot_columns() -> None:
     X, y = _string_frame(n=600)
     model = make_pipeline(_preprocessor(), lgb.LGBMRegressor(n_estimators=50, verbose=-1, n_jobs=1))
     model.fit(X, y)
-    values, base = _pipelines.pipeline_shap(model, X.iloc[:100], X.iloc[200:300], classifier=False)
+    values, base = _shap.pipeline_shap(model, X.iloc[:100], X.iloc[200:300], classifier=False)
     assert np.max(np.abs(base + values.sum(1) - model.predict(X.iloc[:100]))) < 1e-6
 
 
@@ -181,7 +181,7 @@ def test_column_mixing_transformer_has_no_fast_path() -> None:
     X = X.drop(columns="c")
     model = make_pipeline(PolynomialFeatures(2), LinearRegression()).fit(X, y)
     with pytest.raises(NotImplementedError, match="depends on both"):
-        _pipelines.pipeline_shap(model, X, X, classifier=False)
+        _shap.pipeline_shap(model, X, X, classifier=False)
 
 
 def test_closed_form_linear_equals_shap_linear_explainer() -> None:

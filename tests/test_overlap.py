@@ -62,7 +62,7 @@ def test_zero_propensity_region_gets_limited_overlap_with_reason_and_fixes():
     assert o.alternative is not None and o.alternative.estimand == "att"
     assert o.alternative.ci_low <= 1.0 <= o.alternative.ci_high
 
-    attributions = attribute_model(None, data, checked, model_seed=0, seed=0, max_rows=300)
+    attributions = attribute_model(None, data, checked, model_seed=0, seed=0, max_shap_rows=300)
     verdicts = judge(effects, attributions, graph, checked)
     v = verdicts["t"]
     assert v.verdict == "limited_overlap" and v.causal_support is None

@@ -53,7 +53,7 @@ def _refute(frame: pd.DataFrame, seed: int, **options):
     # The refuters re-fit with the nuisances the effects were estimated with ("linear").
     # refit=False unless a test asks otherwise: these tests are about the fast path, which
     # refit="auto" would leave for samples this small.
-    options = {"depth": "quick", "seed": seed, "n_jobs": 1, "refit": False, **options}
+    options = {"refute": "quick", "seed": seed, "n_jobs": 1, "refit": False, **options}
     return effects, R.refute_effects(checked, effects, **options)
 
 

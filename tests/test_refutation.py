@@ -51,7 +51,7 @@ def _setup(frame, kinds, idents, *, outcome="y", seed=0, nuisance=NUISANCE):
 
 
 def _refute(checked, effects, **options):
-    options = {"depth": "quick", "seed": 0, "n_jobs": 2, **options}
+    options = {"refute": "quick", "seed": 0, "n_jobs": 2, **options}
     return R.refute_effects(checked, effects, **options)
 
 
@@ -126,7 +126,12 @@ def test_true_effect_binary_treatment_and_outcome_passes():
         )
         refutations = _refute(checked, effects, seed=seed)
         passed += not refutations.failed("t")
-        assert refutations.sensitivity["t"].e_value is not None
+        # The E-value is VanderWeele and Ding's of the risk ratio the estimate implies on
+        # these rows; the true log-odds effect 0.8 is a risk ratio of about 1.7 (E about 2.8).
+        estimate = effects.by_feature["t"].estimate.estimate
+        rr = S.risk_ratio(estimate, y, t, "binary")
+        assert refutations.sensitivity["t"].e_value == pytest.approx(S.e_value(rr), rel=1e-9)
+        assert 1.3 < rr < 2.3 and 1.9 < refutations.sensitivity["t"].e_value < 4.0
     assert passed == 2
 
 
@@ -139,7 +144,7 @@ def test_share_of_sound_effects_passing_over_seeds():
     for seed in range(12):
         frame, kinds, idents = _confounded(1000, seed=500 + seed)
         checked, effects = _setup(frame, kinds, idents, seed=seed, nuisance="auto")
-        refutations = _refute(checked, effects, seed=seed, depth="standard")
+        refutations = _refute(checked, effects, seed=seed, refute="standard")
         passed += not refutations.failed("t")
     assert passed >= 10
 
@@ -353,20 +358,20 @@ def test_failed_lists_the_failing_refuters():
 def test_invalid_options_get_the_options_table_messages(sound):
     checked, effects, _ = sound
     with pytest.raises(OptionError) as info:
-        R.refute_effects(checked, effects, depth="standrad")
+        R.refute_effects(checked, effects, refute="standrad")
     assert str(info.value) == "refute: unknown value 'standrad'; did you mean 'standard'?"
     with pytest.raises(OptionError) as info:
-        R.refute_effects(checked, effects, depth="all")
+        R.refute_effects(checked, effects, refute="all")
     message = str(info.value)
     for depth in ("none", "quick", "standard", "thorough"):
         assert repr(depth) in message
     assert "\n" not in message
     with pytest.raises(OptionError, match=r"^alpha: expected a number in \(0, 1\), got 1.5"):
-        R.refute_effects(checked, effects, depth="quick", alpha=1.5)
+        R.refute_effects(checked, effects, refute="quick", alpha=1.5)
     with pytest.raises(OptionError, match=r"^refit: expected True or False, got 'yes'"):
-        R.refute_effects(checked, effects, depth="quick", refit="yes")
+        R.refute_effects(checked, effects, refute="quick", refit="yes")
     with pytest.raises(OptionError, match=r"^seed: expected a non-negative integer, got -1"):
-        R.refute_effects(checked, effects, depth="quick", seed=-1)
+        R.refute_effects(checked, effects, refute="quick", seed=-1)
 
 
 def test_nuisance_and_folds_come_from_the_effects(sound):
@@ -375,7 +380,7 @@ def test_nuisance_and_folds_come_from_the_effects(sound):
     learners recorded on the effects changes its distribution (the old argument is refused)."""
     checked, effects, refutations = sound
     with pytest.raises(TypeError, match="nuisance"):
-        R.refute_effects(checked, effects, depth="quick", nuisance="linear")
+        R.refute_effects(checked, effects, refute="quick", nuisance="linear")
     relabelled = Effects(effects.by_feature, effects.seed, nuisance="auto", n_folds=3)
     other = _refute(checked, relabelled, seed=3)
     dummy = refutations.result("t", "dummy_outcome").distribution
@@ -386,7 +391,7 @@ def test_depths_and_none(sound):
     assert list(R.DEPTHS) == ["none", "quick", "standard", "thorough"]
     assert R.DEPTHS["standard"] >= 20 and R.DEPTHS["thorough"] >= 100
     checked, effects, _ = sound
-    refutations = R.refute_effects(checked, effects, depth="none")
+    refutations = R.refute_effects(checked, effects, refute="none")
     assert refutations.depth == "none"
     assert refutations.by_feature == {"t": ()}
     assert refutations.failed("t") == ()
@@ -397,7 +402,7 @@ def test_only_estimated_features_are_refuted(sound):
     checked, effects, _ = sound
     skipped = FeatureEffect("w", Identification("no_path"), None, "no_path")
     effects = Effects({**effects.by_feature, "w": skipped}, 0)
-    refutations = R.refute_effects(checked, effects, depth="none")
+    refutations = R.refute_effects(checked, effects, refute="none")
     assert set(refutations.by_feature) == {"t"}
     assert set(refutations.sensitivity) == {"t"}
 
@@ -417,7 +422,7 @@ def test_results_do_not_depend_on_n_jobs():
     seq = R.refute_effects(
         checked,
         effects,
-        depth="quick",
+        refute="quick",
         seed=np.random.SeedSequence(9),
         n_jobs=1,
     )

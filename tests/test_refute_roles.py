@@ -83,7 +83,7 @@ def test_refitted_refuters_re_estimate_the_same_estimand():
     graph = CausalGraph.parse("x -> t; x -> y; t -> y")
     checked = check_data(data, graph, "y", features=["t"])
     effects = estimate_effects(checked, graph, seed=0, nuisance="linear", estimand="att")
-    refutations = refute_effects(checked, effects, depth="quick", refit=True, seed=0)
+    refutations = refute_effects(checked, effects, refute="quick", refit=True, seed=0)
     results = {r.name: r for r in refutations.by_feature["t"]}
     original = effects.by_feature["t"].estimate.estimate
     subset = results["data_subset"]
@@ -105,12 +105,12 @@ def test_auto_refit_re_fits_small_samples_and_records_why():
     data, graph = _world(600)
     checked = check_data(data, graph, "y", features=["t"])
     effects = estimate_effects(checked, graph, seed=0, nuisance="linear")
-    auto = refute_effects(checked, effects, depth="quick", seed=0)  # refit unset: auto
+    auto = refute_effects(checked, effects, refute="quick", seed=0)  # refit unset: auto
     assert (auto.refit, auto.refit_auto) == (True, True)
     assert "600 rows, below 1000" in auto.refit_reason
     assert auto.fast == frozenset()  # nothing held fixed
     assert auto.result("t", "bootstrap").detail.startswith("mean half-sample estimate")
-    given = refute_effects(checked, effects, depth="quick", seed=0, refit=False)
+    given = refute_effects(checked, effects, refute="quick", seed=0, refit=False)
     assert (given.refit, given.refit_auto, given.fast) == (False, False, frozenset({"t"}))
     assert given.refit_reason == "refit=False was given"
 
@@ -123,8 +123,8 @@ def test_auto_without_refit_gives_exactly_the_fast_path_numbers():
     data, graph = _world(1500, seed=1)
     checked = check_data(data, graph, "y", features=["t", "x"])
     effects = estimate_effects(checked, graph, seed=0, nuisance="linear")
-    auto = refute_effects(checked, effects, depth="quick", seed=3)
-    fixed = refute_effects(checked, effects, depth="quick", seed=3, refit=False)
+    auto = refute_effects(checked, effects, refute="quick", seed=3)
+    fixed = refute_effects(checked, effects, refute="quick", seed=3, refit=False)
     assert (auto.refit, auto.refit_auto) == (False, True), auto.refit_reason
     assert set(auto.refit_ratios) == {"t", "x"}
     for feature in ("t", "x"):
@@ -160,8 +160,8 @@ def test_a_failed_calibration_check_alone_does_not_make_an_effect_fragile():
     data, graph = _world(1200, seed=4)
     checked = check_data(data, graph, "y", features=["t", "x"])
     effects = estimate_effects(checked, graph, seed=0, nuisance="linear")
-    attributions = attribute_model(None, data, checked, model_seed=0, seed=0, max_rows=200)
-    sound = refute_effects(checked, effects, depth="quick", seed=0, refit=False)
+    attributions = attribute_model(None, data, checked, model_seed=0, seed=0, max_shap_rows=200)
+    sound = refute_effects(checked, effects, refute="quick", seed=0, refit=False)
     assert sound.failed("t") == ()
 
     def failing(refutations, name):

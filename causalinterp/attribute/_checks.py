@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causalinterp.errors import DataError, ModelError
+from causalinterp.attribute.inspection import is_classifier, outcome_predictor
+from causalinterp.errors import DataError, ModelError, first_line
 
 
 @dataclass(frozen=True)
@@ -44,24 +45,6 @@ def _step_name(step: Any) -> str:
     if step is None or (isinstance(step, str) and step == "passthrough"):
         return "passthrough"
     return type(step).__name__
-
-
-def is_classifier(model: Any) -> bool:
-    """Whether ``model`` is a classifier (scikit-learn tags, else a ``classes_`` attribute)."""
-    from sklearn.base import is_classifier as _sk_is_classifier
-
-    try:
-        if _sk_is_classifier(model):
-            return True
-    except Exception:
-        # Objects outside scikit-learn have no tags; fall through to duck typing.
-        pass
-    estimator_type = getattr(model, "_estimator_type", None)
-    if estimator_type is not None:
-        return estimator_type == "classifier"
-    # Some regressors carry an empty classes_ (CatBoostRegressor).
-    classes = getattr(model, "classes_", None)
-    return classes is not None and len(classes) > 0
 
 
 def check_model(model: Any, columns: Sequence[str]) -> _ModelSpec:
@@ -215,33 +198,9 @@ def _match_lightgbm_names(fitted: list[str], columns: list[str]) -> list[str] | 
 def _prediction_function(
     model: Any, classifier: bool, frame_columns: tuple[str, ...] | None
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """The model's prediction on the outcome scale, as a function of a float matrix whose
-    columns are in the model's order."""
-
-    def as_input(a: np.ndarray) -> Any:
-        if frame_columns is None:
-            return a
-        return pd.DataFrame(a, columns=list(frame_columns), copy=False)
-
-    if classifier:
-
-        def predict(a: np.ndarray) -> np.ndarray:
-            proba = np.asarray(model.predict_proba(as_input(a)), dtype=np.float64)
-            if proba.ndim != 2 or proba.shape[1] != 2:
-                raise ModelError(
-                    f"model {model_name(model)}: predict_proba returned shape {proba.shape}, "
-                    f"not ({len(a)}, 2); only binary classifiers are supported (multiclass is "
-                    "not); fit the model on a binary outcome coded 0/1"
-                )
-            return proba[:, 1]
-
-    else:
-
-        def predict(a: np.ndarray) -> np.ndarray:
-            out = np.asarray(model.predict(as_input(a)), dtype=np.float64)
-            return out.reshape(len(a)) if out.ndim == 2 and out.shape[1] == 1 else out
-
-    return predict
+    """The model's prediction on the outcome scale (:func:`~.inspection.outcome_predictor`),
+    as a function of a float matrix whose columns are in the model's order."""
+    return outcome_predictor(model, frame_columns, name=model_name(model))
 
 
 def _predict_checked(spec: _ModelSpec, sample: np.ndarray) -> np.ndarray:
@@ -251,8 +210,7 @@ def _predict_checked(spec: _ModelSpec, sample: np.ndarray) -> np.ndarray:
     except ModelError:
         raise
     except Exception as exc:
-        text = str(exc).strip()
-        first = text.splitlines()[0][:200] if text else ""
+        first = first_line(exc) if str(exc).strip() else ""
         raise ModelError(
             f"model {spec.name}: prediction on X failed ({type(exc).__name__}: {first}); "
             "check that the model was fitted on X's feature columns and their types"

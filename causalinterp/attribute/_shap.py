@@ -383,7 +383,7 @@ def _dispatch(
         notes.append("linear explainer did not match the model's predictions")
     if _pipelines.is_transforming_pipeline(user):
         try:
-            parts = _pipelines.explain_pipeline_parts(
+            parts = explain_pipeline_parts(
                 user, as_frame(xm), as_frame(bm), classifier=spec.classifier
             )
         except NotImplementedError as exc:
@@ -559,3 +559,123 @@ def _linear_shap(estimator: Any, xm: np.ndarray, bm: np.ndarray) -> tuple[np.nda
     explainer = shap.LinearExplainer(estimator, masker)
     values = np.asarray(explainer.shap_values(xm), dtype=np.float64).reshape(xm.shape)
     return values, float(np.ravel(explainer.expected_value)[0])
+
+
+# --------------------------------------------------------------- Pipelines' fast path
+def pipeline_shap(
+    model: Any, X: pd.DataFrame, background: pd.DataFrame, *, classifier: bool
+) -> tuple[np.ndarray, float]:
+    """SHAP values of a Pipeline's original columns, from its final estimator's.
+
+    Parameters
+    ----------
+    model : sklearn.pipeline.Pipeline
+        Fitted; preprocessing steps, then a tree ensemble (scikit-learn, LightGBM, XGBoost)
+        or a linear regressor.
+    X, background : pandas.DataFrame
+        Rows to explain and background rows, in the user's own column types (text and
+        ``category`` columns as the encoders expect them).
+    classifier : bool
+        Explain the probability of the positive class (else the prediction).
+
+    Returns
+    -------
+    values : numpy.ndarray
+        ``(n_rows, n_columns)`` in ``X``'s column order, on the outcome scale.
+    base : float
+        ``base + values.sum(axis=1)`` is the pipeline's prediction.
+
+    Raises
+    ------
+    NotImplementedError
+        The pipeline has no fast path (another final estimator, a transformed column that
+        mixes original columns): the caller falls back to a model-agnostic explainer.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.compose import make_column_transformer
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    >>> X = pd.DataFrame({"c": ["a", "b", "c", "a"] * 25, "x": np.arange(100.0)})
+    >>> y = X.x + X.c.map({"a": 0, "b": 1, "c": 5})
+    >>> pre = make_column_transformer((OneHotEncoder(), ["c"]), (StandardScaler(), ["x"]))
+    >>> model = make_pipeline(pre, Ridge()).fit(X, y)
+    >>> values, base = pipeline_shap(model, X, X, classifier=False)
+    >>> bool(np.allclose(base + values.sum(axis=1), model.predict(X)))
+    True
+    """
+    parts = explain_pipeline_parts(model, X, background, classifier=classifier)
+    return parts.values, parts.base_value
+
+
+def explain_pipeline_parts(
+    model: Any, X: pd.DataFrame, background: pd.DataFrame, *, classifier: bool
+) -> _pipelines.PipelineParts:
+    """Like :func:`pipeline_shap`, keeping the transformed columns' values and owners.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> X = pd.DataFrame({"a": np.arange(50.0), "b": np.arange(50.0) % 3})
+    >>> model = make_pipeline(StandardScaler(), LinearRegression()).fit(X, X.a - X.b)
+    >>> parts = explain_pipeline_parts(model, X, X, classifier=False)
+    >>> parts.owner.tolist(), parts.explainer
+    ([0, 1], 'linear')
+    """
+    if not _pipelines.is_transforming_pipeline(model):
+        raise NotImplementedError("not a Pipeline with preprocessing steps")
+    preprocessor, final = model[:-1], model.steps[-1][1]
+    if final is None or isinstance(final, str):
+        raise NotImplementedError("Pipeline without a final estimator")
+    xt = _pipelines.dense(preprocessor.transform(X))
+    bt = _pipelines.dense(preprocessor.transform(background))
+    probe = pd.concat([X, background], ignore_index=True)
+    owner = _pipelines.output_owners(preprocessor, probe)
+    part_values, base, explainer, background_rows = _explain_final(
+        final, xt, bt, classifier=classifier
+    )
+    p = X.shape[1]
+    indicator = np.zeros((len(owner), p))
+    indicator[np.arange(len(owner)), owner] = 1.0
+    try:
+        names = tuple(str(n) for n in preprocessor.get_feature_names_out())
+    except Exception:  # some transformers cannot name their outputs
+        names = tuple(f"x{k}" for k in range(len(owner)))
+    if len(names) != len(owner):
+        names = tuple(f"x{k}" for k in range(len(owner)))
+    return _pipelines.PipelineParts(
+        part_values=part_values,
+        part_names=names,
+        owner=owner,
+        values=part_values @ indicator,
+        base_value=base,
+        explainer=explainer,
+        background_rows=background_rows,
+    )
+
+
+def _explain_final(
+    final: Any, xt: np.ndarray, bt: np.ndarray, *, classifier: bool
+) -> tuple[np.ndarray, float, str, int]:
+    if _is_tree_model(final):
+        try:
+            values, base, used = _tree_shap(final, classifier, xt, bt)
+        except Exception:
+            if _native.library(final) is None:
+                raise NotImplementedError("tree explainer unavailable") from None
+        else:
+            return values, base, "tree", used
+    if _native.library(final) is not None:
+        names = getattr(final, "feature_names_in_", None)
+        frame = pd.DataFrame(xt, columns=None if names is None else [str(n) for n in names])
+        values, base = _native.native_shap(final, frame, classifier=classifier)
+        return values, base, "native", 0
+    if _is_linear_model(final, classifier, xt.shape[1]):
+        values, base = _pipelines.linear_shap(final, xt, bt)
+        return values, base, "linear", len(bt)
+    raise NotImplementedError(f"no fast explainer for {type(final).__name__}")

@@ -34,10 +34,13 @@ __all__ = [
     "attribute_model",
     "compute_attributions",
     "default_model",
+    "user_model_and_rows",
 ]
 
 #: Rows explained at most by default (the ``max_shap_rows`` option).
 _MAX_ROWS = options.default("max_shap_rows")
+#: The options table's defaults of attribute_model()'s keywords.
+_DEFAULTS = options.defaults()
 
 
 @dataclass(frozen=True)
@@ -326,10 +329,10 @@ def attribute_model(
     checked: CheckedData,
     *,
     model_seed: int | np.random.SeedSequence,
-    seed: int | np.random.SeedSequence,
-    max_rows: int = _MAX_ROWS,
-    max_seconds: float | None = None,
-    progress: bool | None = None,
+    seed: int | np.random.SeedSequence = _DEFAULTS["seed"],
+    max_shap_rows: int = _DEFAULTS["max_shap_rows"],
+    max_shap_seconds: float | None = _DEFAULTS["max_shap_seconds"],
+    progress: bool | None = _DEFAULTS["progress"],
 ) -> Attributions:
     """Explain the user's model on the analysed rows, or fit the default model and explain it.
 
@@ -348,14 +351,13 @@ def attribute_model(
         The checked data: features, outcome, kinds and the rows analysed.
     model_seed : int or numpy.random.SeedSequence
         Seeds the default model (unused when ``model`` is given).
-    seed : int or numpy.random.SeedSequence
+    seed : int or numpy.random.SeedSequence, default 0
         Seeds the sample of rows explained, the background sample and the explainer.
-    max_rows : int, default 2000
-        Rows explained at most (the ``max_shap_rows`` option of :func:`causalinterp.analyze`
-        and ``--max-shap-rows``; at least 10): a seeded sample when there are more.
-    max_seconds : float, optional
-        ``max_shap_seconds``: time budget of a model-agnostic explanation of the user's
-        model (the default model always has a fast explainer).
+    max_shap_rows : int, default 2000
+        Rows explained at most (at least 10): a seeded sample when there are more.
+    max_shap_seconds : float, optional
+        Time budget of a model-agnostic explanation of the user's model (the default model
+        always has a fast explainer).
     progress : bool, optional
         As in :func:`compute_attributions` (``analyze()`` passes its ``progress``).
 
@@ -380,18 +382,21 @@ def attribute_model(
     >>> sim = retention_model()
     >>> data = sim.sample(2000, seed=0)
     >>> checked = check_data(data, sim.graph, "churned", features=["tenure_years", "support_calls"])
-    >>> attributions = attribute_model(None, data, checked, model_seed=0, seed=0, max_rows=500)
+    >>> attributions = attribute_model(None, data, checked, model_seed=0, seed=0, max_shap_rows=500)
     >>> attributions.explainer, attributions.scale, attributions.rows_explained
     ('tree', 'probability', 500)
     >>> sorted(attributions.by_feature, key=lambda f: attributions.by_feature[f].rank)
     ['tenure_years', 'support_calls']
     """
-    max_rows = options.validate({"max_shap_rows": max_rows})["max_shap_rows"]
+    checked_options = options.validate(
+        {"max_shap_rows": max_shap_rows, "max_shap_seconds": max_shap_seconds}
+    )
+    max_rows, max_seconds = checked_options["max_shap_rows"], checked_options["max_shap_seconds"]
     if model is None:
         explained = fitted_default_model(checked, model_seed=model_seed)
         rows = checked.frame[list(checked.features)]
     else:
-        explained, rows = _user_model_and_rows(model, data, checked)
+        explained, rows = user_model_and_rows(model, data, checked)
     attributions = compute_attributions(
         explained,
         rows,
@@ -409,10 +414,19 @@ def attribute_model(
     return dataclasses.replace(attributions, level_contrasts=contrasts, contrast_notes=notes)
 
 
-def _user_model_and_rows(
+def user_model_and_rows(
     model: Any, data: pd.DataFrame, checked: CheckedData
 ) -> tuple[Any, pd.DataFrame]:
     """The user's model and the rows to explain it on, as the model expects them.
+
+    Every stage that evaluates a user's model on the analysed rows (attributions, the domain
+    check, the curves, ``explain``) takes them from here, so they all see the same inputs.
+
+    Returns
+    -------
+    model, rows : estimator, pandas.DataFrame
+        The model (wrapped to decode level codes when the data has text columns) and the
+        checked rows, indexed 0..n-1.
 
     Text and ``category`` columns are explained as their level codes (SHAP needs numbers);
     the model, fitted on the user's own values, gets them back through :class:`_LevelDecoder`.

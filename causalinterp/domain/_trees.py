@@ -293,8 +293,8 @@ def _postorder(tree: Tree) -> list[int]:
 def save(model: Any, folder: str | os.PathLike[str], stem: str = "model") -> Path:
     """Write ``model`` in its own format: LightGBM text, XGBoost JSON, scikit-learn skops.
 
-    Returns the file written. A scikit-learn model is written with ``skops`` when it is
-    installed (its files load without running arbitrary code), else with joblib.
+    Returns the file written. A scikit-learn model is written with ``skops`` (a dependency:
+    its files load without running arbitrary code, so no pickle is ever written).
     """
     from causalinterp._io import write_bytes_atomic
 
@@ -315,20 +315,8 @@ def save(model: Any, folder: str | os.PathLike[str], stem: str = "model") -> Pat
             data = (Path(scratch) / "model.json").read_bytes()
         write_bytes_atomic(path, data)
         return path
-    try:
-        import skops.io as sio
-    except ImportError:
-        # scikit-learn's documented persistence without skops: joblib's pickle (load it only
-        # from a trusted source).
-        import io
+    import skops.io as sio
 
-        import joblib
-
-        buffer = io.BytesIO()
-        joblib.dump(model, buffer)
-        path = folder / f"{stem}.joblib"
-        write_bytes_atomic(path, buffer.getvalue())
-        return path
     path = folder / f"{stem}.skops"
     write_bytes_atomic(path, sio.dumps(model))
     return path

@@ -21,14 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causalinterp._seeds import seed_sequence
 from causalinterp.domain.directions import Directions, derive_directions, edge_signs
 from causalinterp.domain.render import domain_objects
 from causalinterp.domain.verification import Verification, verify
 from causalinterp.errors import CausalInterpError
-
-#: The spawn key of the domain check's seed: independent of the seeds of every other stage
-#: (``stage_seeds``), so adding the check changed no other number of the report.
-_SPAWN_KEY = (0x646F6D,)
 
 
 @dataclass(frozen=True)
@@ -70,11 +67,6 @@ def check_signs(graph: Any, signs: Any) -> dict[tuple[str, str], str]:
     {('a', 'y'): '+', ('b', 'y'): '-'}
     """
     return dict(sorted(edge_signs(graph, signs)[1].items()))
-
-
-def domain_seed(seed: int) -> np.random.SeedSequence:
-    """The seed of the domain check of ``analyze(seed=seed)``."""
-    return np.random.SeedSequence(int(seed), spawn_key=_SPAWN_KEY)
 
 
 def check_domain(
@@ -139,7 +131,9 @@ def check_domain(
     except CausalInterpError as error:
         return DomainCheck(None, None, {}, f"directions not derived: {error}",
                            _lap(clock))
-    material = [f for f, v in verdicts.items() if _share(v) >= material_share]
+    shares = {f: _share(v) for f, v in verdicts.items()}
+    material = [f for f, share in shares.items() if share is not None and share >= material_share]
+    unknown = [f for f, share in shares.items() if share is None]
     wanted = {f: d for f, d in directions.expected().items() if d is not None}
     verification, problem = None, None
     if wanted:
@@ -156,13 +150,13 @@ def check_domain(
                 else:
                     verification = verify(
                         fitted, rows, wanted, features=features, ice_rows=ice_rows,
-                        ice_grid=ice_grid, tolerance=ice_tolerance, seed=domain_seed(seed),
+                        ice_grid=ice_grid, ice_tolerance=ice_tolerance, seed=seed_sequence(seed),
                         exact=False, n_jobs=n_jobs,
                         backend=backend, progress=progress,
                     )
         except Exception as error:  # one failing check never takes the report down
             problem = f"the model was not checked ({type(error).__name__}: {error})"
-    objects = domain_objects(directions, verification, material=material)
+    objects = domain_objects(directions, verification, material=material, unknown=unknown)
     if problem is not None:
         for name in wanted:
             objects[name]["error"] = problem
@@ -189,11 +183,13 @@ def with_domain_reasons(verdicts: Mapping[str, Any], check: DomainCheck) -> dict
     return out
 
 
-def _share(verdict: Any) -> float:
-    try:
-        return float(verdict.share)
-    except (AttributeError, TypeError, ValueError):
-        return 0.0
+def _share(verdict: Any) -> float | None:
+    """The verdict's attribution share; None when there is none (its attribution failed):
+    the domain object then says materiality is unknown instead of calling it immaterial."""
+    share = getattr(verdict, "share", None)
+    if share is None or not np.isfinite(share):
+        return None
+    return float(share)
 
 
 def _effect_intervals(effects: Any, features: list[str]) -> dict[str, tuple[float, float, float]]:
@@ -215,12 +211,12 @@ def _model_and_rows(
     """The fitted model and the rows to check it on, or (None, why not)."""
     features = list(checked.features)
     if model is not None:
-        from causalinterp.attribute.attributions import _user_model_and_rows
+        from causalinterp.attribute import user_model_and_rows
 
         # As the attribution stage explains it: text columns as their level codes (the
         # model gets its own values back), so that a binary text feature's ICE curve runs
         # from the level coded 0 to the one coded 1, the order its effect is estimated in.
-        return _user_model_and_rows(model, data, checked)
+        return user_model_and_rows(model, data, checked)
     from causalinterp.attribute._default_model import fitted_default_model
 
     # The model attribute_model explained (same seed, same rows), not fitted again; with

@@ -9,18 +9,19 @@ format.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
 from causalinterp import options
-from causalinterp.errors import CausalInterpError, OptionError
+from causalinterp._command import check_out, command, write_out
 
 #: The options table's rows this subcommand offers as flags.
-OPTIONS = ("seed", "n_jobs", "ice_rows", "ice_grid", "ice_tolerance", "validation_fraction",
-           "score_bootstrap", "score_alpha", "model_family", "verdicts", "save_model")
+OPTIONS = ("seed", "n_jobs", "backend", "ice_rows", "ice_grid", "ice_tolerance",
+           "validation_fraction", "score_bootstrap", "score_alpha", "model_family", "verdicts",
+           "save_model")
+#: Those passed to :func:`causalinterp.constrain` as they are.
+_CONSTRAIN_OPTIONS = ("seed", "n_jobs", "backend", "ice_rows", "ice_grid", "ice_tolerance",
+                      "validation_fraction", "score_bootstrap", "score_alpha", "verdicts")
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -59,69 +60,35 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     return parser
 
 
+@command
 def run(args: argparse.Namespace) -> int:
     """Run ``causalinterp constrain``; 0 on success, 2 on bad input (one line on stderr)."""
-    try:
-        with warnings.catch_warnings():
-            # Libraries warn about their own internals; the written files say what matters.
-            warnings.simplefilter("ignore")
-            summary = _run(args)
-    except CausalInterpError as error:
-        print(f"causalinterp: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("causalinterp: interrupted; nothing was written", file=sys.stderr)
-        return 130
-    if not args.quiet:
-        print(summary)
-    return 0
-
-
-def _run(args: argparse.Namespace) -> str:
-    from causalinterp._io import write_texts_atomic
-    from causalinterp.cli import read_table
-    from causalinterp.domain import _trees
     from causalinterp.domain.directions import parse_signs
     from causalinterp.domain.refit import constrain
-    from causalinterp.domain.render import constrain_dict, constrain_markdown
+    from causalinterp.inputs import read_table
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise OptionError(f"out: {str(out)!r} is a file, not a folder; pass a folder")
+    out = check_out(args.out)
     values = options.validate(options.given(args, OPTIONS))
     settings = {**{name: options.default(name) for name in OPTIONS}, **values}
     signs = parse_signs(args.signs) if args.signs else None
     data = read_table(args.data)
-    model = _model(settings["model_family"], data, args.outcome, settings.get("seed", 0))
+    model = _model(settings["model_family"], data, args.outcome, settings["seed"])
     result = constrain(
         model, data, args.graph, args.outcome,
         features=args.features, signs=signs,
-        validation_fraction=settings["validation_fraction"],
-        score_bootstrap=settings["score_bootstrap"], score_alpha=settings["score_alpha"],
-        ice_rows=settings["ice_rows"], ice_grid=settings["ice_grid"],
-        ice_tolerance=settings["ice_tolerance"], seed=values.get("seed", 0),
-        verdicts=settings["verdicts"],
-        n_jobs=values.get("n_jobs"), progress=False if args.quiet else None,
+        **{name: settings[name] for name in _CONSTRAIN_OPTIONS},
+        progress=False if args.quiet else None,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    content = constrain_dict(result)
-    saved = None
-    if settings["save_model"]:
-        saved = _trees.save(result.constrained, out, "constrained_model")
-        content["model_file"] = saved.name
-        # skops refuses tree internals unless named as trusted; say which, for loading.
-        content["model_trusted_types"] = _trees.types_to_trust(saved)
-    write_texts_atomic({
-        out / "constrain.json": json.dumps(content, indent=2, allow_nan=False) + "\n",
-        out / "constrain.md": constrain_markdown(result),
-    })
-    lines = [f"wrote {out / 'constrain.json'} and {out / 'constrain.md'}"]
-    if saved is not None:
-        lines.append(f"saved the constrained model to {saved}")
-    for s in result.scores:
-        lines.append(f"{s.metric}: {s.before:.4f} -> {s.after:.4f} "
-                     f"(difference {s.difference:+.4f}, [{s.ci_low:+.4f}, {s.ci_high:+.4f}])")
-    return "\n".join(lines)
+    written = write_out(lambda folder: result.write(folder, save_model=settings["save_model"]),
+                        out)
+    if not args.quiet:
+        print(f"wrote {written['json']} and {written['markdown']}")
+        if "model" in written:
+            print(f"saved the constrained model to {written['model']}")
+        for s in result.scores:
+            print(f"{s.metric}: {s.before:.4f} -> {s.after:.4f} (difference {s.difference:+.4f}, "
+                  f"[{s.ci_low:+.4f}, {s.ci_high:+.4f}])")
+    return 0
 
 
 def _model(family: str, data: Any, outcome: str, seed: int) -> Any:

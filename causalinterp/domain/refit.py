@@ -9,13 +9,16 @@ smaller than that of either score.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from causalinterp._progress import status
 from causalinterp._seeds import seed_sequence
 from causalinterp.data import check_data
 from causalinterp.domain import _trees
@@ -66,7 +69,9 @@ class Constrained:
     before, after : Verification
         ICE checks of the unconstrained and constrained refits (same rows, same grids).
     n_train, n_validation : int
-    seed : int
+    seed : int or numpy.random.SeedSequence
+        The seed as given (a SeedSequence is kept whole: ``to_dict`` records its entropy
+        and spawn key).
     level : float
         Confidence level of the score differences' intervals.
     unconstrained, constrained : estimator
@@ -84,11 +89,66 @@ class Constrained:
     after: Verification
     n_train: int
     n_validation: int
-    seed: int
+    seed: int | np.random.SeedSequence
     level: float = 0.95
     unconstrained: Any = field(default=None, repr=False, compare=False)
     constrained: Any = field(default=None, repr=False, compare=False)
     verdicts: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content of ``constrain.json`` (see docs/domain-logic.md)."""
+        from causalinterp.domain.render import constrain_dict
+
+        return constrain_dict(self)
+
+    def to_markdown(self) -> str:
+        """The content of ``constrain.md``."""
+        from causalinterp.domain.render import constrain_markdown
+
+        return constrain_markdown(self)
+
+    def write(
+        self, out_dir: str | os.PathLike[str], *, save_model: bool = True
+    ) -> dict[str, Path]:
+        """Write ``constrain.json``, ``constrain.md`` and the constrained model into ``out_dir``.
+
+        The folder is created if needed; the texts are replaced atomically together, so a
+        failure leaves earlier files whole.
+
+        Parameters
+        ----------
+        out_dir : str or os.PathLike
+            Destination folder.
+        save_model : bool, default True
+            Also save the constrained model in its own format (scikit-learn: skops; LightGBM:
+            text; XGBoost: JSON); ``constrain.json`` then names the file and the types to
+            trust when loading it.
+
+        Returns
+        -------
+        dict
+            ``{"json": path, "markdown": path}``, and ``"model": path`` when saved.
+        """
+        from causalinterp._io import write_texts_atomic
+        from causalinterp.render.json import json_text
+
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        content = self.to_dict()
+        saved = None
+        if save_model and self.constrained is not None:
+            saved = _trees.save(self.constrained, folder, "constrained_model")
+            content["model_file"] = saved.name
+            # skops refuses tree internals unless named as trusted; say which, for loading.
+            content["model_trusted_types"] = _trees.types_to_trust(saved)
+        written = write_texts_atomic({
+            folder / "constrain.json": json_text(content),
+            folder / "constrain.md": self.to_markdown(),
+        })
+        paths = dict(zip(("json", "markdown"), written, strict=True))
+        if saved is not None:
+            paths["model"] = saved
+        return paths
 
 
 def constrain(
@@ -107,10 +167,11 @@ def constrain(
     ice_rows: int = 200,
     ice_grid: int = 50,
     ice_tolerance: float = 0.01,
-    seed: int = 0,
+    seed: int | np.random.SeedSequence = 0,
     verdicts: bool = False,
     analyze_options: Mapping[str, Any] | None = None,
     n_jobs: int | None = None,
+    backend: str | None = None,
     progress: bool | None = None,
 ) -> Constrained:
     """Refit ``model``'s family with monotone constraints from the DAG and compare.
@@ -145,17 +206,19 @@ def constrain(
     ice_rows, ice_grid : int
         Rows and grid points of the ICE checks (see :func:`verify`).
     ice_tolerance : float, default 0.01
-        Relative tolerance of the ICE checks (``tolerance`` of :func:`verify`).
-    seed : int, default 0
+        Relative tolerance of the ICE checks (see :func:`verify`).
+    seed : int or numpy.random.SeedSequence, default 0
         Seeds the split, the models' ``random_state`` (when they have none), the ICE rows and
-        the bootstrap.
+        the bootstrap; recorded as given (a SeedSequence by its entropy and spawn key).
     verdicts : bool, default False
         Also run :func:`causalinterp.analyze` on the constrained model (slow: estimates
         every effect) and keep its verdict table.
     analyze_options : mapping, optional
         Options passed to :func:`causalinterp.analyze` with ``verdicts=True``.
-    n_jobs, progress
-        Parallel features of the ICE checks; progress bars.
+    n_jobs, backend, progress
+        Parallel features of the ICE checks (joblib semantics, as in
+        :func:`causalinterp.analyze`); progress lines on standard error (default: when it is
+        a terminal).
 
     Returns
     -------
@@ -178,7 +241,8 @@ def constrain(
     """
     validate({"validation_fraction": validation_fraction, "score_bootstrap": score_bootstrap,
               "score_alpha": score_alpha, "ice_rows": ice_rows, "ice_grid": ice_grid,
-              "ice_tolerance": ice_tolerance, "verdicts": verdicts})
+              "ice_tolerance": ice_tolerance, "verdicts": verdicts, "n_jobs": n_jobs,
+              "backend": backend, "progress": progress})
     root = seed_sequence(seed)
     split_seed, model_seed, verify_seed, boot_seed = root.spawn(4)
     if features is None and model is not None and hasattr(model, "feature_names_in_"):
@@ -203,7 +267,7 @@ def constrain(
     y = checked.frame[outcome]
     binary = checked.outcome_kind == "binary"
     train, valid = _split(y.to_numpy(), validation_fraction, split_seed, binary)
-    say = _status(progress)
+    say = status(progress, "constrain")
     say(f"fitting {type(model).__name__} on {len(train)} rows, without and with constraints")
     unconstrained.fit(x.iloc[train], y.iloc[train])
     constrained.fit(x.iloc[train], y.iloc[train])
@@ -214,9 +278,9 @@ def constrain(
     xv = x.iloc[valid].to_numpy(dtype=float)
     scores = _scores(y.to_numpy()[valid], predict_before(xv), predict_after(xv), binary,
                      score_bootstrap, score_alpha, boot_seed)
-    check = {"ice_rows": ice_rows, "ice_grid": ice_grid, "tolerance": ice_tolerance,
-             "seed": verify_seed,
-             "n_jobs": n_jobs, "progress": progress, "features": features}
+    check = {"ice_rows": ice_rows, "ice_grid": ice_grid, "ice_tolerance": ice_tolerance,
+             "seed": verify_seed, "n_jobs": n_jobs, "backend": backend, "progress": progress,
+             "features": features}
     say("checking both models' ICE curves against the directions")
     before = verify(unconstrained, x, derived, **check)
     after = verify(constrained, x, derived, **check)
@@ -226,7 +290,8 @@ def constrain(
 
         say("re-running the analysis on the constrained model")
         report = analyze(data, _plain_graph(graph), outcome, model=constrained,
-                         features=features, seed=seed, n_jobs=n_jobs, progress=progress,
+                         features=features, seed=_analysis_seed(seed), n_jobs=n_jobs,
+                         backend=backend, progress=progress,
                          **dict(analyze_options or {}))
         table = report.table
         # Report.table is a property; older Reports had it as a method.
@@ -241,7 +306,7 @@ def constrain(
         after=after,
         n_train=len(train),
         n_validation=len(valid),
-        seed=int(seed) if not isinstance(seed, np.random.SeedSequence) else 0,
+        seed=seed if isinstance(seed, np.random.SeedSequence) else int(seed),
         level=1 - score_alpha,
         unconstrained=unconstrained,
         constrained=constrained,
@@ -249,15 +314,11 @@ def constrain(
     )
 
 
-def _status(progress: bool | None):
-    """A function printing what constrain() is doing on standard error, when progress is on."""
-    import sys
-
-    from causalinterp._progress import resolve_progress
-
-    if not resolve_progress(progress):
-        return lambda message: None
-    return lambda message: print(f"constrain: {message}", file=sys.stderr, flush=True)
+def _analysis_seed(seed: int | np.random.SeedSequence) -> int:
+    """analyze() takes an integer seed: a SeedSequence's first generated word stands for it."""
+    if isinstance(seed, np.random.SeedSequence):
+        return int(seed_sequence(seed).generate_state(1)[0])
+    return int(seed)
 
 
 def _plain_graph(graph: Any) -> Any:

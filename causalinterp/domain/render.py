@@ -8,31 +8,51 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from causalinterp.domain.directions import Direction, Directions
-from causalinterp.domain.refit import Constrained
 from causalinterp.domain.verification import FeatureCheck, Verification
 from causalinterp.render._text import escape_markdown as _md
 
+if TYPE_CHECKING:  # the result of constrain(), which sits above the pipeline; only its type
+    from causalinterp.domain.refit import Constrained
 
-def _num(value: float | None, digits: int = 6) -> float | None:
+
+def _num(value: float | None) -> float | None:
+    """A number as the report writes numbers: six significant digits; None for NaN."""
     if value is None or not math.isfinite(value):
         return None
-    return round(float(value), digits)
+    return float(f"{float(value):.6g}")
+
+
+def seed_record(seed: Any) -> int | dict[str, Any]:
+    """A seed as JSON: the integer, or a SeedSequence's entropy and spawn key (reproducible).
+
+    Examples
+    --------
+    >>> seed_record(7)
+    7
+    >>> seed_record(np.random.SeedSequence(7, spawn_key=(2,)))
+    {'entropy': 7, 'spawn_key': [2]}
+    """
+    if isinstance(seed, np.random.SeedSequence):
+        return {"entropy": seed.entropy, "spawn_key": [int(k) for k in seed.spawn_key]}
+    return int(seed)
 
 
 def domain_object(
-    direction: Direction, check: FeatureCheck | None, *, material: bool = False
+    direction: Direction, check: FeatureCheck | None, *, material: bool | None = False
 ) -> dict[str, Any]:
     """The ``domain`` object of one feature in ``report.json``.
 
     Keys: ``direction`` ("+", "-" or null), ``source`` ("declared", "suggested" or null),
     ``status``, ``reason``, ``violation_share`` (null when not checked), ``max_violation``,
-    ``max_violation_at``, ``exact`` (the exact tree check's status or null) and ``flag``:
-    a material attribution whose curves violate a *declared* direction.
+    ``max_violation_at``, ``exact`` (the exact tree check's status or null), ``material``
+    (whether the attribution is material; null when its share is unknown, e.g. its
+    attribution failed, so no flag could be raised) and ``flag``: a material attribution
+    whose curves violate a *declared* direction.
 
     Examples
     --------
@@ -52,16 +72,22 @@ def domain_object(
         "max_violation_at": list(check.max_violation_at) if check and check.max_violation_at
         else None,
         "exact": check.exact.status if check and check.exact else None,
+        "material": material,
         "flag": bool(material and violated and direction.source == "declared"),
     }
 
 
 def domain_objects(
-    directions: Directions, verification: Verification | None, *, material: Iterable[str] = ()
+    directions: Directions,
+    verification: Verification | None,
+    *,
+    material: Iterable[str] = (),
+    unknown: Iterable[str] = (),
 ) -> dict[str, dict[str, Any]]:
     """Feature to its ``domain`` object (see :func:`domain_object`).
 
-    ``material`` names the features whose attribution is material (the report's judgement).
+    ``material`` names the features whose attribution is material (the report's judgement);
+    ``unknown`` those whose attribution share could not be read.
 
     Examples
     --------
@@ -70,10 +96,12 @@ def domain_objects(
     >>> domain_objects(d, None)["x"]["direction"]
     '-'
     """
-    material = set(material)
+    material, unknown = set(material), set(unknown)
     checks = verification.by_feature if verification is not None else {}
     return {
-        name: domain_object(d, checks.get(name), material=name in material)
+        name: domain_object(
+            d, checks.get(name), material=None if name in unknown else name in material
+        )
         for name, d in directions.by_feature.items()
     }
 
@@ -140,7 +168,7 @@ def constrain_dict(result: Constrained) -> dict[str, Any]:
         "model": result.model,
         "family": result.family,
         "outcome": result.directions.outcome,
-        "seed": result.seed,
+        "seed": seed_record(result.seed),
         "n_train": result.n_train,
         "n_validation": result.n_validation,
         "ice_rows": result.before.n_rows,
@@ -170,9 +198,9 @@ def constrain_markdown(result: Constrained) -> str:
         f"# Domain logic: {result.model} refitted with monotone constraints",
         "",
         f"Outcome `{result.directions.outcome}`; {result.n_train} training and "
-        f"{result.n_validation} validation rows (seed {result.seed}). Violations: share of "
-        f"{result.before.n_rows} sampled rows whose ICE curve moves against the direction on a "
-        f"{result.before.n_grid}-point grid.",
+        f"{result.n_validation} validation rows (seed {_seed_text(result.seed)}). Violations: "
+        f"share of {result.before.n_rows} sampled rows whose ICE curve moves against the "
+        f"direction on a {result.before.n_grid}-point grid.",
         "",
         "| feature | direction | source | violations before | violations after | why |",
         "|---|---|---|---|---|---|",
@@ -194,6 +222,13 @@ def constrain_markdown(result: Constrained) -> str:
         )
     lines += ["", _cost_sentence(result), ""]
     return "\n".join(lines)
+
+
+def _seed_text(seed: Any) -> str:
+    record = seed_record(seed)
+    if isinstance(record, int):
+        return str(record)
+    return f"SeedSequence({record['entropy']}, spawn_key={tuple(record['spawn_key'])})"
 
 
 def _cost_sentence(result: Constrained) -> str:
@@ -242,7 +277,7 @@ def plot_ice(check: FeatureCheck, *, ax: Any = None, max_curves: int = 200) -> A
     if ax is None:
         from matplotlib.figure import Figure
 
-        figure = Figure(figsize=(5.5, 3.6))
+        figure = Figure(figsize=(4.6, 3.0), layout="constrained")
         ax = figure.add_subplot()
     else:
         figure = ax.figure
@@ -251,9 +286,18 @@ def plot_ice(check: FeatureCheck, *, ax: Any = None, max_curves: int = 200) -> A
     bad = np.asarray(check.violating, dtype=bool)
     order = np.concatenate([np.flatnonzero(~bad), np.flatnonzero(bad)])[-max_curves:]
     ok_color, bad_color = "#9aa5b1", matplotlib.colors.to_hex("#c0392b")
-    for i in order:
-        ax.plot(grid, curves[i], color=bad_color if bad[i] else ok_color,
-                alpha=0.8 if bad[i] else 0.35, linewidth=1.1 if bad[i] else 0.7)
+    from matplotlib.collections import LineCollection
+
+    # One collection per kind, drawn as a raster inside the SVG: two hundred curves as vector
+    # paths made each plot 400 kB and slow to render; as pixels they are a few kB.
+    for violating, color, alpha, width in ((False, ok_color, 0.35, 0.7),
+                                           (True, bad_color, 0.8, 1.1)):
+        rows = [i for i in order if bad[i] == violating]
+        if rows:
+            lines = LineCollection([np.column_stack([grid, curves[i]]) for i in rows],
+                                   colors=color, alpha=alpha, linewidths=width, rasterized=True)
+            ax.add_collection(lines)
+    ax.autoscale_view()
     if len(curves):
         ax.plot(grid, curves.mean(axis=0), color="black", linewidth=2.0, label="average")
     if check.max_violation_at is not None:
@@ -353,7 +397,7 @@ def html_section(
             "error": obj.get("error"),
             "flag": bool(obj.get("flag")),
             "plot": None if feature_check is None else render_plot(
-                lambda c=feature_check: plot_ice(c),
+                lambda c=feature_check: plot_ice(c, max_curves=60),
                 f"ICE curves of {row['name']}, those against the direction highlighted",
                 include_plots,
             ),

@@ -26,8 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causalinterp import options
 from causalinterp._progress import resolve_progress, run_parallel
 from causalinterp._seeds import seed_sequence
+from causalinterp.attribute.inspection import ice_curves, is_classifier, outcome_predictor
 from causalinterp.domain import _trees
 from causalinterp.domain.directions import Directions, directions_from
 from causalinterp.errors import DataError, ModelError, OptionError
@@ -142,40 +144,10 @@ class Verification:
 
 
 def prediction_function(model: Any, columns: list[str]) -> tuple[Callable, str]:
-    """The model's prediction on the outcome scale as a function of a float matrix.
-
-    Classifiers give the probability of the positive class; others ``predict``.
-    """
-    # The attribution stage's test: scikit-learn's tags, else duck typing (scikit-learn's
-    # own is_classifier raises on models outside scikit-learn).
-    from causalinterp.attribute._shap import is_classifier
-
-    name = type(model).__name__
-    if not callable(getattr(model, "predict", None)):
-        raise ModelError(f"model {name}: has no predict method; pass a fitted estimator")
-    classifier = is_classifier(model)
-    if classifier and not callable(getattr(model, "predict_proba", None)):
-        raise ModelError(f"model {name}: is a classifier without predict_proba; refit it "
-                         "with probability estimates")
-
-    def predict(a: np.ndarray) -> np.ndarray:
-        frame = pd.DataFrame(a, columns=columns, copy=False)
-        try:
-            if classifier:
-                proba = np.asarray(model.predict_proba(frame), dtype=float)
-                if proba.ndim != 2 or proba.shape[1] != 2:
-                    raise ModelError(f"model {name}: predict_proba returned shape {proba.shape}; "
-                                     "only binary classifiers are supported")
-                return proba[:, 1]
-            return np.asarray(model.predict(frame), dtype=float).reshape(len(a))
-        except ModelError:
-            raise
-        except Exception as error:  # the model's own message, on one line
-            first = " ".join(str(error).split())[:200]
-            raise ModelError(f"model {name}: prediction failed ({type(error).__name__}: {first}); "
-                             "pass the model fitted on these feature columns") from None
-
-    return predict, "probability" if classifier else "prediction"
+    """The model's prediction on the outcome scale as a function of a float matrix, and the
+    scale's name (:func:`causalinterp.attribute.inspection.outcome_predictor`)."""
+    predict = outcome_predictor(model, columns, checked=True)
+    return predict, "probability" if is_classifier(model) else "prediction"
 
 
 def model_columns(model: Any, features: Iterable[str] | None) -> list[str]:
@@ -200,7 +172,7 @@ def verify(
     ice_rows: int = 200,
     ice_grid: int = 50,
     seed: int | np.random.SeedSequence = 0,
-    tolerance: float = 0.01,
+    ice_tolerance: float = 0.01,
     exact: bool = True,
     n_jobs: int | None = None,
     backend: str | None = None,
@@ -224,7 +196,7 @@ def verify(
         Grid points over each feature's observed range.
     seed : int or SeedSequence, default 0
         Seeds the row sample.
-    tolerance : float, default 0.01
+    ice_tolerance : float, default 0.01
         Moves against the direction up to this share of the standard deviation of the
         model's predictions on the sampled rows are not violations, so that small wiggles
         of a boosting model are not read as a reversed direction; 0 counts every move
@@ -249,13 +221,8 @@ def verify(
     >>> verify(m, df, {"x": "+"}).by_feature["x"].violation_share > 0.9
     True
     """
-    for name, value, low in (("ice_rows", ice_rows, 2), ("ice_grid", ice_grid, 2)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise OptionError(f"{name}: expected an integer >= {low}, got {value!r}; "
-                              f"pass e.g. {name}=50")
-    if not isinstance(tolerance, int | float) or not tolerance >= 0:
-        raise OptionError(f"tolerance: expected a non-negative number, got {tolerance!r}; "
-                          "pass e.g. tolerance=0.01")
+    options.validate({"ice_rows": ice_rows, "ice_grid": ice_grid, "ice_tolerance": ice_tolerance,
+                      "n_jobs": n_jobs, "backend": backend, "progress": progress})
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data: expected a pandas DataFrame, got {type(data).__name__}; "
                         "load it with pandas.read_csv")
@@ -281,7 +248,7 @@ def verify(
                             "remove it from the directions")
     sample = frame.iloc[rows].to_numpy(dtype=float)
     spread = float(np.std(predict(sample))) if checked else 0.0
-    threshold = max(float(tolerance) * spread, _FLOAT_ROUNDING)
+    threshold = max(float(ice_tolerance) * spread, _FLOAT_ROUNDING)
     ens = _trees.ensemble(model, columns) if exact else None
     tasks = [
         _Task(c, columns.index(c), wanted[c] or "+", _grid(frame[c].to_numpy(float), ice_grid),
@@ -298,7 +265,7 @@ def verify(
         by_feature={r.feature: r for r in results},
         n_rows=len(rows),
         n_grid=ice_grid,
-        tolerance=float(tolerance),
+        tolerance=float(ice_tolerance),
         threshold=threshold,
     )
 
@@ -320,14 +287,6 @@ def _grid(values: np.ndarray, size: int) -> np.ndarray:
     if len(distinct) <= size:
         return distinct
     return np.linspace(distinct[0], distinct[-1], size)
-
-
-def ice(predict: Callable, sample: np.ndarray, column: int, points: np.ndarray) -> np.ndarray:
-    """ICE curves: ``out[i, k]`` is the prediction for row ``i`` with the column set to
-    ``points[k]`` (one prediction call for all rows and points)."""
-    stacked = np.repeat(sample, len(points), axis=0)
-    stacked[:, column] = np.tile(points, len(sample))
-    return predict(stacked).reshape(len(sample), len(points))
 
 
 def against(curves: np.ndarray, sign: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -357,7 +316,7 @@ def _summary(curves: np.ndarray, points: np.ndarray, sign: str, tol: float):
 
 
 def _check(task: _Task) -> FeatureCheck:
-    curves = ice(task.predict, task.sample, task.column, task.grid)
+    curves = ice_curves(task.predict, task.sample, task.column, task.grid)
     bad, share, largest, at = _summary(curves, task.grid, task.sign, task.threshold)
     steps = np.diff(curves, axis=1) * (1 if task.sign == "+" else -1)
     interval = (steps < -task.threshold).mean(axis=0) if len(curves) else np.zeros(0)
@@ -389,7 +348,7 @@ def _exact(task: _Task) -> ExactCheck | None:
     # as the libraries compare with < or <= in 32- or 64-bit floats).
     edges = np.concatenate([[low], inside, [high]])
     points = np.unique(np.concatenate([[low, high], (edges[:-1] + edges[1:]) / 2]))
-    curves = ice(task.predict, task.sample, task.column, points)
+    curves = ice_curves(task.predict, task.sample, task.column, points)
     _, share, largest, at = _summary(curves, points, task.sign, task.threshold)
     if share > 0:
         status = "violated"

@@ -617,7 +617,7 @@ def _model_caller(
     there is none when a model was expected (``""`` otherwise)."""
     try:
         if model is not None and data is not None:
-            from causalinterp.attribute.attributions import _user_model_and_rows
+            from causalinterp.attribute import user_model_and_rows as _user_model_and_rows
 
             return *_user_model_and_rows(model, data, checked), ""
         if model is None and model_seed is not None:

@@ -27,7 +27,7 @@ from causalinterp._progress import run_parallel
 from causalinterp._seeds import seed_sequence
 from causalinterp._timeout import TimeLimitExceeded, call_with_time_limit
 from causalinterp.data import CheckedData
-from causalinterp.errors import EstimationError, OptionError
+from causalinterp.errors import EstimationError, OptionError, first_line
 from causalinterp.estimate import _dowhy, _econml, closed_forms, estimands
 from causalinterp.estimate._dowhy import Identification, identify_effect
 from causalinterp.estimate._econml import EffectEstimate
@@ -449,10 +449,10 @@ def _columns(*blocks: np.ndarray | None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    # Our own errors are already one line about the input; another's says what failed.
     if isinstance(exc, EstimationError | OptionError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return first_line(exc, 1000)
+    return first_line(exc, 1000, typed=True)
 
 
 def _seed_entropy(seed: int | np.random.SeedSequence) -> int:
@@ -488,7 +488,7 @@ def estimate_effects(
     nuisance_rows: int | None = _DEFAULT["nuisance_rows"],
     n_jobs: int | None = None,
     backend: str | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> Effects:
     """Identify and estimate the total causal effect of every feature on the outcome.
 
@@ -528,8 +528,9 @@ def estimate_effects(
     backend : str or None, default None
         A joblib backend (e.g. ``"loky"``, ``"threading"``, ``"dask"``); None keeps the
         active ``joblib.parallel_config``.
-    progress : bool, default False
-        Show a progress bar over the features (on standard error).
+    progress : bool or None, default None
+        Show a progress bar over the features on standard error (None: when it is a
+        terminal).
 
     Returns
     -------

@@ -49,6 +49,7 @@ import networkx as nx
 import numpy as np
 from scipy import stats
 
+from causalinterp.errors import first_line
 from causalinterp.graph.structure import proper_backdoor_graph
 
 __all__ = [
@@ -63,6 +64,11 @@ __all__ = [
     "with_first_stage",
 ]
 
+#: What an estimate's method says when the first-stage diagnostics failed.
+UNKNOWN_STRENGTH = (
+    "first-stage diagnostics failed: instrument strength unknown, the usual interval "
+    "(valid only for strong instruments) is kept"
+)
 #: Effective first-stage F below which instruments are reported as weak.
 WEAK_F = 10.0
 
@@ -397,15 +403,20 @@ def with_first_stage(
     first stage attached; when the instruments are weak, its interval and p-value replaced
     by the Anderson-Rubin ones (bounds may be infinite) and its method saying so.
 
-    A failure of the diagnostics never costs the estimate: it is then returned unchanged.
+    A failure of the diagnostics never costs the estimate, but it is never silent either: the
+    estimate keeps its usual (Wald) interval, and its method says that the instruments'
+    strength is unknown and why (:func:`instrument_reasons` repeats it among the reasons).
     """
     try:
         fs = first_stage(t, z, w)
         if not fs.weak:
             return replace(estimate, first_stage=fs)
         ar = anderson_rubin(y, t, z, w)
-    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
-        return estimate
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
+        return replace(
+            estimate,
+            method=estimate.method + f"; {UNKNOWN_STRENGTH} ({first_line(error)})",
+        )
     note = (
         f"; weak instruments (effective F {fs.f_statistic:.3g} < {fs.threshold:g}): "
         f"Anderson-Rubin 95% confidence set ({ar.shape.replace('_', ' ')})"
@@ -434,6 +445,13 @@ def instrument_reasons(effect: Any) -> list[str]:
         return []
     reasons = [ident.assumptions] if ident.assumptions else []
     fs = getattr(effect.estimate, "first_stage", None)
+    method = str(getattr(effect.estimate, "method", ""))
+    if fs is None and UNKNOWN_STRENGTH in method:
+        reasons.append(
+            f"instrument(s) {', '.join(ident.instruments)}: "
+            + method[method.index(UNKNOWN_STRENGTH):]
+            + "; if they are weak the interval is too narrow"
+        )
     if fs is not None and fs.weak:
         ar = effect.estimate.anderson_rubin
         unbounded = ar is not None and ar.shape != "interval"

@@ -3,7 +3,6 @@ Report or its report.json), the requested rows' positions, and the model."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -92,7 +91,7 @@ def _from_json(data: Mapping[str, Any]) -> _Analysis:
             default_model=settings.get("model", "default") in ("default", None),
         )
     except (KeyError, TypeError, ValueError) as error:
-        raise OptionError(
+        raise DataError(
             f"analysis: report.json lacks or garbles {error}; pass a folder written by "
             "'causalinterp analyze' or 'causalinterp run'"
         ) from None
@@ -137,15 +136,15 @@ def _model_and_frame(
     analysis: _Analysis, checked: CheckedData, data: pd.DataFrame | None, model: Any
 ) -> tuple[Any, pd.DataFrame, list[str]]:
     """The model to explain, the analysed rows as it takes them, and notes."""
+    from causalinterp.attribute import user_model_and_rows
     from causalinterp.attribute._default_model import fitted_default_model
-    from causalinterp.attribute.attributions import _user_model_and_rows
 
     features = list(checked.features)
     if model is not None:
         if data is None:
             frame = checked.frame[features]
             return model, frame.reset_index(drop=True), []
-        return *_user_model_and_rows(model, data, checked), []
+        return *user_model_and_rows(model, data, checked), []
     if not analysis.default_model:
         raise ModelError(
             "model: the analysis explained the user's own model, which it does not keep; pass "
@@ -156,16 +155,3 @@ def _model_and_frame(
     rebuilt = fitted_default_model(checked, model_seed=stage_seeds(analysis.seed).model)
     frame = checked.frame[features]
     return rebuilt, frame, ["the analysis' default model was refitted with its seed"]
-
-
-def _predictor(model: Any):
-    from causalinterp.attribute import _shap
-
-    if _shap.is_classifier(model):
-        return lambda frame: model.predict_proba(frame)[:, 1]
-    return lambda frame: np.ravel(model.predict(frame))
-
-
-def _say(progress: bool, text: str) -> None:
-    if progress:
-        print(f"explain: {text}", file=sys.stderr, flush=True)

@@ -1,23 +1,27 @@
 """``causalinterp explain``: per-row explanations with causal levers from a finished analysis.
 
-``--analysis DIR`` is a folder written by ``causalinterp analyze`` or ``run``; its
-``report.json`` holds everything the explanation needs from the analysis (outcome, features,
-the DAG's nodes and edges, verdicts, adjustment sets, seed). The data file must be the one
-the analysis ran on. The model is ``--model FILE``; without it the analysis' default model is
-refitted with its seed (refused when the analysis explained a user's model).
+``--analysis`` is the folder written by ``causalinterp analyze`` or ``run``, or its
+``report.json`` (as for ``monitor``); the report holds everything the explanation needs from
+the analysis (outcome, features, the DAG's nodes and edges, verdicts, adjustment sets, seed).
+The data file must be the one the analysis ran on. The model is ``--model FILE``; without it
+the analysis' default model is refitted with its seed (refused when the analysis explained a
+user's model). The flags of the options (``--explainer``, ``--cate``, ``--fixed`` ...) come
+from the options table, as ``analyze``'s do.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import warnings
 from pathlib import Path
 
-from causalinterp.errors import CausalInterpError, OptionError
+from causalinterp import options
+from causalinterp._command import check_out, command, write_out
+from causalinterp.errors import OptionError
 
-__all__ = ["add_parser", "run"]
+__all__ = ["OPTIONS", "add_parser", "run"]
+
+#: The options table's rows this subcommand offers as flags.
+OPTIONS = ("seed", "n_jobs", "backend", "n_folds", "fixed", *options.names(["explain"]))
 
 
 def _rows(text: str) -> list[str]:
@@ -38,7 +42,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
     >>> args = parser.parse_args(["explain", "--analysis", "a", "--data", "d.csv",
     ...     "--rows", "3,7", "--out", "o"])
     >>> args.rows, args.explainer
-    (['3', '7'], 'shap')
+    (['3', '7'], None)
     """
     from causalinterp.models import add_model_arguments
 
@@ -54,7 +58,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
         "--analysis",
         required=True,
         type=Path,
-        help="folder written by 'causalinterp analyze' or 'run' (report.json)",
+        help="folder written by 'causalinterp analyze' or 'run', or its report.json",
     )
     parser.add_argument(
         "--data", required=True, type=Path, help="the data the analysis ran on (.csv or .parquet)"
@@ -66,31 +70,6 @@ def add_parser(commands) -> argparse.ArgumentParser:
         help="rows to explain, comma-separated: index positions of the file, "
         "or ids with --id-column",
     )
-    parser.add_argument("--id-column", default=None, help="a column of unique row ids")
-    parser.add_argument(
-        "--explainer",
-        choices=("shap", "lime"),
-        default="shap",
-        help="'lime' adds LIME, its stability and its agreement with SHAP",
-    )
-    parser.add_argument(
-        "--cate",
-        choices=("linear", "forest"),
-        default="linear",
-        help="per-row effect estimator: linear in the modifiers (default) or a causal forest",
-    )
-    parser.add_argument(
-        "--fixed",
-        default=None,
-        type=_rows,
-        help="features that cannot be changed (never levers), comma-separated",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help="seed of the per-row effects and LIME (default: the analysis')",
-    )
     parser.add_argument(
         "--out",
         required=True,
@@ -98,51 +77,39 @@ def add_parser(commands) -> argparse.ArgumentParser:
         help="folder for explain.json, explain.md and explain.html (created)",
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="a TOML file setting any of the options below by name (explainer = 'lime'); "
+        "flags given here win",
+    )
+    options.add_arguments(parser, OPTIONS, defaults_from="the config file")
     add_model_arguments(parser)
     return parser
 
 
+@command
 def run(args: argparse.Namespace) -> int:
     """Run ``causalinterp explain``; 0 on success, 2 with one line on bad input."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            explanations = _explain(args)
-            explanations.write(args.out)
-    except CausalInterpError as error:
-        print(f"causalinterp: error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(
-            f"causalinterp: error: out: cannot write to {str(args.out)!r} "
-            f"({error.strerror or type(error).__name__}); pass a writable folder",
-            file=sys.stderr,
-        )
-        return 2
+    out = check_out(args.out)
+    explanations = _explain(args)
+    write_out(explanations.write, out)
     if not args.quiet:
-        print(f"wrote {args.out / 'explain.html'}, explain.json and explain.md")
+        print(f"wrote {out / 'explain.html'}, explain.json and explain.md")
         for row in explanations.rows:
             print(f"  row {row.row}: levers {', '.join(row.levers) or 'none'}")
     return 0
 
 
 def _explain(args: argparse.Namespace):
-    from causalinterp.cli import read_table
     from causalinterp.explain.core import explain_rows
+    from causalinterp.inputs import read_config, read_report, read_table
     from causalinterp.models import model_from_args
 
-    report_file = Path(args.analysis) / "report.json"
-    if not report_file.is_file():
-        raise OptionError(
-            f"analysis: {str(report_file)!r} does not exist; pass a folder "
-            "written by 'causalinterp analyze' or 'run'"
-        )
-    try:
-        report = json.loads(report_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise OptionError(
-            f"analysis: {str(report_file)!r} is not valid JSON ({error}); re-run the analysis"
-        ) from None
+    values = read_config(args.config, OPTIONS) if args.config is not None else {}
+    values.update(options.given(args, OPTIONS))
+    report = read_report(args.analysis)
     data = read_table(args.data)
     rows: list = list(args.rows)
     if args.id_column is None:
@@ -158,10 +125,6 @@ def _explain(args: argparse.Namespace):
         data,
         rows,
         model=model_from_args(args),
-        explainer=args.explainer,
-        seed=args.seed,
-        id_column=args.id_column,
-        cate=args.cate,
-        fixed=args.fixed or (),
-        progress=not args.quiet,
+        progress=False if args.quiet else None,
+        **values,
     )

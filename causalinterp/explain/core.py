@@ -31,12 +31,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causalinterp import options
+from causalinterp._progress import resolve_progress, run_parallel, status
 from causalinterp._seeds import seed_sequence, stage_seeds
+from causalinterp.attribute.inspection import outcome_predictor
 from causalinterp.data import CheckedData, check_data
 from causalinterp.errors import DataError, OptionError
 from causalinterp.explain import _inputs
 from causalinterp.explain import cate as cate_module
 from causalinterp.explain import lime as lime_module
+
+#: The options table's defaults of explain_rows()' keywords.
+_DEFAULTS = options.defaults()
 
 __all__ = [
     "Contribution",
@@ -48,7 +54,8 @@ __all__ = [
     "prepare",
 ]
 
-EXPLAINERS = ("shap", "lime")
+#: The options of explain_rows() in the options table (besides seed, n_jobs, backend, progress).
+OPTIONS = ("explainer", "cate", "fixed", "id_column", "lime_runs", "lime_samples", "n_folds")
 #: Reasons a contribution with this verdict is not a lever.
 _NOT_LEVER = {
     "no_causal_path": "no causal path to the outcome (a proxy, or a consequence of the "
@@ -80,7 +87,8 @@ class Contribution:
     causal_support : bool or None
         The analysis' causal support.
     lever : bool
-        Causal support and an effect for this row: changing it moves this row's outcome.
+        Causal support and an effect for this row whose 95% interval excludes 0: changing
+        the feature moves this row's outcome, in a known direction.
     reason : str
         Why it is not a lever, or what its effect is based on.
     effect : Mapping or None
@@ -94,6 +102,12 @@ class Contribution:
         1 for the lever whose step changes the outcome most (by |change|).
     level : str or None
         The level ``value`` codes, for a feature given as text or categories.
+    move : str or None
+        For a lever, which way to move it: ``"raise"`` or ``"lower"`` (a continuous
+        feature) or ``"switch"`` (a binary one, to its other level), and :attr:`advice`
+        says what that does to the outcome.
+    advice : str or None
+        For a lever, one sentence: which way to move it to raise the outcome, and by how much.
     """
 
     feature: str
@@ -108,6 +122,8 @@ class Contribution:
     change: Mapping[str, Any] | None = None
     lever_rank: int | None = None
     level: str | None = None
+    move: str | None = None
+    advice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +141,12 @@ class LimeSummary:
 
 @dataclass(frozen=True)
 class RowExplanation:
-    """One row: its prediction, contributions (largest |SHAP| first) and levers (ranked)."""
+    """One row: its prediction, contributions (largest |SHAP| first) and levers (ranked).
+
+    ``base_value`` is SHAP's base value (the expected prediction over the explainer's
+    background, on its scale): ``base_value + sum(shap)`` is ``prediction``. It is not the
+    model's mean prediction over the data, which :attr:`Explanations.mean_prediction` gives.
+    """
 
     row: Any
     position: int
@@ -164,6 +185,9 @@ class Explanations:
         Wall-clock seconds: ``setup`` (model, per-row effect fits), ``rows`` (SHAP, LIME).
     notes : tuple of str
         What the reader should know (a rebuilt model, a replaced nuisance ...).
+    mean_prediction : float
+        The model's mean prediction over the analysed rows, on the outcome scale (what a
+        reader means by "the average"; SHAP's base value is another number).
     """
 
     rows: tuple[RowExplanation, ...]
@@ -175,6 +199,7 @@ class Explanations:
     effects: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     seconds: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    mean_prediction: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """The ``explain.json`` data (see docs/local-explanations.md)."""
@@ -201,7 +226,15 @@ class Explanations:
         return render.write_or_return(render.html(self), path)
 
     def write(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-        """Write ``explain.json``, ``explain.md`` and ``explain.html`` into ``out_dir``."""
+        """Write ``explain.json``, ``explain.md`` and ``explain.html`` into ``out_dir``.
+
+        The folder is created if needed; the three files are replaced atomically together.
+
+        Returns
+        -------
+        dict
+            ``{"json": path, "markdown": path, "html": path}``, as :meth:`Report.write`.
+        """
         from causalinterp.explain import render
 
         return render.write(self, out_dir)
@@ -228,6 +261,7 @@ class Explainer:
     cate: str
     notes: tuple[str, ...] = ()
     setup_seconds: float = 0.0
+    mean_prediction: float = math.nan
 
     def explain(
         self,
@@ -236,9 +270,9 @@ class Explainer:
         explainer: str = "shap",
         id_column: str | None = None,
         fixed: Sequence[str] = (),
-        lime_runs: int = 10,
-        lime_samples: int = 5000,
-        progress: bool = False,
+        lime_runs: int = _DEFAULTS["lime_runs"],
+        lime_samples: int = _DEFAULTS["lime_samples"],
+        progress: bool | None = None,
     ) -> Explanations:
         """Explain ``rows``; the parameters are those of :func:`explain_rows`.
 
@@ -248,8 +282,11 @@ class Explainer:
         >>> explainer.explain([3]).rows[0].levers  # doctest: +SKIP
         ('monthly_bill', 'outage_hours')
         """
-        if explainer not in EXPLAINERS:
-            raise OptionError(f"explainer: {explainer!r} is not supported; use 'shap' or 'lime'")
+        fixed = options.validate({
+            "explainer": explainer, "id_column": id_column, "fixed": fixed,
+            "lime_runs": lime_runs, "lime_samples": lime_samples, "progress": progress,
+        })["fixed"]
+        say = status(progress, "explain")
         unknown = [f for f in fixed if f not in self.checked.features]
         if unknown:
             raise OptionError(f"fixed: {unknown[0]!r} is not a model feature; name model features")
@@ -266,11 +303,11 @@ class Explainer:
         seeds = seed_sequence(stage_seeds(self.analysis.seed).attributions).spawn(3)
         rng = np.random.default_rng(seeds[1])
         background = self.frame.iloc[_sample(len(self.frame), 200, rng)]
-        _inputs._say(progress, f"SHAP values of {len(positions)} row(s)")
+        say(f"SHAP values of {len(positions)} row(s)")
         shap_result = _shap.explain(
             self.model, self.frame.iloc[positions], background=background, seed=seeds[2]
         )
-        predict = _inputs._predictor(self.model)
+        predict = outcome_predictor(self.model)
         spread = {f: float(checked.frame[f].std()) for f in checked.features}
         explained = []
         for i, (row, position) in enumerate(wanted):
@@ -278,7 +315,7 @@ class Explainer:
             shap_values = dict(zip(checked.features, values, strict=True))
             lime_values, summary = None, None
             if explainer == "lime":
-                _inputs._say(progress, f"LIME on row {row!r} ({lime_runs} runs)")
+                say(f"LIME on row {row!r} ({lime_runs} runs)")
                 result = lime_module.lime_explain(
                     predict,
                     self.frame.iloc[position],
@@ -300,6 +337,7 @@ class Explainer:
                     disagrees,
                 )
             contributions = _contributions(
+                self.analysis.outcome,
                 self.analysis,
                 checked,
                 position,
@@ -342,6 +380,7 @@ class Explainer:
                 "rows": round(time.perf_counter() - clock, 3),
             },
             notes=self.notes,
+            mean_prediction=self.mean_prediction,
         )
 
 
@@ -350,14 +389,16 @@ def prepare(
     data: pd.DataFrame | None,
     *,
     model: Any = None,
-    seed: int | None = None,
-    cate: str = "linear",
-    n_folds: int = 3,
-    progress: bool = False,
+    seed: int = _DEFAULTS["seed"],
+    cate: str = _DEFAULTS["cate"],
+    n_folds: int = _DEFAULTS["n_folds"],
+    n_jobs: int | None = _DEFAULTS["n_jobs"],
+    backend: str | None = _DEFAULTS["backend"],
+    progress: bool | None = _DEFAULTS["progress"],
 ) -> Explainer:
     """Fit what per-row explanations of an analysis need, once: the model (refitted when
     the analysis fitted its own) and one heterogeneous-effect estimator per feature with an
-    estimated effect.
+    estimated effect (in parallel over features, through joblib).
 
     Parameters are those of :func:`explain_rows`.
 
@@ -372,11 +413,17 @@ def prepare(
     >>> [explainer.explain([i]).rows[0].levers for i in (0, 1)]  # doctest: +SKIP
     [('monthly_bill', 'outage_hours'), ('outage_hours', 'monthly_bill')]
     """
-    if cate not in cate_module._econml.CATE_METHODS:
-        raise OptionError(f"cate: {cate!r} is not supported; use 'linear' or 'forest'")
+    from causalinterp._progress import check_backend
+
+    checked_options = options.validate({
+        "seed": seed, "cate": cate, "n_folds": n_folds, "n_jobs": n_jobs, "backend": backend,
+        "progress": progress,
+    })
+    check_backend(backend)
+    seed = checked_options["seed"]
+    say = status(progress, "explain")
     clock = time.perf_counter()
     analysis = _inputs._analysis(report)
-    seed = analysis.seed if seed is None else int(seed)
     if data is None:
         if analysis.checked is None:
             raise DataError("data: none given; pass the data the analysis ran on")
@@ -385,7 +432,7 @@ def prepare(
         checked = check_data(
             data, analysis.graph, analysis.outcome, features=analysis.features, missing="drop"
         )
-    _inputs._say(progress, "rebuilding the model")
+    say("rebuilding the model")
     fitted, frame, notes = _inputs._model_and_frame(analysis, checked, data, model)
     settings = (report.get("settings") or {}) if isinstance(report, Mapping) else {}
     if isinstance(report, Mapping):
@@ -396,35 +443,58 @@ def prepare(
                 "report.json does not say which model it explained; the default model "
                 "was assumed (pass model=... or --model if it was yours)"
             )
-    # Per-row effects: one fit per feature, read at any row later.
+    # Per-row effects: one fit per feature, read at any row later; each feature's seed is
+    # its child of ``seed`` in feature order, so the fits do not depend on n_jobs.
     children = seed_sequence(seed).spawn(len(checked.features))
-    effects: dict[str, cate_module.FeatureModel] = {}
-    for k, (name, child) in enumerate(zip(checked.features, children, strict=True)):
-        if analysis.average.get(name) is None:
-            effects[name] = cate_module.FeatureModel(name, None, message="no estimated effect")
-            continue
-        _inputs._say(progress, f"per-row effects of {name} ({k + 1}/{len(checked.features)})")
-        effects[name] = cate_module.fit_feature(
-            checked,
-            analysis.graph,
-            name,
-            analysis.identification.get(name) or {},
-            seed=int(child.generate_state(1)[0]),
-            method=cate,
-            n_folds=n_folds,
-            nuisance=analysis.nuisance,
+    tasks = [
+        _EffectTask(
+            checked, analysis.graph, name, analysis.identification.get(name) or {},
+            int(child.generate_state(1)[0]), cate, n_folds, analysis.nuisance,
+            analysis.average.get(name) is not None,
         )
+        for name, child in zip(checked.features, children, strict=True)
+    ]
+    fits = run_parallel(
+        _fit_effect, tasks, n_jobs=n_jobs, backend=backend,
+        progress=resolve_progress(progress), desc="per-row effects", unit="feature",
+    )
+    mean_prediction = float(np.mean(outcome_predictor(fitted)(frame)))
     return Explainer(
         analysis=analysis,
         checked=checked,
         data=data,
         model=fitted,
         frame=frame,
-        effects=effects,
+        effects={task.feature: fit for task, fit in zip(tasks, fits, strict=True)},
         seed=seed,
         cate=cate,
         notes=tuple(notes),
         setup_seconds=time.perf_counter() - clock,
+        mean_prediction=mean_prediction,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _EffectTask:
+    """One feature's per-row effect fit (picklable, for process backends)."""
+
+    checked: CheckedData
+    graph: Any
+    feature: str
+    identification: Mapping[str, Any]
+    seed: int
+    cate: str
+    n_folds: int
+    nuisance: Any
+    estimated: bool
+
+
+def _fit_effect(task: _EffectTask) -> cate_module.FeatureModel:
+    if not task.estimated:
+        return cate_module.FeatureModel(task.feature, None, message="no estimated effect")
+    return cate_module.fit_feature(
+        task.checked, task.graph, task.feature, task.identification, seed=task.seed,
+        method=task.cate, n_folds=task.n_folds, nuisance=task.nuisance,
     )
 
 
@@ -434,26 +504,30 @@ def explain_rows(
     rows: Any,
     *,
     model: Any = None,
-    explainer: str = "shap",
-    seed: int | None = None,
-    id_column: str | None = None,
-    cate: str = "linear",
-    fixed: Sequence[str] = (),
-    lime_runs: int = 10,
-    lime_samples: int = 5000,
-    n_folds: int = 3,
-    progress: bool = False,
+    explainer: str = _DEFAULTS["explainer"],
+    seed: int = _DEFAULTS["seed"],
+    id_column: str | None = _DEFAULTS["id_column"],
+    cate: str = _DEFAULTS["cate"],
+    fixed: Sequence[str] = _DEFAULTS["fixed"],
+    lime_runs: int = _DEFAULTS["lime_runs"],
+    lime_samples: int = _DEFAULTS["lime_samples"],
+    n_folds: int = _DEFAULTS["n_folds"],
+    n_jobs: int | None = _DEFAULTS["n_jobs"],
+    backend: str | None = _DEFAULTS["backend"],
+    progress: bool | None = _DEFAULTS["progress"],
 ) -> Explanations:
     """Explain rows of the data: contributions, verdicts, the row's effects and its levers.
 
     ``prepare(report, data, ...).explain(rows, ...)``; to explain rows in several calls,
-    keep the :class:`Explainer` of :func:`prepare` (the effect fits are made once).
+    keep the :class:`Explainer` of :func:`prepare` (the effect fits are made once). The
+    options are rows of :mod:`causalinterp.options` (stage ``explain``, and ``n_folds``,
+    ``seed``, ``n_jobs``, ``backend``, ``progress`` as everywhere).
 
     Parameters
     ----------
     report : Report or Mapping
         The analysis: :func:`causalinterp.analyze`'s result, or the data of its
-        ``report.json``.
+        ``report.json`` (:func:`causalinterp.inputs.read_report`).
     data : pandas.DataFrame or None
         The data the analysis ran on (the rows to explain among them). None with a Report:
         its checked data (binary and categorical columns as codes).
@@ -464,8 +538,9 @@ def explain_rows(
         analysis' default model is refitted with the analysis' seed.
     explainer : {"shap", "lime"}, default "shap"
         ``"lime"`` adds LIME's contributions, their stability and the SHAP/LIME agreement.
-    seed : int, optional
-        Seeds the per-row effect fits and LIME. Default: the analysis' seed.
+    seed : int, default 0
+        Seeds the per-row effect fits and LIME. (The refitted default model and SHAP's
+        background sample use the analysis' own seeds, so that they are the analysis'.)
     id_column : str, optional
         A column of ``data`` holding unique row ids that ``rows`` refer to.
     cate : {"linear", "forest"}, default "linear"
@@ -478,8 +553,11 @@ def explain_rows(
         LIME runs for the stability indices, and perturbations per run.
     n_folds : int, default 3
         Cross-fitting folds of the per-row effect fits.
-    progress : bool, default False
-        Say on standard error what is being done.
+    n_jobs, backend : optional
+        Parallel per-feature effect fits (joblib semantics, as in :func:`causalinterp.analyze`;
+        the result does not depend on them).
+    progress : bool, optional
+        Progress on standard error; default: when it is a terminal.
 
     Returns
     -------
@@ -500,14 +578,17 @@ def explain_rows(
     >>> data = sim.sample(3000, seed=0)
     >>> report = causalinterp.analyze(data, sim.graph, "churned", refute="none",
     ...     features=["tenure_years", "outage_hours", "cancel_page_visits"], progress=False)
-    >>> out = explain_rows(report, data, [0, 5])
+    >>> out = explain_rows(report, data, [0, 5], progress=False)
     >>> [c.lever for c in out.rows[0].contributions if c.feature == "cancel_page_visits"]
     [False]
     """
-    if explainer not in EXPLAINERS:
-        raise OptionError(f"explainer: {explainer!r} is not supported; use 'shap' or 'lime'")
+    options.validate({
+        "explainer": explainer, "id_column": id_column, "fixed": fixed, "lime_runs": lime_runs,
+        "lime_samples": lime_samples,
+    })
     prepared = prepare(
-        report, data, model=model, seed=seed, cate=cate, n_folds=n_folds, progress=progress
+        report, data, model=model, seed=seed, cate=cate, n_folds=n_folds, n_jobs=n_jobs,
+        backend=backend, progress=progress,
     )
     return prepared.explain(
         rows,
@@ -521,6 +602,7 @@ def explain_rows(
 
 
 def _contributions(
+    outcome: str,
     analysis: _inputs._Analysis,
     checked: CheckedData,
     position: int,
@@ -531,7 +613,12 @@ def _contributions(
     spread: Mapping[str, float],
     fixed: frozenset[str],
 ) -> tuple[Contribution, ...]:
-    """The row's contributions, largest |SHAP| first, with levers ranked by |change|."""
+    """The row's contributions, largest |SHAP| first, with levers ranked by |change|.
+
+    A lever needs causal support, an effect for the row, and a change whose 95% interval
+    excludes 0: a change that may be of either sign says neither which way to move the
+    feature nor that moving it does anything.
+    """
     items = []
     for name in checked.features:
         verdict, support = analysis.verdicts.get(name, ("error", None))
@@ -556,8 +643,8 @@ def _contributions(
                 "method": average.get("method"),
             }
         change = None
+        binary = checked.kinds.get(name) == "binary"
         if effect is not None:
-            binary = checked.kinds.get(name) == "binary"
             step = (1.0 - 2.0 * value) if binary else spread[name]
             ends = sorted((effect["ci_low"] * step, effect["ci_high"] * step))
             change = {
@@ -566,13 +653,21 @@ def _contributions(
                 "ci_low": ends[0],
                 "ci_high": ends[1],
             }
+        move = advice = None
         if name in fixed:
             lever, reason = False, "declared unchangeable (fixed)"
         elif support is not True:
             lever, reason = False, _NOT_LEVER.get(verdict, f"verdict {verdict}")
-        elif effect is None:
+        elif effect is None or change is None:
             lever = False
             reason = fx.message if fx is not None and fx.message else "no effect for this row"
+        elif not (change["ci_low"] > 0 or change["ci_high"] < 0):
+            lever = False
+            reason = (
+                f"its effect {'for this row' if effect['source'] == 'row' else 'on average'} "
+                f"may be of either sign (95% CI of the change [{change['ci_low']:.3g}, "
+                f"{change['ci_high']:.3g}] includes 0): moving it has no known direction"
+            )
         else:
             lever = True
             reason = (
@@ -580,6 +675,8 @@ def _contributions(
                 if effect["source"] == "row"
                 else f"the average effect ({fx.message if fx else 'no per-row effect'})"
             )
+            move, advice = _advice(name, outcome, value, binary, change, _level(
+                checked, name, 1.0 - value) if binary else None)
         items.append(
             Contribution(
                 feature=name,
@@ -593,12 +690,39 @@ def _contributions(
                 effect=effect,
                 change=change,
                 level=_level(checked, name, value),
+                move=move,
+                advice=advice,
             )
         )
     ranked = sorted((c for c in items if c.lever), key=lambda c: -abs(c.change["estimate"]))
     rank = {c.feature: k for k, c in enumerate(ranked, start=1)}
     items = [Contribution(**{**c.__dict__, "lever_rank": rank.get(c.feature)}) for c in items]
     return tuple(sorted(items, key=lambda c: -abs(c.shap) if math.isfinite(c.shap) else 0.0))
+
+
+def _advice(
+    name: str, outcome: str, value: float, binary: bool, change: Mapping[str, float],
+    other_level: str | None,
+) -> tuple[str, str]:
+    """Which way to move a lever, and one sentence saying what that does to the outcome.
+
+    ``change`` is the outcome's change for the step considered (binary: to the other level;
+    continuous: one standard deviation up); its interval excludes 0, so its sign is known.
+    """
+    # The interval excludes 0, so both ends have the estimate's sign: report magnitudes.
+    low, high = sorted((abs(change["ci_low"]), abs(change["ci_high"])))
+    size = f"{abs(change['estimate']):.3g} (95% CI {low:.3g} to {high:.3g})"
+    if binary:
+        target = other_level if other_level is not None else f"{1.0 - value:g}"
+        effect = "raises" if change["estimate"] > 0 else "lowers"
+        return "switch", f"switching {name} to {target} {effect} {outcome} by {size}"
+    up = change["estimate"] > 0
+    step = f"{change['step']:.3g}"
+    return ("raise" if up else "lower"), (
+        f"to raise {outcome}, {'raise' if up else 'lower'} {name}: {step} (one standard "
+        f"deviation) {'up' if up else 'down'} raises {outcome} by {size}; the other way "
+        "lowers it"
+    )
 
 
 def _level(checked: CheckedData, name: str, value: float) -> str | None:

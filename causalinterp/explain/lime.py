@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from causalinterp.errors import OptionError
+from causalinterp import options
 
 __all__ = ["LimeResult", "agreement", "lime_explain"]
 
@@ -185,10 +185,7 @@ def lime_explain(
     ...      * ref.a.std(ddof=0)) < 0.05), out.vsi
     (True, 100.0)
     """
-    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
-        raise OptionError(f"lime_runs: {runs!r} is not a positive integer; pass e.g. 10")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 50:
-        raise OptionError(f"lime_samples: {n_samples!r} is below 50; pass e.g. 5000")
+    options.validate({"lime_runs": runs, "lime_samples": n_samples})
     features = [str(c) for c in reference.columns]
     children = np.random.SeedSequence(int(seed)).spawn(runs)
     draws = [

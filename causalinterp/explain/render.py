@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html as html_escape
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["EXPLAIN_SCHEMA_VERSION", "explain_dict", "html", "json_text", "markdown", "write"]
 
 #: Version of the explain.json layout (docs/local-explanations.md).
-EXPLAIN_SCHEMA_VERSION = "1.0"
+EXPLAIN_SCHEMA_VERSION = "1.1"
 
 
 def _label(value: Any) -> int | str:
@@ -51,6 +50,8 @@ def _row_dict(row: RowExplanation) -> dict[str, Any]:
                 "reason": c.reason,
                 "effect": dict(c.effect) if c.effect is not None else None,
                 "change": dict(c.change) if c.change is not None else None,
+                "move": c.move,
+                "advice": c.advice,
             }
             for c in row.contributions
         ],
@@ -85,6 +86,7 @@ def explain_dict(explanations: Explanations) -> dict[str, Any]:
         "explainer": explanations.explainer,
         "cate": explanations.cate,
         "seed": explanations.seed,
+        "mean_prediction": explanations.mean_prediction,
         "effects": {k: dict(v) for k, v in explanations.effects.items()},
         "notes": list(explanations.notes),
         "seconds": dict(explanations.seconds),
@@ -117,7 +119,13 @@ def _effect_text(c: dict[str, Any]) -> str:
 def markdown(explanations: Explanations) -> str:
     """One section per row: its levers, then every contribution with its verdict."""
     data = explain_dict(explanations)
-    lines = [f"# Per-row explanations of {escape_markdown(data['outcome'])}", ""]
+    lines = [
+        f"# Per-row explanations of {escape_markdown(data['outcome'])}",
+        "",
+        f"The model's mean prediction over the analysed rows: {fmt(data['mean_prediction'])} "
+        f"(on the {escape_markdown(data['scale'])} scale).",
+        "",
+    ]
     for note in data["notes"]:
         lines.append(f"_Note: {escape_markdown(note)}._")
     for row in data["rows"]:
@@ -125,10 +133,24 @@ def markdown(explanations: Explanations) -> str:
             "",
             f"## Row {escape_markdown(row['row'])}",
             "",
-            f"Prediction {fmt(row['prediction'])} (average {fmt(row['base_value'])}).",
+            f"Prediction {fmt(row['prediction'])}; the model's mean prediction "
+            f"{fmt(data['mean_prediction'])}; SHAP base value {fmt(row['base_value'])} (base "
+            "value plus the SHAP column is the prediction).",
         ]
-        levers = ", ".join(escape_markdown(n) for n in row["levers"]) or "none"
-        lines.append(f"Levers, largest change first: {levers}.")
+        levers = sorted(
+            (c for c in row["contributions"] if c["lever"]), key=lambda c: c["lever_rank"]
+        )
+        if levers:
+            lines.append("Levers, largest change first:")
+            lines += [
+                f"{k}. **{escape_markdown(c['feature'])}**: {escape_markdown(c['advice'])}"
+                for k, c in enumerate(levers, start=1)
+            ]
+        else:
+            lines.append(
+                "No lever: no feature with causal support has an effect on this row whose "
+                "interval excludes 0."
+            )
         if row["lime"]:
             lime = row["lime"]
             flag = (
@@ -160,82 +182,18 @@ def markdown(explanations: Explanations) -> str:
     return "\n".join(lines) + "\n"
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222;max-width:70rem}
-.card{border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:.3rem;
-text-align:left;font-size:.9rem}.lever{background:#eaf6ea}.no{color:#777}
-.bar{display:inline-block;height:.7rem;background:#4a7fb5}.neg{background:#c0504d}
-.flag{color:#a00;font-weight:bold}"""
-
-
 def _shown(contribution: dict[str, Any]) -> str:
     """A contribution's value as a reader wants it: the level's label for a coded feature."""
     level = contribution.get("level")
     return str(level) if level is not None else fmt(contribution["value"])
 
 
-def _bar(value: Any, scale: float) -> str:
-    if not isinstance(value, int | float) or scale <= 0:
-        return ""
-    width = min(100.0, 100.0 * abs(value) / scale)
-    kind = "bar neg" if value < 0 else "bar"
-    return f'<span class="{kind}" style="width:{width:.0f}px"></span> '
-
-
 def html(explanations: Explanations) -> str:
-    """A self-contained page (inline CSS, no scripts, nothing loaded) with a card per row."""
-    data = explain_dict(explanations)
-    esc = html_escape.escape
-    parts = [
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">",
-        f"<title>Per-row explanations of {esc(str(data['outcome']))}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Per-row explanations of {esc(str(data['outcome']))}</h1>",
-    ]
-    parts += [f"<p><em>Note: {esc(n)}.</em></p>" for n in data["notes"]]
-    for row in data["rows"]:
-        contributions = row["contributions"]
-        scale = max([abs(c["shap"] or 0.0) for c in contributions] + [1e-12])
-        parts.append(f'<section class="card"><h2>Row {esc(str(row["row"]))}</h2>')
-        parts.append(
-            f"<p>Prediction {esc(fmt(row['prediction']))} (average "
-            f"{esc(fmt(row['base_value']))}). Levers, largest change first: "
-            f"<strong>{esc(', '.join(row['levers']) or 'none')}</strong>.</p>"
-        )
-        if row["lime"]:
-            lime = row["lime"]
-            flag = (
-                '<span class="flag">SHAP and LIME rank the features differently.</span>'
-                if lime["disagrees_with_shap"]
-                else ""
-            )
-            parts.append(
-                f"<p>LIME stability over {lime['runs']} runs: VSI "
-                f"{esc(fmt(lime['vsi']))}, CSI {esc(fmt(lime['csi']))}; Kendall tau "
-                f"with SHAP {esc(fmt(lime['kendall_tau']))}. {flag}</p>"
-            )
-        has_lime = any("lime" in c for c in contributions)
-        parts.append(
-            "<table><tr><th>feature</th><th>value</th><th>SHAP</th>"
-            + ("<th>LIME</th>" if has_lime else "")
-            + "<th>verdict</th><th>lever</th><th>change of the outcome (95% CI)</th>"
-            "<th>why</th></tr>"
-        )
-        for c in contributions:
-            klass = "lever" if c["lever"] else "no"
-            lever = f"yes (#{c['lever_rank']})" if c["lever"] else "no"
-            lime_cell = f"<td>{esc(fmt(c.get('lime')))}</td>" if has_lime else ""
-            parts.append(
-                f'<tr class="{klass}"><td>{esc(c["feature"])}</td><td>{esc(_shown(c))}'
-                f"</td><td>{_bar(c['shap'], scale)}{esc(fmt(c['shap']))}</td>{lime_cell}"
-                f"<td>{esc(c['verdict'])}</td><td>{lever}</td><td>{esc(_effect_text(c))}</td>"
-                f"<td>{esc(c['reason'])}</td></tr>"
-            )
-        parts.append("</table></section>")
-    parts.append("</body></html>\n")
-    return "".join(parts)
+    """A self-contained page (``templates/explain.html``: inline CSS, no scripts, nothing
+    loaded, the reports' Content-Security-Policy) with a foldable card per row."""
+    from causalinterp.render._templates import render
+
+    return render("explain.html", data=explain_dict(explanations))
 
 
 def write(explanations: Explanations, out_dir: str | os.PathLike[str]) -> dict[str, Path]:

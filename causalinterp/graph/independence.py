@@ -280,14 +280,14 @@ def check_graph(
     graph: CausalGraph,
     checked: CheckedData,
     *,
-    method: str = options.default("graph_test_method"),
-    alpha: float = options.default("graph_test_alpha"),
-    max_conditioning: int | None = options.default("graph_test_max_conditioning"),
-    max_rows: int = options.default("graph_test_max_rows"),
+    graph_test_method: str = options.default("graph_test_method"),
+    graph_test_alpha: float = options.default("graph_test_alpha"),
+    graph_test_max_conditioning: int | None = options.default("graph_test_max_conditioning"),
+    graph_test_max_rows: int = options.default("graph_test_max_rows"),
     seed: int | np.random.SeedSequence = _DEFAULT_SEED,
     n_jobs: int | None = None,
     backend: str | None = None,
-    progress: bool | None = False,
+    progress: bool | None = None,
 ) -> GraphTest:
     """Test the conditional independences the DAG implies among the observed variables.
 
@@ -305,19 +305,17 @@ def check_graph(
         The result of :func:`causalinterp.check_data`: ``frame`` holds numeric columns
         (binary coded 0/1), ``kinds`` each column's kind and ``observed`` the graph nodes
         present in the data; every other node is latent.
-    method : {"auto", "linear", "gcm"}, default "auto"
+    graph_test_method : {"auto", "linear", "gcm"}, default "auto"
         ``"linear"``: partial correlation (Fisher z) for every implication. ``"gcm"``: the
         Generalised Covariance Measure with cross-fitted boosted regressions. ``"auto"``: GCM
         when the conditioning set is non-empty and at least 500 rows are tested, partial
-        correlation otherwise. The ``graph_test_method`` option.
-    alpha : float, default 0.05
-        False discovery rate for the Benjamini-Hochberg step (``graph_test_alpha``).
-    max_conditioning : int, optional
-        Largest conditioning set tested; pairs needing a larger one are skipped
-        (``graph_test_max_conditioning``; None: no cap).
-    max_rows : int, default 20000
-        Larger data are tested on a seeded subsample of this many rows
-        (``graph_test_max_rows``).
+        correlation otherwise.
+    graph_test_alpha : float, default 0.05
+        False discovery rate for the Benjamini-Hochberg step.
+    graph_test_max_conditioning : int, optional
+        Largest conditioning set tested; pairs needing a larger one are skipped (None: no cap).
+    graph_test_max_rows : int, default 20000
+        Larger data are tested on a seeded subsample of this many rows.
     seed : int or numpy.random.SeedSequence, default 0
         Seeds the subsample, the cross-fitting folds and the boosted trees.
     n_jobs : int, optional
@@ -326,7 +324,7 @@ def check_graph(
     backend : str, optional
         A joblib backend (``"loky"``, ``"threading"``, ``"dask"``); None keeps the active
         configuration.
-    progress : bool or None, default False
+    progress : bool or None, default None
         Show a progress bar over the regressions on standard error (None: when standard error
         is a terminal).
 
@@ -358,22 +356,22 @@ def check_graph(
     >>> b = a + rng.normal(size=500)
     >>> df = pd.DataFrame({"a": a, "b": b, "c": b + rng.normal(size=500)})
     >>> graph = CausalGraph.parse("a -> b -> c")
-    >>> result = check_graph(graph, check_data(df, graph, "c"), method="linear")
+    >>> result = check_graph(graph, check_data(df, graph, "c"), graph_test_method="linear")
     >>> [(i.x, i.y, i.given) for i in result.implications], result.fits
     ([('a', 'c', ('b',))], True)
 
     A DAG that omits the edge ``a -> c`` is contradicted by data that have it:
 
     >>> df["c"] = df["c"] + a
-    >>> result = check_graph(graph, check_data(df, graph, "c"), method="linear")
+    >>> result = check_graph(graph, check_data(df, graph, "c"), graph_test_method="linear")
     >>> result.fits, result.suggestions[0].split(":")[0]
     (False, 'a and c are dependent given {b}')
     """
     values = {
-        "graph_test_method": method,
-        "graph_test_alpha": alpha,
-        "graph_test_max_conditioning": max_conditioning,
-        "graph_test_max_rows": max_rows,
+        "graph_test_method": graph_test_method,
+        "graph_test_alpha": graph_test_alpha,
+        "graph_test_max_conditioning": graph_test_max_conditioning,
+        "graph_test_max_rows": graph_test_max_rows,
         "n_jobs": n_jobs,
         "backend": backend,
         "progress": progress,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from causalinterp import options as _options
+from causalinterp._command import command
 from causalinterp.errors import CausalInterpError, OptionError
 from causalinterp.models import add_model_arguments, model_from_args
 
@@ -112,6 +113,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     return parser
 
 
+@command
 def run(args: argparse.Namespace) -> int:
     """Run ``causalinterp monitor``; return 0 (no alert), 1 (alerts) or 2 (bad input)."""
     try:
@@ -128,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from causalinterp.cli import read_table
+    from causalinterp.inputs import read_table
     from causalinterp.monitoring.core import (
         SUMMARY_OPTIONS,
         ReferenceSummary,

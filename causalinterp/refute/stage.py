@@ -60,14 +60,14 @@ def refute_effects(
     checked: CheckedData,
     effects: Effects,
     *,
-    depth: str = "standard",
+    refute: str = "standard",
     refit: bool | None = None,
     alpha: float = 0.05,
     seed: int | np.random.SeedSequence = 0,
     time_budget: float | None = None,
     n_jobs: int | None = None,
     backend: str | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> Refutations:
     """Challenge every estimated effect with five refuters and a sensitivity analysis.
 
@@ -83,7 +83,7 @@ def refute_effects(
         The data the effects were estimated from.
     effects : Effects
         The estimated effects; only features with status ``"estimated"`` are refuted.
-    depth : {"none", "quick", "standard", "thorough"}, default "standard"
+    refute : {"none", "quick", "standard", "thorough"}, default "standard"
         Simulations per refuter, see :data:`DEPTHS`. ``"none"`` runs no refuter (the
         sensitivity analysis, which needs no simulation, is still reported).
     refit : bool or None, default None
@@ -111,9 +111,9 @@ def refute_effects(
     backend : str, optional
         joblib backend (e.g. ``"loky"``, ``"threading"``, ``"dask"``); a shortcut for
         ``joblib.parallel_config(backend=...)``.
-    progress : bool, default False
+    progress : bool or None, default None
         Show a progress bar over the simulations, and before re-fitting one line with the
-        estimated cost of the re-fitting path.
+        estimated cost of the re-fitting path (None: when standard error is a terminal).
 
     Returns
     -------
@@ -144,7 +144,7 @@ def refute_effects(
     >>> graph = CausalGraph.parse("w -> t; w -> y; t -> y")
     >>> checked = check_data(frame, graph, "y", features=["t"])
     >>> effects = estimate_effects(checked, graph, nuisance="linear", n_jobs=1)
-    >>> refutations = refute_effects(checked, effects, depth="quick", seed=0, n_jobs=1)
+    >>> refutations = refute_effects(checked, effects, refute="quick", seed=0, n_jobs=1)
     >>> print(", ".join(r.name for r in refutations.by_feature["t"]))
     placebo_treatment, random_common_cause, data_subset, bootstrap, dummy_outcome
     >>> refutations.failed("t")
@@ -153,7 +153,7 @@ def refute_effects(
     0.0
     """
     begun = time.perf_counter()
-    given = {"refute": depth, "refit": refit, "alpha": alpha, "time_budget": time_budget}
+    given = {"refute": refute, "refit": refit, "alpha": alpha, "time_budget": time_budget}
     if not isinstance(seed, np.random.SeedSequence):
         given["seed"] = seed
     checked_options = validate(given)

@@ -296,10 +296,10 @@ def verdict_label(verdict: str) -> str:
 
 
 def one_line(error: BaseException, limit: int = 300) -> str:
-    """An exception as one short line: ``Type: message``."""
-    message = " ".join(str(error).split())
-    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """An exception as one short line: ``Type: message`` (``errors.first_line``)."""
+    from causalinterp.errors import first_line
+
+    return first_line(error, limit, typed=True)
 
 
 def ordered_counts(counts: Mapping[str, int]) -> list[tuple[str, int]]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from causalinterp.render import plots
+from causalinterp.render._figure import data_uri
 from causalinterp.render._text import (
     VERDICT_LABELS,
     breakable,
@@ -69,8 +69,7 @@ def _render_plot(make: Callable[[], Any], alt: str, enabled: bool = True) -> dic
         svg = plots.to_svg(make())
     except Exception as error:  # one bad plot must not take the report down
         return {"uri": None, "error": one_line(error), "alt": alt}
-    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return {"uri": f"data:image/svg+xml;base64,{encoded}", "error": None, "alt": alt}
+    return {"uri": data_uri(svg), "error": None, "alt": alt}
 
 
 def _summary_context(data: Mapping[str, Any], *, refuted: bool) -> dict[str, Any]:
