@@ -63,7 +63,7 @@ def test_a_randomised_small_sample_effect_is_challenged_and_survives():
     estimate = effects.by_feature["t"].estimate
     assert estimate.ci_low < 2.0 < estimate.ci_high
     assert estimate.learners.name("treatment") == "linear"
-    refutations = refute_effects(checked, effects, depth="quick", seed=0, n_jobs=1)
+    refutations = refute_effects(checked, effects, refute="quick", seed=0, n_jobs=1)
     assert refutations.refit and "below 1000" in refutations.refit_reason
     assert refutations.failed_evidence("t") == ()
     bootstrap = refutations.result("t", "bootstrap")
@@ -90,7 +90,7 @@ def unstable():
 @pytest.fixture(scope="module")
 def early(unstable):
     checked, effects = unstable
-    return refute_effects(checked, effects, depth="quick", seed=0, n_jobs=1)
+    return refute_effects(checked, effects, refute="quick", seed=0, n_jobs=1)
 
 
 def test_an_unstable_estimate_is_still_fragile(unstable, early):
@@ -109,7 +109,7 @@ def test_early_stopping_keeps_the_full_runs_decisions(unstable, early, monkeypat
     # Boundaries no p-value can cross: every refuter runs all its simulations.
     monkeypatch.setattr(sequential, "FUTILITY_P", 1.0)
     monkeypatch.setattr(sequential, "EARLY_FAIL_P", 0.0)
-    full = refute_effects(checked, effects, depth="quick", seed=0, n_jobs=1)
+    full = refute_effects(checked, effects, refute="quick", seed=0, n_jobs=1)
     assert all(r.simulations == 10 and r.stop is None for r in full.by_feature["t"])
     assert {r.name: r.passed for r in early.by_feature["t"]} == {
         r.name: r.passed for r in full.by_feature["t"]
@@ -121,7 +121,7 @@ def test_early_stopping_keeps_the_full_runs_decisions(unstable, early, monkeypat
 
 def test_a_time_budget_cuts_refuters_short_and_says_how_many_ran(unstable):
     checked, effects = unstable
-    cut = refute_effects(checked, effects, depth="quick", seed=0, n_jobs=1, time_budget=0.01)
+    cut = refute_effects(checked, effects, refute="quick", seed=0, n_jobs=1, time_budget=0.01)
     assert cut.time_budget == 0.01 and cut.refit_cost > 0
     results = cut.by_feature["t"]
     assert all(r.simulations == sequential.MIN_SIMULATIONS for r in results)

@@ -191,7 +191,7 @@ def test_sharp_threshold_is_named_as_a_discontinuity_with_no_trimmed_estimate():
     assert "regression-discontinuity design" in o.problem and "score = 0 " in o.problem
     assert "drop" not in o.problem and "Crump" not in o.problem
 
-    attributions = attribute_model(None, data, checked, model_seed=0, seed=0, max_rows=300)
+    attributions = attribute_model(None, data, checked, model_seed=0, seed=0, max_shap_rows=300)
     v = judge(effects, attributions, graph, checked)["program"]
     assert (v.verdict, v.causal_support) == ("limited_overlap", None)
     assert v.reasons[0] == o.problem

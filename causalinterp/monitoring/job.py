@@ -91,7 +91,7 @@ def read_windows(paths: Sequence[str | Path], job: Job) -> dict[str, Any]:
     glob). On Dask a dataset stays on disk (a
     :class:`~causalinterp.monitoring.partitioned.ParquetWindow`, summarised partition by
     partition on the cluster); locally it is read whole."""
-    from causalinterp.cli import read_table
+    from causalinterp.inputs import read_table
     from causalinterp.monitoring.partitioned import parquet_window
 
     def one(path: str | Path) -> Any:
