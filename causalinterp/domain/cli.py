@@ -9,7 +9,6 @@ format.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -78,12 +77,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> str:
-    from causalinterp._io import write_texts_atomic
     from causalinterp.cli import read_table
-    from causalinterp.domain import _trees
     from causalinterp.domain.directions import parse_signs
     from causalinterp.domain.refit import constrain
-    from causalinterp.domain.render import constrain_dict, constrain_markdown
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -103,21 +99,10 @@ def _run(args: argparse.Namespace) -> str:
         verdicts=settings["verdicts"],
         n_jobs=values.get("n_jobs"), progress=False if args.quiet else None,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    content = constrain_dict(result)
-    saved = None
-    if settings["save_model"]:
-        saved = _trees.save(result.constrained, out, "constrained_model")
-        content["model_file"] = saved.name
-        # skops refuses tree internals unless named as trusted; say which, for loading.
-        content["model_trusted_types"] = _trees.types_to_trust(saved)
-    write_texts_atomic({
-        out / "constrain.json": json.dumps(content, indent=2, allow_nan=False) + "\n",
-        out / "constrain.md": constrain_markdown(result),
-    })
-    lines = [f"wrote {out / 'constrain.json'} and {out / 'constrain.md'}"]
-    if saved is not None:
-        lines.append(f"saved the constrained model to {saved}")
+    written = result.write(out, save_model=settings["save_model"])
+    lines = [f"wrote {written['json']} and {written['markdown']}"]
+    if "model" in written:
+        lines.append(f"saved the constrained model to {written['model']}")
     for s in result.scores:
         lines.append(f"{s.metric}: {s.before:.4f} -> {s.after:.4f} "
                      f"(difference {s.difference:+.4f}, [{s.ci_low:+.4f}, {s.ci_high:+.4f}])")

@@ -9,8 +9,10 @@ smaller than that of either score.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,6 +91,61 @@ class Constrained:
     unconstrained: Any = field(default=None, repr=False, compare=False)
     constrained: Any = field(default=None, repr=False, compare=False)
     verdicts: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The constrain.json data (docs/domain-logic.md): sorted keys, six significant digits."""
+        from causalinterp.domain.render import constrain_dict
+        from causalinterp.render.json import clean
+
+        return clean(constrain_dict(self))
+
+    def to_markdown(self) -> str:
+        """constrain.md: the violations and scores before and after, every name escaped."""
+        from causalinterp.domain.render import constrain_markdown
+
+        return constrain_markdown(self)
+
+    def write(
+        self, out_dir: str | os.PathLike[str], *, save_model: bool = False
+    ) -> dict[str, Path]:
+        """Write constrain.json and constrain.md into ``out_dir`` (created).
+
+        Both texts are rendered before anything is written, and each file is replaced
+        atomically.
+
+        Parameters
+        ----------
+        out_dir : str or os.PathLike
+            Destination folder.
+        save_model : bool, default False
+            Also save the constrained model in its library's own format
+            (``domain/_trees.save``); constrain.json names the file and the types to trust
+            when loading it.
+
+        Returns
+        -------
+        dict
+            ``{"json": path, "markdown": path}``, and ``"model": path`` when saved.
+        """
+        from causalinterp._io import write_texts_atomic
+        from causalinterp.render.json import clean, json_text
+
+        folder = Path(out_dir)
+        data, markdown = self.to_dict(), self.to_markdown()
+        folder.mkdir(parents=True, exist_ok=True)
+        saved: dict[str, Path] = {}
+        if save_model:
+            saved["model"] = _trees.save(self.constrained, folder, "constrained_model")
+            # skops refuses tree internals unless named as trusted: say which, for loading.
+            trusted = _trees.types_to_trust(saved["model"])
+            named = {"model_file": saved["model"].name, "model_trusted_types": trusted}
+            data = clean({**data, **named})
+        texts = {
+            "json": ("constrain.json", json_text(data)),
+            "markdown": ("constrain.md", markdown),
+        }
+        written = write_texts_atomic({folder / name: text for name, text in texts.values()})
+        return {**dict(zip(texts, written, strict=True)), **saved}
 
 
 def constrain(

@@ -6,22 +6,24 @@ of their presentation; everything shown to a reader is built here.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from causalinterp.domain.directions import Direction, Directions
-from causalinterp.domain.refit import Constrained
 from causalinterp.domain.verification import FeatureCheck, Verification
 from causalinterp.render._text import escape_markdown as _md
+from causalinterp.render._text import round_number
+
+if TYPE_CHECKING:
+    # Only named: ``Constrained.to_dict`` and ``write`` call this module.
+    from causalinterp.domain.refit import Constrained
 
 
-def _num(value: float | None, digits: int = 6) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return round(float(value), digits)
+def _num(value: float | None) -> float | None:
+    # The one rounding rule of every JSON output (six significant digits).
+    return None if value is None else round_number(value)
 
 
 def domain_object(
@@ -297,19 +299,17 @@ def report_section(check: Any) -> dict[str, Any]:
         "ice_rows": verification.n_rows if verification is not None else None,
         "ice_grid": verification.n_grid if verification is not None else None,
         "ice_tolerance": verification.tolerance if verification is not None else None,
-        "threshold": float(f"{verification.threshold:.6g}") if verification is not None else None,
+        "threshold": _num(verification.threshold) if verification is not None else None,
         "scale": verification.scale if verification is not None else None,
         "error": check.error,
     }
 
 
-def add_to_report(data: dict[str, Any], check: Any) -> None:
-    """Put the domain check into ``report.json`` data: the ``domain`` section and each
-    feature's ``domain`` object (see :func:`domain_object`)."""
-    data["domain"] = report_section(check)
-    for row in data.get("features", []):
-        obj = check.objects.get(row.get("name"))
-        row["domain"] = dict(obj) if obj is not None else None
+def feature_json(check: Any, feature: str) -> dict[str, Any] | None:
+    """The ``domain`` object of ``feature`` in ``report.json`` (:func:`domain_object`), or
+    None for a feature the check has no object for."""
+    obj = check.objects.get(feature)
+    return dict(obj) if obj is not None else None
 
 
 def markdown_section(data: dict[str, Any]) -> str:

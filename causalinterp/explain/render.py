@@ -188,8 +188,9 @@ def html(explanations: Explanations) -> str:
     esc = html_escape.escape
     parts = [
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        # The report's Content-Security-Policy, word for word (templates/report.html).
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">",
+        "img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">",
         f"<title>Per-row explanations of {esc(str(data['outcome']))}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Per-row explanations of {esc(str(data['outcome']))}</h1>",
