@@ -126,6 +126,13 @@ def report_dict(
     Keys are sorted, floats rounded to 6 significant digits, NaN and infinities are None:
     the same inputs give the same data, apart from ``run``.
 
+    The one place ``report.json`` is assembled: each stage's part comes from a pure function
+    of its result (the estimand, populations and overlap from :mod:`causalinterp.render.overlap`,
+    the refuters' roles from :mod:`causalinterp.refute.roles`, the domain check's objects from
+    :mod:`causalinterp.domain.render`, the curves' from
+    :meth:`Curves.feature_json <causalinterp.estimate.curves.Curves.feature_json>` and
+    ``section_json``), and nothing patches the data afterwards.
+
     Parameters
     ----------
     checked, graph, effects, attributions, verdicts, refutations, graph_test
