@@ -163,18 +163,20 @@ def test_the_domain_objects_round_as_every_json_output():
     assert (obj["violation_share"], obj["max_violation"]) == (0.000123457, 1234.57)
 
 
-def _report_csp(report, folder: Path) -> str:
-    page = report.write(folder / "report", include_plots=False)["html"].read_text("utf-8")
-    found = re.findall(r'<meta http-equiv="Content-Security-Policy"[^>]*>', page)
+def _report_csp(report, folder: Path) -> tuple[str, dict[str, Path]]:
+    """The report's Content-Security-Policy meta, and the report's files."""
+    written = report.write(folder / "report", include_plots=False)
+    found = re.findall(
+        r'<meta http-equiv="Content-Security-Policy"[^>]*>', written["html"].read_text("utf-8")
+    )
     assert len(found) == 1 and "default-src 'none'" in found[0]
-    return found[0]
+    return found[0], written
 
 
 def test_every_html_page_carries_the_csp_and_escapes_hostile_names(results, tmp_path):
-    csp = _report_csp(results["report"], tmp_path)
-    pages = {f"report.{k}": tmp_path / "report" / f"report.{e}" for k, e in
-             (("html", "html"), ("markdown", "md"))}  # fmt: skip
-    for kind in KINDS[1:]:  # the report's page is the one just written
+    csp, written = _report_csp(results["report"], tmp_path)
+    pages = {f"report.{k}": p for k, p in written.items() if k in {"html", "markdown"}}
+    for kind in KINDS[1:]:  # the report's files are the ones just written
         written = results[kind].write(tmp_path / kind)
         pages.update({f"{kind}.{k}": p for k, p in written.items() if k in {"html", "markdown"}})
     assert {"report.html", "monitor.html", "history.html", "explanations.html"} <= set(pages)
@@ -191,7 +193,7 @@ def test_every_html_page_carries_the_csp_and_escapes_hostile_names(results, tmp_
 
 
 def test_the_vision_pages_carry_the_csp_and_escape_hostile_names(vision, report, tmp_path):
-    csp = _report_csp(report, tmp_path)
+    csp, _ = _report_csp(report, tmp_path)
     written = vision.write(tmp_path / "vision")
     page, markdown = (written[k].read_text("utf-8") for k in ("html", "markdown"))
     assert csp in page and IN_HTML in page and RAW_TAG not in page
