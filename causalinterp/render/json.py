@@ -241,18 +241,16 @@ def report_dict(
             }
             for name in features
         ],
+        # The optional stages' top-level sections: the domain check (domain/render.py) and
+        # the dose-response curves' summary (estimate/curves.py).
+        **({} if domain is None else {"domain": domain_render.report_section(domain)}),
+        **({} if curves is None else {"curves": curves.section_json()}),
         "run": {
             "started_at": run.get("started_at"),
             "seconds": dict(run.get("seconds") or {}),
             "versions": {str(k): str(v) for k, v in (run.get("versions") or {}).items()},
         },
     }
-    # The optional stages' top-level sections: the domain check (domain/render.py) and the
-    # dose-response curves' summary (estimate/curves.py).
-    if domain is not None:
-        data["domain"] = domain_render.report_section(domain)
-    if curves is not None:
-        data["curves"] = curves.section_json()
     data = clean(data)
     # Findings read the finished rows, so they rank exactly the numbers the report shows.
     data["summary"] = clean({**data["summary"], "findings": _findings(data)})
