@@ -12,7 +12,7 @@ from causalinterp.estimate import estimate_effects
 from causalinterp.estimate.curves import _fit, _run, _Task, estimate_curves, fit_curve
 from causalinterp.estimate.shapes import compare_shapes, hinge
 from causalinterp.graph import CausalGraph
-from causalinterp.render.curves import add_to_report, curve_svg
+from causalinterp.render.curves import curve_svg
 from causalinterp.verdicts import judge
 
 GRAPH = CausalGraph.parse("w1 -> x; w2 -> x; w1 -> y; w2 -> y; x -> y")
@@ -197,15 +197,13 @@ def test_verdict_gets_a_shape_reason_even_when_slopes_agree():
 def test_report_objects_and_plot():
     data = world(2000, 6, threshold)
     _, _, curves = stage(data, Structural(lambda x: 0.5 + x), points=15)
-    report = {"features": [{"name": "w1"}, {"name": "x"}]}
-    add_to_report(report, curves)
-    curve = report["features"][1]["curve"]
+    curve = curves.feature_json("x")["curve"]
     assert all(len(curve[key]) == 15 for key in ("x", "estimate", "ci_low", "ci_high"))
     assert curve["shape"]["kind"] == "threshold"
     # w1 is a continuous back-door feature too; every back-door effect has a BLP test.
-    assert len(report["features"][0]["curve"]["x"]) == 15
-    assert report["features"][1]["heterogeneity"]["test"] == "blp"
-    assert "x" in report["curves"]["shape_disagreements"]
+    assert len(curves.feature_json("w1")["curve"]["x"]) == 15
+    assert curves.feature_json("x")["heterogeneity"]["test"] == "blp"
+    assert "x" in curves.section_json()["shape_disagreements"]
     assert curve_svg(curves.by_feature["x"], outcome="y").startswith("<svg")
 
 

@@ -13,7 +13,7 @@ from causalinterp.estimate import estimate_effects
 from causalinterp.graph import CausalGraph
 from causalinterp.refute.auto import REFIT_BELOW, refit_decision
 from causalinterp.refute.results import RefuterName
-from causalinterp.refute.roles import DETECTS, annotate, role
+from causalinterp.refute.roles import DETECTS, role, role_json, took_fast_path
 
 
 def test_every_refuter_states_what_it_detects_and_its_role_per_path():
@@ -29,22 +29,17 @@ def test_every_refuter_states_what_it_detects_and_its_role_per_path():
     assert {role(name, fast=False) for name in RefuterName} == {"evidence"}
 
 
-def test_annotate_marks_fast_backdoor_and_refitted_iv_rows():
-    def effect(strategy):
-        return SimpleNamespace(identification=SimpleNamespace(strategy=strategy))
-
-    data = {
-        "features": [
-            {"name": "a", "refutations": [{"name": "bootstrap"}]},
-            {"name": "b", "refutations": [{"name": "bootstrap"}]},
-        ]
-    }
-    effects = SimpleNamespace(by_feature={"a": effect("backdoor"), "b": effect("iv")})
-    annotate(data, effects, SimpleNamespace(refit=False))
-    a, b = (row["refutations"][0] for row in data["features"])
+def test_fast_backdoor_rows_are_calibration_and_refitted_iv_rows_evidence():
+    unrecorded = SimpleNamespace(refit=False)
+    a = role_json("bootstrap", fast=took_fast_path(unrecorded, "a", "backdoor"))
+    b = role_json("bootstrap", fast=took_fast_path(unrecorded, "b", "iv"))
     assert (a["path"], a["role"]) == ("fast", "calibration")
     assert (b["path"], b["role"]) == ("refit", "evidence")  # IV effects are always re-fitted
     assert "standard error" in a["detects"]
+    # The stage's own record wins over the inference.
+    recorded = SimpleNamespace(refit=False, fast=frozenset({"b"}))
+    assert not took_fast_path(recorded, "a", "backdoor")
+    assert took_fast_path(recorded, "b", "iv")
 
 
 def test_small_samples_refit_and_a_sound_large_sample_does_not():

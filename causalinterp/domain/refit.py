@@ -96,19 +96,20 @@ class Constrained:
     verdicts: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The content of ``constrain.json`` (see docs/domain-logic.md)."""
+        """The constrain.json data (docs/domain-logic.md): sorted keys, six significant digits."""
         from causalinterp.domain.render import constrain_dict
+        from causalinterp.render.json import clean
 
-        return constrain_dict(self)
+        return clean(constrain_dict(self))
 
     def to_markdown(self) -> str:
-        """The content of ``constrain.md``."""
+        """constrain.md: the violations and scores before and after, every name escaped."""
         from causalinterp.domain.render import constrain_markdown
 
         return constrain_markdown(self)
 
     def write(
-        self, out_dir: str | os.PathLike[str], *, save_model: bool = True
+        self, out_dir: str | os.PathLike[str], *, save_model: bool = False
     ) -> dict[str, Path]:
         """Write ``constrain.json``, ``constrain.md`` and the constrained model into ``out_dir``.
 
@@ -119,7 +120,7 @@ class Constrained:
         ----------
         out_dir : str or os.PathLike
             Destination folder.
-        save_model : bool, default True
+        save_model : bool, default False
             Also save the constrained model in its own format (scikit-learn: skops; LightGBM:
             text; XGBoost: JSON); ``constrain.json`` then names the file and the types to
             trust when loading it.

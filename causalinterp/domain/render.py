@@ -6,7 +6,6 @@ of their presentation; everything shown to a reader is built here.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -15,16 +14,15 @@ import numpy as np
 from causalinterp.domain.directions import Direction, Directions
 from causalinterp.domain.verification import FeatureCheck, Verification
 from causalinterp.render._text import escape_markdown as _md
+from causalinterp.render._text import round_number
 
 if TYPE_CHECKING:  # the result of constrain(), which sits above the pipeline; only its type
     from causalinterp.domain.refit import Constrained
 
 
 def _num(value: float | None) -> float | None:
-    """A number as the report writes numbers: six significant digits; None for NaN."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(f"{float(value):.6g}")
+    # The one rounding rule of every JSON output (six significant digits).
+    return None if value is None else round_number(value)
 
 
 def seed_record(seed: Any) -> int | dict[str, Any]:
@@ -341,19 +339,17 @@ def report_section(check: Any) -> dict[str, Any]:
         "ice_rows": verification.n_rows if verification is not None else None,
         "ice_grid": verification.n_grid if verification is not None else None,
         "ice_tolerance": verification.tolerance if verification is not None else None,
-        "threshold": float(f"{verification.threshold:.6g}") if verification is not None else None,
+        "threshold": _num(verification.threshold) if verification is not None else None,
         "scale": verification.scale if verification is not None else None,
         "error": check.error,
     }
 
 
-def add_to_report(data: dict[str, Any], check: Any) -> None:
-    """Put the domain check into ``report.json`` data: the ``domain`` section and each
-    feature's ``domain`` object (see :func:`domain_object`)."""
-    data["domain"] = report_section(check)
-    for row in data.get("features", []):
-        obj = check.objects.get(row.get("name"))
-        row["domain"] = dict(obj) if obj is not None else None
+def feature_json(check: Any, feature: str) -> dict[str, Any] | None:
+    """The ``domain`` object of ``feature`` in ``report.json`` (:func:`domain_object`), or
+    None for a feature the check has no object for."""
+    obj = check.objects.get(feature)
+    return dict(obj) if obj is not None else None
 
 
 def markdown_section(data: dict[str, Any]) -> str:

@@ -159,6 +159,23 @@ class Curves:
             "heterogeneity": None if het is None else het.to_dict(),
         }
 
+    def section_json(self) -> dict[str, Any]:
+        """The top-level ``curves`` section of ``report.json``.
+
+        The features whose shape disagrees, those whose effect varies, and why the others
+        have no curve.
+
+        Examples
+        --------
+        >>> Curves(skipped={"x": "not continuous"}).section_json()["skipped"]
+        {'x': 'not continuous'}
+        """
+        return {
+            "shape_disagreements": [f for f, c in self.by_feature.items() if c.finding],
+            "heterogeneous": [f for f, h in self.heterogeneity.items() if h.varies],
+            "skipped": dict(self.skipped),
+        }
+
 
 def _curve_json(curve: FeatureCurve) -> dict[str, Any]:
     f = curve.finding

@@ -152,8 +152,11 @@ class MonitorResult:
 
         return to_dict(self)
 
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write monitor.json, monitor.md and monitor.html into ``out_dir`` (created)."""
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write monitor.json, monitor.md and monitor.html into ``out_dir`` (created).
+
+        Returns ``{"json": path, "markdown": path, "html": path}``.
+        """
         from causalinterp.monitoring.render import write
 
         return write(self, out_dir)

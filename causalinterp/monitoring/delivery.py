@@ -65,12 +65,13 @@ class Delivery:
             "alerts": self.alerts,
         }
 
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write delivery.json into ``out_dir`` (created)."""
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write delivery.json into ``out_dir`` (created); returns ``{"json": path}``."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
-        return write_texts_atomic({out / "delivery.json": text})
+        (written,) = write_texts_atomic({out / "delivery.json": text})
+        return {"json": written}
 
     def line(self) -> str:
         """One line for the terminal."""

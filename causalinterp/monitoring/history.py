@@ -190,8 +190,11 @@ class History:
 
         return to_dict(self)
 
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write history.json and history.html into ``out_dir`` (created)."""
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write history.json and history.html into ``out_dir`` (created).
+
+        Returns ``{"json": path, "html": path}``.
+        """
         from causalinterp.monitoring.history_render import write
 
         return write(self, out_dir)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from causalinterp._io import write_texts_atomic
+from causalinterp.render.json import clean
 
 #: Version of the history.json format (docs/monitoring.md, "Timeline").
 FORMAT_VERSION = "1.0"
@@ -37,16 +38,6 @@ FIGURES = {
 }
 _WIDTH, _HEIGHT, _LEFT, _RIGHT, _TOP, _BOTTOM = 900, 320, 64, 24, 16, 110
 _LABEL = 22  # characters of an x-axis label; the full name is in its tooltip
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        return float(f"{value:.6g}") if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 def to_dict(history) -> dict[str, Any]:
@@ -75,7 +66,8 @@ def to_dict(history) -> dict[str, Any]:
                 "alerts": [vars(a) for a in run.alerts],
             }
         )
-    return _clean(
+    # The report's cleaner: the one rounding rule of every JSON output.
+    return clean(
         {
             "format_version": FORMAT_VERSION,
             "schema_version": history.schema_version,
@@ -256,13 +248,20 @@ def to_json(history) -> str:
     return json.dumps(to_dict(history), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write(history, out_dir: str | Path) -> list[Path]:
-    """history.json and history.html in ``out_dir`` (created), written atomically."""
+def write(history, out_dir: str | Path) -> dict[str, Path]:
+    """history.json and history.html in ``out_dir`` (created), written atomically.
+
+    Returns ``{"json": path, "html": path}``, as :meth:`Report.write
+    <causalinterp.report.Report.write>` does.
+    """
     out = Path(out_dir)
+    texts = {
+        "json": ("history.json", to_json(history)),
+        "html": ("history.html", to_html(history)),
+    }
     out.mkdir(parents=True, exist_ok=True)
-    return write_texts_atomic(
-        {out / "history.json": to_json(history), out / "history.html": to_html(history)}
-    )
+    written = write_texts_atomic({out / name: text for name, text in texts.values()})
+    return dict(zip(texts, written, strict=True))
 
 
 __all__: Sequence[str] = ["FIGURES", "charts", "to_dict", "to_html", "to_json", "write"]

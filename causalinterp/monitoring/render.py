@@ -381,14 +381,18 @@ def to_html(result) -> str:
     )
 
 
-def write(result, out_dir: str | Path) -> list[Path]:
-    """monitor.json, monitor.md, monitor.html in ``out_dir`` (created), written atomically."""
+def write(result, out_dir: str | Path) -> dict[str, Path]:
+    """monitor.json, monitor.md, monitor.html in ``out_dir`` (created), written atomically.
+
+    Returns ``{"json": path, "markdown": path, "html": path}``, as :meth:`Report.write
+    <causalinterp.report.Report.write>` does.
+    """
     out = Path(out_dir)
+    texts = {
+        "json": ("monitor.json", to_json(result)),
+        "markdown": ("monitor.md", to_markdown(result)),
+        "html": ("monitor.html", to_html(result)),
+    }
     out.mkdir(parents=True, exist_ok=True)
-    return write_texts_atomic(
-        {
-            out / "monitor.json": to_json(result),
-            out / "monitor.md": to_markdown(result),
-            out / "monitor.html": to_html(result),
-        }
-    )
+    written = write_texts_atomic({out / name: text for name, text in texts.values()})
+    return dict(zip(texts, written, strict=True))

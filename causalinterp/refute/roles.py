@@ -18,12 +18,19 @@ the verdict's reasons mention it (:func:`calibration_note`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from typing import Any
 
 from causalinterp.refute.results import RefuterName
 
-__all__ = ["CALIBRATION_ON_FAST_PATH", "DETECTS", "annotate", "calibration_note", "role"]
+__all__ = [
+    "CALIBRATION_ON_FAST_PATH",
+    "DETECTS",
+    "calibration_note",
+    "role",
+    "role_json",
+    "took_fast_path",
+]
 
 #: What a failure of each refuter reveals (when it can fail at all; see :func:`role`).
 DETECTS: Mapping[str, str] = {
@@ -85,38 +92,41 @@ def role(name: str, *, fast: bool) -> str:
     return "calibration" if fast and name in CALIBRATION_ON_FAST_PATH else "evidence"
 
 
-def annotate(data: MutableMapping[str, Any], effects: Any, refutations: Any) -> None:
-    """Add ``detects``, ``path`` and ``role`` to every refutation of ``report.json`` data.
+def took_fast_path(refutations: Any, feature: str, strategy: str) -> bool:
+    """Whether ``feature``'s refuters ran on the fast path (nuisances held fixed).
 
-    ``path`` is ``"fast"`` for back-door effects refuted without ``refit`` (nuisances held
-    fixed) and ``"refit"`` otherwise. Data without refutations is left alone.
+    The stage records the features that did; a result without that record is inferred:
+    back-door effects refuted without ``refit``.
 
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> data = {"features": [{"name": "t", "refutations": [{"name": "bootstrap"}]}]}
-    >>> effect = SimpleNamespace(identification=SimpleNamespace(strategy="backdoor"))
-    >>> annotate(data, SimpleNamespace(by_feature={"t": effect}), SimpleNamespace(refit=False))
-    >>> data["features"][0]["refutations"][0]["role"]
+    >>> took_fast_path(SimpleNamespace(refit=False), "t", "backdoor")
+    True
+    >>> took_fast_path(SimpleNamespace(refit=False, fast=frozenset()), "t", "backdoor")
+    False
+    """
+    recorded = getattr(refutations, "fast", None)
+    if recorded is not None:
+        return feature in recorded
+    return not bool(getattr(refutations, "refit", False)) and strategy == "backdoor"
+
+
+def role_json(name: str, *, fast: bool) -> dict[str, str]:
+    """``detects``, ``path`` and ``role`` of one refutation in ``report.json``.
+
+    ``path`` is ``"fast"`` for a refuter run with the nuisances held fixed, else ``"refit"``.
+
+    Examples
+    --------
+    >>> role_json("bootstrap", fast=True)["role"]
     'calibration'
     """
-    if refutations is None:
-        return
-    refit = bool(getattr(refutations, "refit", False))
-    # The stage records which features took the fast path; older results are inferred.
-    recorded = getattr(refutations, "fast", None)
-    for row in data.get("features", ()):
-        effect = effects.by_feature.get(row.get("name"))
-        strategy = str(effect.identification.strategy) if effect is not None else ""
-        if recorded is not None:
-            fast = row.get("name") in recorded
-        else:
-            fast = not refit and strategy == "backdoor"
-        for ref in row.get("refutations") or ():
-            name = ref.get("name")
-            ref["detects"] = DETECTS.get(name, "")
-            ref["path"] = "fast" if fast else "refit"
-            ref["role"] = role(name, fast=fast)
+    return {
+        "detects": DETECTS.get(name, ""),
+        "path": "fast" if fast else "refit",
+        "role": role(name, fast=fast),
+    }
 
 
 def calibration_note(refutations: Any, feature: str) -> str:

@@ -23,6 +23,7 @@ __all__ = [
     "level_rows",
     "one_line",
     "ordered_counts",
+    "round_number",
     "support_text",
     "unused_columns_text",
     "verdict_label",
@@ -78,6 +79,23 @@ def escape_markdown(text: object) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def round_number(value: float) -> float | None:
+    """The one rounding rule of every JSON output: six significant digits.
+
+    NaN and infinities become None and -0.0 becomes 0.0, so the same inputs give the same
+    text on every platform. Renderers of text choose their own digits (:func:`fmt`).
+
+    Examples
+    --------
+    >>> round_number(0.000123456789), round_number(float("nan")), round_number(-0.0)
+    (0.000123457, None, 0.0)
+    """
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    return float(f"{value:.6g}") + 0.0  # + 0.0 folds -0.0 into 0.0
 
 
 def entities(text: str) -> str:

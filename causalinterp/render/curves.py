@@ -29,7 +29,7 @@ from causalinterp.render._figure import label as _label
 if TYPE_CHECKING:
     from causalinterp.estimate.curves import FeatureCurve
 
-__all__ = ["add_to_report", "curve_svg", "html_section", "plot_curve"]
+__all__ = ["curve_svg", "html_section", "plot_curve"]
 
 
 def plot_curve(
@@ -139,30 +139,6 @@ def curve_svg(curve: FeatureCurve, attributions: Any = None, *, outcome: str = "
     True
     """
     return to_svg(plot_curve(curve, attributions, outcome=outcome))
-
-
-def add_to_report(data: dict[str, Any], curves: Any) -> None:
-    """Add the curves stage's objects to ``report.json`` data, in place.
-
-    Each feature gets ``curve`` and ``heterogeneity`` (None when not estimated); the top
-    level gets ``curves``: the features whose shape disagrees, those whose effect varies, and
-    why the others have no curve. Floats are left for :func:`causalinterp.render.json.clean`.
-
-    Examples
-    --------
-    >>> from causalinterp.estimate.curves import Curves
-    >>> data = {"features": [{"name": "x"}]}
-    >>> add_to_report(data, Curves(skipped={"x": "no curve: the feature is not continuous"}))
-    >>> data["features"][0]["curve"], data["curves"]["shape_disagreements"]
-    (None, [])
-    """
-    for row in data.get("features", []):
-        row.update(curves.feature_json(row["name"]))
-    data["curves"] = {
-        "shape_disagreements": [f for f, c in curves.by_feature.items() if c.finding],
-        "heterogeneous": [f for f, h in curves.heterogeneity.items() if h.varies],
-        "skipped": dict(curves.skipped),
-    }
 
 
 def markdown_section(data: dict[str, Any], esc: Any = str) -> str:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from causalinterp.refute.roles import annotate as annotate_refutations
-from causalinterp.render.overlap import add_to_report as add_overlap
+from causalinterp.refute.roles import role_json, took_fast_path
+from causalinterp.render import overlap as overlap_render
+from causalinterp.render._text import round_number
 from causalinterp.render.summary import findings
 from causalinterp.verdicts import FeatureVerdict
 
@@ -37,19 +38,12 @@ __all__ = [
 SCHEMA_VERSION = "1.3"
 
 
-def _round(value: float) -> float | None:
-    """Six significant digits; NaN and infinities become None; -0.0 becomes 0.0."""
-    if not math.isfinite(value):
-        return None
-    rounded = float(f"{value:.6g}")
-    return rounded + 0.0  # folds -0.0 into 0.0
-
-
 def clean(value: Any) -> Any:
     """Turn ``value`` into plain JSON data, with sorted keys and rounded floats.
 
-    Floats keep six significant digits and NaN and infinities become None, so the same
-    inputs give the same text on every platform.
+    Floats keep six significant digits and NaN and infinities become None
+    (:func:`~causalinterp.render._text.round_number`, the rounding rule of every JSON
+    output), so the same inputs give the same text on every platform.
 
     Examples
     --------
@@ -63,7 +57,7 @@ def clean(value: Any) -> Any:
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
-        return _round(float(value))
+        return round_number(float(value))
     if isinstance(value, Mapping):
         return {str(k): clean(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, np.ndarray):
@@ -132,6 +126,13 @@ def report_dict(
     Keys are sorted, floats rounded to 6 significant digits, NaN and infinities are None:
     the same inputs give the same data, apart from ``run``.
 
+    The one place ``report.json`` is assembled: each stage's part comes from a pure function
+    of its result (the estimand, populations and overlap from :mod:`causalinterp.render.overlap`,
+    the refuters' roles from :mod:`causalinterp.refute.roles`, the domain check's objects from
+    :mod:`causalinterp.domain.render`, the curves' from
+    :meth:`Curves.feature_json <causalinterp.estimate.curves.Curves.feature_json>` and
+    ``section_json``), and nothing patches the data afterwards.
+
     Parameters
     ----------
     checked, graph, effects, attributions, verdicts, refutations, graph_test
@@ -159,6 +160,10 @@ def report_dict(
     counts: dict[str, int] = {}
     for verdict in rows.values():
         counts[str(verdict.verdict)] = counts.get(str(verdict.verdict), 0) + 1
+
+    if domain is not None:
+        # Imported here: the domain package sits above the report (domain/refit.py analyses).
+        from causalinterp.domain import render as domain_render
 
     refute = settings.get("refute")
     if refute is None:
@@ -210,6 +215,8 @@ def report_dict(
             "model": settings.get("model"),
             # Features declared unchangeable: never proposed as levers.
             "fixed": sorted(str(f) for f in (settings.get("fixed") or ())),
+            # The population every effect averages over (render/overlap.py).
+            "estimand": overlap_render.estimand_of(effects),
         },
         "summary": {
             "flagged": [name for name, v in rows.items() if v.flagged],
@@ -218,36 +225,32 @@ def report_dict(
         },
         "graph_test": None if graph_test is None else _graph_test_dict(graph_test),
         "features": [
-            _feature_dict(
-                name,
-                rows[name],
-                effects.by_feature.get(name),
-                attributions,
-                refutations,
-                checked,
-                fixed=name in set(settings.get("fixed") or ()),
-            )
+            {
+                **_feature_dict(
+                    name,
+                    rows[name],
+                    effects,
+                    attributions,
+                    refutations,
+                    checked,
+                    fixed=name in set(settings.get("fixed") or ()),
+                ),
+                # Each optional stage's own objects of the feature.
+                **({} if domain is None else {"domain": domain_render.feature_json(domain, name)}),
+                **({} if curves is None else curves.feature_json(name)),
+            }
             for name in features
         ],
+        # The optional stages' top-level sections: the domain check (domain/render.py) and
+        # the dose-response curves' summary (estimate/curves.py).
+        **({} if domain is None else {"domain": domain_render.report_section(domain)}),
+        **({} if curves is None else {"curves": curves.section_json()}),
         "run": {
             "started_at": run.get("started_at"),
             "seconds": dict(run.get("seconds") or {}),
             "versions": {str(k): str(v) for k, v in (run.get("versions") or {}).items()},
         },
     }
-    # Estimand, each number's population and the overlap diagnoses (render/overlap.py).
-    add_overlap(data, effects, checked, attributions)
-    # What each refuter can detect; calibration checks apart from evidence (refute/roles.py).
-    annotate_refutations(data, effects, refutations)
-    if domain is not None:
-        from causalinterp.domain.render import add_to_report
-
-        add_to_report(data, domain)
-    if curves is not None:
-        # Per feature ``curve`` and ``heterogeneity``; a top-level ``curves`` summary.
-        from causalinterp.render.curves import add_to_report as add_curves
-
-        add_curves(data, curves)
     data = clean(data)
     # Findings read the finished rows, so they rank exactly the numbers the report shows.
     data["summary"] = clean({**data["summary"], "findings": _findings(data)})
@@ -292,13 +295,14 @@ def _graph_test_dict(test: GraphTest) -> dict[str, Any]:
 def _feature_dict(
     name: str,
     verdict: FeatureVerdict,
-    effect: FeatureEffect | None,
+    effects: Effects,
     attributions: Attributions,
     refutations: Refutations | None,
     checked: CheckedData,
     *,
     fixed: bool = False,
 ) -> dict[str, Any]:
+    effect = effects.by_feature.get(name)
     kind = checked.kinds.get(name)
     estimate = effect.estimate if effect is not None else None
     attribution = attributions.by_feature.get(name)
@@ -312,9 +316,12 @@ def _feature_dict(
 
     results: tuple[RefutationResult, ...] = ()
     sensitivity = None
+    fast = False
     if refutations is not None:
         results = tuple(refutations.by_feature.get(name, ()))
         sensitivity = refutations.sensitivity.get(name)
+        strategy = str(effect.identification.strategy) if effect is not None else ""
+        fast = took_fast_path(refutations, name, strategy)
 
     return {
         "name": name,
@@ -335,6 +342,8 @@ def _feature_dict(
             "p_value": estimate.p_value,
             "stderr": estimate.stderr,
             "method": estimate.method,
+            # The rows the effect averages over (render/overlap.py).
+            "population": overlap_render.effect_population(effect, checked, effects),
             # nuisance="auto": the learner chosen per nuisance model and every family's loss.
             "learners": (
                 estimate.learners.to_dict() if getattr(estimate, "learners", None) else None
@@ -362,7 +371,15 @@ def _feature_dict(
             "rank": int(attribution.rank) if attribution else None,
             # The judge computed the share it flagged on; the report shows that same number.
             "share": verdict.share,
+            # The rows the slope is taken over (render/overlap.py).
+            **(
+                {"population": overlap_render.attribution_population(effects, attributions, name)}
+                if name in attributions.by_feature
+                else {}
+            ),
         },
+        # The feature's positivity diagnosis (estimate/overlap.py); None without an estimate.
+        "overlap": overlap_render.overlap_json(effects, name),
         "identification": {
             "strategy": ident.strategy if ident else "none",
             "adjustment_set": _names(ident.adjustment_set if ident else ()),
@@ -373,7 +390,8 @@ def _feature_dict(
             "conditional": bool(ident.conditional) if ident else False,
             "assumptions": (ident.assumptions or None) if ident else None,
         },
-        "refutations": [_refutation_dict(r) for r in results],
+        # What each refuter can detect; calibration checks apart from evidence (refute/roles.py).
+        "refutations": [_refutation_dict(r, fast=fast) for r in results],
         "refutation_note": _refutation_note(effect, refutations, kind, results),
         "sensitivity": None
         if sensitivity is None
@@ -531,7 +549,7 @@ def _levels_list(
     return levels
 
 
-def _refutation_dict(result: RefutationResult) -> dict[str, Any]:
+def _refutation_dict(result: RefutationResult, *, fast: bool) -> dict[str, Any]:
     values = np.asarray(result.distribution, dtype=float).ravel()
     values = values[np.isfinite(values)]
     if values.size:
@@ -553,4 +571,5 @@ def _refutation_dict(result: RefutationResult) -> dict[str, Any]:
         "stopped": result.stop.to_dict() if getattr(result, "stop", None) else None,
         "distribution": distribution,
         "detail": result.detail,
+        **role_json(result.name, fast=fast),
     }

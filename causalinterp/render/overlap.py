@@ -1,15 +1,17 @@
 """The overlap section of the report: populations, positivity diagnostics, propensity plots.
 
-:func:`add_to_report` adds to ``report.json`` (before it is cleaned) the estimand, each
-number's population and each estimated feature's overlap diagnosis
-(:mod:`causalinterp.estimate.overlap`); :func:`plot_propensity` draws a binary treatment's
-propensity histograms by arm for ``report.html``; :func:`html_view` gives the template what
-it shows per feature.
+:func:`estimand_of`, :func:`effect_population`, :func:`attribution_population` and
+:func:`overlap_json` are the parts of ``report.json`` this section owns (the estimand, each
+number's population and each estimated feature's overlap diagnosis,
+:mod:`causalinterp.estimate.overlap`), composed by
+:func:`causalinterp.render.json.report_dict`. :func:`plot_propensity` draws a binary
+treatment's propensity histograms by arm for ``report.html``; :func:`html_view` gives the
+template what it shows per feature.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,12 +26,21 @@ if TYPE_CHECKING:
     from causalinterp.data import CheckedData
     from causalinterp.estimate.effects import Effects
 
-__all__ = ["add_to_report", "html_view", "plot_propensity"]
+__all__ = [
+    "attribution_population",
+    "effect_population",
+    "estimand_of",
+    "html_view",
+    "overlap_json",
+    "plot_propensity",
+]
 
 
-def _attribution_population(effects: Effects, attributions: Attributions, name: str) -> str:
+def attribution_population(effects: Effects, attributions: Attributions, name: str) -> str:
+    """The rows the attribution slope of ``name`` is taken over, in words (``report.json``'s
+    ``attribution.population``)."""
     rows = int(attributions.rows_explained)
-    estimand = getattr(effects, "estimand", "ate")
+    estimand = estimand_of(effects)
     kept = getattr(effects, "nuisances", {}).get(name)
     if estimand != "ate" and getattr(kept, "propensity", None) is not None:
         whom = "treated" if estimand == "att" else "untreated"
@@ -40,35 +51,22 @@ def _attribution_population(effects: Effects, attributions: Attributions, name: 
     return f"SHAP on {rows} explained rows (of {int(attributions.rows_total)})"
 
 
-def add_to_report(
-    data: MutableMapping[str, Any],
-    effects: Effects,
-    checked: CheckedData,
-    attributions: Attributions,
-) -> None:
-    """Add the estimand, populations and overlap diagnoses to ``report.json`` data in place.
+def estimand_of(effects: Effects) -> str:
+    """The estimand the effects average over (``report.json``'s ``settings.estimand``)."""
+    return getattr(effects, "estimand", "ate")
 
-    ``settings.estimand``; per feature ``effect.population`` (the rows the effect averages
-    over), ``attribution.population`` (the rows the attribution slope is taken over) and
-    ``overlap`` (:meth:`Overlap.to_dict`, null for features without an estimate). See
-    ``docs/report-schema.md``.
 
-    Examples
-    --------
-    >>> add_to_report  # doctest: +SKIP
-    """
-    estimand = getattr(effects, "estimand", "ate")
-    data.setdefault("settings", {})["estimand"] = estimand
+def effect_population(effect: Any, checked: CheckedData, effects: Effects) -> str:
+    """The rows ``effect`` averages over, in words (``report.json``'s ``effect.population``)."""
+    return population_of(effect, checked, estimand_of(effects))
+
+
+def overlap_json(effects: Effects, name: str) -> dict[str, Any] | None:
+    """The ``overlap`` object of a feature in ``report.json`` (:meth:`Overlap.to_dict`);
+    None for a feature without an estimate."""
     overlap: Mapping[str, Overlap] = getattr(effects, "overlap", {})
-    for row in data.get("features", ()):
-        name = row.get("name")
-        effect = effects.by_feature.get(name)
-        if row.get("effect") is not None and effect is not None:
-            row["effect"]["population"] = population_of(effect, checked, estimand)
-        if row.get("attribution") is not None and name in attributions.by_feature:
-            row["attribution"]["population"] = _attribution_population(effects, attributions, name)
-        found = overlap.get(name)
-        row["overlap"] = None if found is None else found.to_dict()
+    found = overlap.get(name)
+    return None if found is None else found.to_dict()
 
 
 def plot_propensity(overlap: Overlap) -> Figure:
