@@ -58,7 +58,6 @@ def analyze(
     refute: str = _DEFAULTS["refute"],
     refit: bool | None = _DEFAULTS["refit"],
     alpha: float = _DEFAULTS["alpha"],
-    time_budget: float | None = _DEFAULTS["time_budget"],
     test_graph: bool = _DEFAULTS["test_graph"],
     graph_test_method: str = _DEFAULTS["graph_test_method"],
     graph_test_alpha: float = _DEFAULTS["graph_test_alpha"],
@@ -74,6 +73,7 @@ def analyze(
     ice_tolerance: float = _DEFAULTS["ice_tolerance"],
     curves: bool = _DEFAULTS["curves"],
     curve_points: int = _DEFAULTS["curve_points"],
+    time_budget: float | None = _DEFAULTS["time_budget"],
     **unknown: Any,
 ) -> Report:
     """Judge, feature by feature, whether a model's attributions can be read as causes.
@@ -141,9 +141,6 @@ def analyze(
         ``settings.refit_reason`` says which. True/False force it.
     alpha : float, default 0.05
         Level of the refuters' tests and of the sensitivity analysis.
-    time_budget : float, optional
-        Wall-clock seconds the refutation stage may take; re-fitting refuters cut short say
-        how many simulations ran (``docs/refutation.md``). None: no limit.
     test_graph : bool, default True
         Test the DAG's implied conditional independences against the data.
     graph_test_method : {"auto", "linear", "gcm"}, default "auto"
@@ -181,6 +178,9 @@ def analyze(
         ``docs/curves.md``.
     curve_points : int, default 20
         Grid points of each dose-response curve.
+    time_budget : float, optional
+        Wall-clock seconds the refutation stage may take; re-fitting refuters cut short say
+        how many simulations ran (``docs/refutation.md``). None: no limit.
 
     Returns
     -------
