@@ -7,8 +7,8 @@ Each ``--source`` is a checkout of causalinterp (default: this one); every run i
 ``python -m causalinterp.cli run CASE --quiet`` in that checkout, so versions can be compared
 in one invocation (e.g. the commit before a change, exported with ``git archive``, beside the
 working tree). Prints, per source and case, the wall time with ``--refute none``, the whole
-default run and their ratio, and the machine's load average at the start; results go into
-``docs/performance.md`` by hand.
+default run and their ratio (and the main process's CPU seconds), and the machine's load
+average; results go into ``docs/performance.md`` by hand.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 def run(source: Path, case: str, extra: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds (the run and its worker processes) of one ``causalinterp run`` of
-    ``case`` from ``source``. On a loaded machine the CPU seconds are the steadier figure."""
+    """Wall and CPU seconds of one ``causalinterp run`` of ``case`` from ``source``. The CPU
+    seconds are those of the run's main process only (its loky workers are not reaped as its
+    children): a check on the main process, not the run's total."""
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "causalinterp.cli", "run",
                    str(HERE / "case_studies" / case), "--quiet", "--out", out, *extra]  # fmt: skip
