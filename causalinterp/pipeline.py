@@ -58,7 +58,6 @@ def analyze(
     refute: str = _DEFAULTS["refute"],
     refit: bool | None = _DEFAULTS["refit"],
     alpha: float = _DEFAULTS["alpha"],
-    time_budget: float | None = _DEFAULTS["time_budget"],
     test_graph: bool = _DEFAULTS["test_graph"],
     graph_test_method: str = _DEFAULTS["graph_test_method"],
     graph_test_alpha: float = _DEFAULTS["graph_test_alpha"],
@@ -75,6 +74,7 @@ def analyze(
     curves: bool = _DEFAULTS["curves"],
     curve_points: int = _DEFAULTS["curve_points"],
     nuisance_rows: int | None = _DEFAULTS["nuisance_rows"],
+    time_budget: float | None = _DEFAULTS["time_budget"],
     fixed: Iterable[str] = _DEFAULTS["fixed"],
     **unknown: Any,
 ) -> Report:
@@ -143,9 +143,6 @@ def analyze(
         ``settings.refit_reason`` says which. True/False force it.
     alpha : float, default 0.05
         Level of the refuters' tests and of the sensitivity analysis.
-    time_budget : float, optional
-        Wall-clock seconds the refutation stage may take; re-fitting refuters cut short say
-        how many simulations ran (``docs/refutation.md``). None: no limit.
     test_graph : bool, default True
         Test the DAG's implied conditional independences against the data.
     graph_test_method : {"auto", "linear", "gcm"}, default "auto"
@@ -187,6 +184,9 @@ def analyze(
         On larger data the nuisance learners are fitted on a seeded subsample of at least
         this many rows (more when the data is very large) and predict on every row; the rule
         and its error bound are in ``docs/performance.md``. None: never subsample.
+    time_budget : float, optional
+        Wall-clock seconds the refutation stage may take; re-fitting refuters cut short say
+        how many simulations ran (``docs/refutation.md``). None: no limit.
     fixed : iterable of str, default ()
         Model features that cannot be changed (as ``explain``'s ``fixed``): the findings and
         actions never propose acting on them; see ``docs/verdicts.md``.

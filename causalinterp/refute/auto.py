@@ -27,9 +27,9 @@ says when re-fitting is needed:
    learners to show the instability this probe exists to catch;
 3. from :data:`SKIP_PROBE_FROM` rows (100,000) on, never, without a probe: at that size
    cross-fitted nuisances of any of the package's learners are estimated with an error whose
-   second-order contribution is far below the standard error (the 1,000,000-row audit of
-   ``docs/performance.md`` reports every interval's coverage on the fast path), and a probe
-   would cost minutes to confirm it.
+   second-order contribution is far below the standard error (in the 1,000,000-row audit of
+   ``docs/performance.md`` 19 of 20 intervals covered their true effects, as 95% intervals
+   should), and a probe would cost minutes to confirm it.
 
 The refutation stage calls it when ``refit`` is not given (the default, shown as "auto"):
 :attr:`Refutations.refit_reason` and the report's ``settings.refit_reason`` record the

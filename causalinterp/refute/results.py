@@ -120,7 +120,7 @@ class Refutations:
     #: The ``time_budget`` option (seconds; None: none).
     time_budget: float | None = None
     #: Before re-fitting: the estimated seconds of the re-fitting path at its full length.
-    refit_cost: float = 0.0
+    refit_cost: float = field(default=0.0, compare=False)
 
     def failed(self, feature: str) -> tuple[str, ...]:
         """Names of the refuters whose challenge ``feature``'s effect did not survive."""

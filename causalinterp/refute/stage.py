@@ -353,16 +353,15 @@ def refute_effects(
                 simulated.setdefault(key, []).append(result)
             for key in open_keys:
                 pending[key] += count
-            if round_ == 0 and count == wanted:
-                # The interim look (only after the whole first round: the budget may have cut
-                # it): refuters whose verdict is already decided stop here.
-                interim = _tests(
-                    slow, simulated, references, quick, {k: pending[k] for k in pending}
-                )
-                for key, (_, _, _, outcome, _) in interim.items():
-                    if outcome is not None and sequential.interim(outcome.p_value):
-                        stops[key] = sequential.Stop(simulations, pending[key], "decided")
-                wanted = simulations - sequential.first_round(simulations)
+            if round_ == 0:
+                if count == wanted:
+                    # The interim look, only after the whole first round (the budget may have
+                    # cut it): refuters whose verdict is already decided stop here.
+                    looked = _tests(slow, simulated, references, quick, pending)
+                    for key, (_, _, _, outcome, _) in looked.items():
+                        if outcome is not None and sequential.interim(outcome.p_value):
+                            stops[key] = sequential.Stop(simulations, pending[key], "decided")
+                wanted = simulations - count
                 if wanted <= 0:
                     break
         for key, run in pending.items():

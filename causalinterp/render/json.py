@@ -199,9 +199,8 @@ def report_dict(
                 str(k): round(_float(v), 3)
                 for k, v in (getattr(refutations, "refit_ratios", None) or {}).items()
             },
-            # The time_budget option, and the re-fitting path's cost estimated before it ran.
+            # The time_budget option (seconds; None: no limit).
             "time_budget": getattr(refutations, "time_budget", None),
-            "refit_cost_seconds": round(_float(getattr(refutations, "refit_cost", 0.0)), 1),
             "material_share": settings.get("material_share"),
             "attribution_factor": settings.get("attribution_factor"),
             "explainer": attributions.explainer,
