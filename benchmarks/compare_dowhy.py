@@ -35,6 +35,9 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+# The checkout this script is in is the one measured (not an installed copy); the children
+# inherit it through PYTHONPATH.
+sys.path.insert(0, str(HERE.parent))
 OUTCOME = "Y"
 CONFOUNDERS = ("W1", "W2")
 
@@ -316,7 +319,8 @@ def spawn(side: str, rows: int, args: argparse.Namespace) -> dict:
     ]
     if args.graph_test:
         command.append("--graph-test")
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    path = os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": path}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
