@@ -437,7 +437,7 @@ def credit_risk_model() -> StructuralModel:
     * ``region`` (text: east, north, south, west; ``south`` the reference) — a cause, direct
       (-0.4, -0.6, -0.3 log-odds) and through the ``interest_rate`` it sets (1, 2 and 0.5
       points lower); with the rate in the model (and the rate's confounding by income) the
-      model's level contrasts are a third to a half of the total level effects:
+      model's level contrasts are a quarter to a third of the total level effects:
       ``under_attributed``, judged level by level;
     * ``late_payments`` (count) — a cause, +0.3 log-odds each, confounded with default by the
       latent ``stress``: ``not_identifiable``;
@@ -445,6 +445,10 @@ def credit_risk_model() -> StructuralModel:
       mechanism: ``no_detectable_effect``;
     * ``age`` (years) — a proxy of ``income`` with no effect of its own: ``no_causal_path``;
     * ``collection_calls`` (count) — made after a default (leakage): ``no_causal_path``.
+
+    The leak is weak on purpose (0.5 calls expected without a default, 0.8 with one): a model
+    given a strong consequence of the outcome conditions on a collider and shrinks every other
+    slope, and ``utilization`` would then rightly be under-attributed.
     """
     direct = np.array([-0.4, -0.6, 0.0, -0.3])  # east, north, south, west: log-odds
     rate_shift = np.array([-1.0, -2.0, 0.0, -0.5])
