@@ -413,3 +413,97 @@ def credit_default_model() -> StructuralModel:
         },
         levels={"region": REGIONS},
     )
+
+
+#: The regions of :func:`credit_risk_model`, in code order; ``south`` is the most frequent
+#: (the reference level of the analysis).
+CREDIT_REGIONS = ("east", "north", "south", "west")
+
+
+def credit_risk_model() -> StructuralModel:
+    """Credit risk: a lender's default model whose seven features each have a verdict their
+    structure dictates.
+
+    The outcome ``defaulted`` is binary with a logistic probability (smooth everywhere: no
+    threshold, no plateau). ``income`` (thousands, log-normal) lowers the interest rate and
+    default; it is measured, but the model is not given it. ``stress`` (financial stress) is
+    latent. The seven model features and the verdict each must get:
+
+    * ``utilization`` (card utilisation, percent) — an exogenous cause, +0.025 log-odds per
+      point: the model's slope is its effect, ``supported``;
+    * ``interest_rate`` (percent) — a cause, +0.16 log-odds per point, confounded by the
+      missing ``income`` (which lowers both): the model credits it with income's effect too,
+      about twice the true effect, ``over_attributed``;
+    * ``region`` (text: east, north, south, west; ``south`` the reference) — a cause, direct
+      (-0.4, -0.6, -0.3 log-odds) and through the ``interest_rate`` it sets (1, 2 and 0.5
+      points lower); with the rate in the model (and the rate's confounding by income) the
+      model's level contrasts are a quarter to a third of the total level effects:
+      ``under_attributed``, judged level by level;
+    * ``late_payments`` (count) — a cause, +0.3 log-odds each, confounded with default by the
+      latent ``stress``: ``not_identifiable``;
+    * ``loan_term`` (months) — an arrow to ``defaulted`` in the graph, zero effect in the
+      mechanism: ``no_detectable_effect``;
+    * ``age`` (years) — a proxy of ``income`` with no effect of its own: ``no_causal_path``;
+    * ``collection_calls`` (count) — made after a default (leakage): ``no_causal_path``.
+
+    The leak is weak on purpose (0.5 calls expected without a default, 0.8 with one): a model
+    given a strong consequence of the outcome conditions on a collider and shrinks every other
+    slope, and ``utilization`` would then rightly be under-attributed.
+    """
+    direct = np.array([-0.4, -0.6, 0.0, -0.3])  # east, north, south, west: log-odds
+    rate_shift = np.array([-1.0, -2.0, 0.0, -0.5])
+    shares = np.cumsum([0.2, 0.2, 0.4, 0.2])
+
+    def region(p: Values, e: np.ndarray) -> np.ndarray:
+        return np.searchsorted(shares, _uniform(e), side="right").clip(0, 3).astype(float)
+
+    def log_income(p: Values) -> np.ndarray:
+        """Income on its standard-normal scale."""
+        return np.log(p["income"] / 60.0) / 0.35
+
+    return StructuralModel(
+        {
+            "income": Mechanism((), lambda p, e: 60.0 * np.exp(0.35 * e)),
+            "stress": Mechanism((), lambda p, e: e),
+            "region": Mechanism((), region),
+            "age": Mechanism(
+                ("income",),
+                lambda p, e: np.clip(44.0 + 4.0 * log_income(p) + e, 21.0, 80.0),
+                noise_scale=9.0,
+            ),
+            "utilization": Mechanism((), lambda p, e: 100.0 * _sigmoid(e - 0.4)),
+            "loan_term": Mechanism((), lambda p, e: 12.0 + 48.0 * _uniform(e)),
+            "interest_rate": Mechanism(
+                ("region", "income"),
+                lambda p, e: np.maximum(
+                    12.0 + rate_shift[p["region"].astype(int)] - 3.0 * log_income(p) + e, 1.0
+                ),
+                noise_scale=1.5,
+            ),
+            "late_payments": Mechanism(
+                ("stress",), lambda p, e: np.exp(-0.5 + 0.7 * p["stress"]), kind="count"
+            ),
+            "defaulted": Mechanism(
+                (
+                    "region", "interest_rate", "income", "utilization", "late_payments",
+                    "stress", "loan_term",
+                ),
+                lambda p, e: _sigmoid(
+                    -1.7
+                    + direct[p["region"].astype(int)]
+                    + 0.16 * (p["interest_rate"] - 12.0)
+                    - 0.8 * log_income(p)
+                    + 0.025 * (p["utilization"] - 40.0)
+                    + 0.3 * p["late_payments"]
+                    + 0.4 * p["stress"]
+                    + 0.0 * p["loan_term"]
+                ),
+                kind="binary",
+            ),
+            "collection_calls": Mechanism(
+                ("defaulted",), lambda p, e: 0.5 + 0.3 * p["defaulted"], kind="count"
+            ),
+        },
+        latent=("stress",),
+        levels={"region": CREDIT_REGIONS},
+    )
