@@ -89,10 +89,10 @@ def test_frontdoor_recovers_the_truth_and_agrees_with_the_two_dml_stages(nuisanc
 
 
 def test_interval_coverage_and_standard_errors_over_replications():
-    """200 data sets of 500 rows each: the 95% intervals cover the truth about 95% of the
-    time (binomial band at 200 draws: [0.91, 0.98]), and the mean standard error matches the
-    estimates' spread."""
-    reps = 200
+    """100 data sets of 500 rows each: the 95% intervals cover the truth about 95% of the
+    time (binomial band at 100 draws: [0.89, 0.99]), and the mean standard error matches the
+    estimates' spread (200 data sets per estimator: benchmarks/closed_forms.py)."""
+    reps = 100
     for arrays, fit, truth in (
         (iv_arrays, closed_forms.estimate_iv, 1.0),
         (fd_arrays, closed_forms.estimate_frontdoor, 1.2),
@@ -103,8 +103,8 @@ def test_interval_coverage_and_standard_errors_over_replications():
             est.append(e.estimate)
             se.append(e.stderr)
             cover += e.ci_low <= truth <= e.ci_high
-        assert 0.91 <= cover / reps <= 0.98, (fit.__name__, cover / reps)
-        assert np.mean(se) / np.std(est) == pytest.approx(1.0, abs=0.15), fit.__name__
+        assert 0.89 <= cover / reps <= 0.99, (fit.__name__, cover / reps)
+        assert np.mean(se) / np.std(est) == pytest.approx(1.0, abs=0.2), fit.__name__
 
 
 def test_estimate_effects_routes_iv_and_front_door_through_the_closed_forms():
