@@ -18,7 +18,7 @@ PENDING_CYCLES = [
     ["causalinterp.monitoring._store", "causalinterp.monitoring.reference"],
     ["causalinterp.refute.results", "causalinterp.refute.roles"],
 ]
-PENDING_LONG = {"causalinterp.estimate._econml": 855}
+PENDING_LONG: dict[str, int] = {}
 #: Keyword arguments of public verbs that are inputs or results, not options.
 INPUTS = {
     "model", "features", "model_seed", "effects", "directions", "analyze_options", "data",
