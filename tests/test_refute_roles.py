@@ -12,7 +12,7 @@ from causalinterp.data import check_data
 from causalinterp.estimate import estimate_effects
 from causalinterp.graph import CausalGraph
 from causalinterp.refute.auto import REFIT_BELOW, refit_decision
-from causalinterp.refute.results import RefuterName
+from causalinterp.refute.names import RefuterName
 from causalinterp.refute.roles import DETECTS, role, role_json, took_fast_path
 
 
