@@ -19,13 +19,10 @@ PENDING_LONG: dict[str, int] = {}
 #: Keyword arguments of public verbs that are inputs or results, not options.
 INPUTS = {
     "model", "features", "model_seed", "effects", "directions", "analyze_options", "data",
-    "min_rows", "level", "heterogeneity", "analysis",
+    "min_rows", "level", "heterogeneity", "analysis", "curve_results",
 }
 #: Public verbs whose keywords are not yet the table's names: verb -> {keyword: why}.
-PENDING_KEYWORDS = {
-    "estimate_curves": {"points": "curve_points", "progress": "default False"},
-    "judge": {"curves": "the Curves result, which shares the bool option's name"},
-}
+PENDING_KEYWORDS: dict[str, dict[str, str]] = {}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:
