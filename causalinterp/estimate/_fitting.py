@@ -164,14 +164,23 @@ def _result(estimate: float, stderr: float, method: str, n: int) -> EffectEstima
 
 
 def _quiet_fit(method: str, fit: Callable[[], Any]) -> Any:
-    """Run ``fit`` with EconML/sklearn warnings silenced and single-threaded native code.
+    """Run ``fit`` with the libraries' own noise silenced and single-threaded native code.
 
+    Silenced: deprecation and future warnings, and EconML's and DoWhy's notes about their own
+    internals; they say nothing about the user's data. A learner that did not converge (the
+    user's own learner above all) still warns: its ``ConvergenceWarning`` goes through.
     Numerical failures become :class:`EstimationError` with a one-line message.
     """
+    from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
 
     with warnings.catch_warnings(), threadpool_limits(limits=1):
-        warnings.simplefilter("ignore")
+        for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+            warnings.filterwarnings("ignore", category=category)
+        warnings.filterwarnings("ignore", module=r"(econml|dowhy)(\.|$)")
+        # sklearn's notes about feature names and the like; not its ConvergenceWarning.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"sklearn(\.|$)")
+        warnings.filterwarnings("default", category=ConvergenceWarning)
         with np.errstate(all="ignore"):
             try:
                 return fit()
