@@ -605,7 +605,13 @@ class ConditionalModel:
 
     def at(self, x_query: np.ndarray) -> ConditionalEffects:
         """The conditional effects at the rows of ``x_query`` (rows x modifiers)."""
-        x_query = np.asarray(x_query, dtype=float).reshape(-1, self.n_modifiers)
+        x_query = np.asarray(x_query, dtype=float)
+        # Without modifiers only the number of rows counts, and reshape(-1, 0) cannot infer
+        # it from an empty array.
+        if self.n_modifiers:
+            x_query = x_query.reshape(-1, self.n_modifiers)
+        elif x_query.ndim != 2:
+            x_query = x_query.reshape(len(x_query), 0)
         k = x_query.shape[0]
 
         def read():
