@@ -1,9 +1,9 @@
 """File input and output shared by every subcommand.
 
 Atomic writes (a reader sees the old file or the new one, never half of either), and the one
-reader of each input format the subcommands share: TOML configuration files
-(:func:`read_toml`) and JSON documents such as ``report.json`` (:func:`read_json`), each failing
-with a one-line error that names the file and the fix.
+reader of TOML configuration files the subcommands share (:func:`read_toml`), failing with a
+one-line error that names the file and the fix. ``report.json`` is read by
+:func:`causalinterp.inputs.read_report`.
 """
 
 from __future__ import annotations
@@ -175,21 +175,3 @@ def read_toml(path: str | os.PathLike[str], what: str) -> dict:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise OptionError(f"{what}: {path} is not valid TOML ({error}); fix the file") from None
-
-
-def read_json(path: str | os.PathLike[str], what: str, fix: str) -> object:
-    """The JSON document at ``path``; a :class:`~causalinterp.errors.DataError` naming
-    ``what`` (and ending with ``fix``) when it is missing or not readable JSON."""
-    import json
-
-    from causalinterp.errors import DataError
-
-    path = Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{what}: file does not exist; {fix}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataError(
-            f"{what}: not readable JSON ({type(error).__name__}); {fix}"
-        ) from None

@@ -352,7 +352,7 @@ def analyze(
             attributions,
             model=model,
             data=data,
-            points=opt["curve_points"],
+            curve_points=opt["curve_points"],
             seed=seeds.curves,
             # The default model attribute_model fitted (kept, not fitted again).
             model_seed=seeds.model,
@@ -371,7 +371,7 @@ def analyze(
         material_share=opt["material_share"],
         attribution_factor=opt["attribution_factor"],
         fixed=opt["fixed"],
-        curves=curve_result,
+        curve_results=curve_result,
     )
 
     # Domain logic: declared directions against the model's ICE curves (never raises).

@@ -276,7 +276,7 @@ def judge(
     material_share: float = _DEFAULT["material_share"],
     attribution_factor: float = _DEFAULT["attribution_factor"],
     fixed: Iterable[str] = _DEFAULT["fixed"],
-    curves: Any = None,
+    curve_results: Any = None,
 ) -> dict[str, FeatureVerdict]:
     """Give every model feature a verdict, its reasons and a flag.
 
@@ -301,7 +301,7 @@ def judge(
         ``factor`` times the effect's estimate (at least 1); see :func:`compare`.
     fixed : iterable of str, default ()
         Model features that cannot be changed: the actions never propose acting on them.
-    curves : Curves, optional
+    curve_results : Curves, optional
         The dose-response stage's result (:func:`causalinterp.estimate.curves.estimate_curves`):
         a model whose dependence disagrees in shape with the causal curve gets a reason saying
         where and how, even when the slopes agree (the verdict itself is unchanged).
@@ -379,7 +379,8 @@ def judge(
             *structural_reasons(feature, checked.outcome, diagnosis, effect),
             *instrument_reasons(effect),  # IV/front-door assumptions; weak instruments
             calibration_note(refutations, feature),  # failed fast-path calibration checks
-            curves.reason(feature) if curves is not None else "",  # shape vs the causal curve
+            # The model's curve's shape against the causal curve's.
+            curve_results.reason(feature) if curve_results is not None else "",
         )
         flagged = share >= material_share and verdict.causal_support is not True
         summary, action = advise(

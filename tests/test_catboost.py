@@ -145,5 +145,6 @@ def test_the_domain_check_runs_on_a_binary_text_feature(tmp_path):
     assert set(report["domain"]["checked"]) == {"plan", "a"}
     plan_row = {row["name"]: row for row in report["features"]}["plan"]
     # premium (code 1) adds 2 to the outcome: no row's curve falls from basic to premium.
-    assert plan_row["domain"]["violation_share"] == 0.0 and plan_row["domain"]["flag"] is False
+    domain = plan_row["domain"]
+    assert domain["violation_share"] == 0.0 and domain["against_direction"] is False
     assert plan_row["effect"]["estimate"] == pytest.approx(2.0, abs=0.3)

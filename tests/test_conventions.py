@@ -21,6 +21,7 @@ import pytest
 
 from causalinterp import analyze
 from causalinterp.domain.refit import constrain
+from causalinterp.explain import explain_rows
 from causalinterp.monitoring import monitor
 from causalinterp.monitoring.delivery import Delivery
 from causalinterp.monitoring.history import read_history, record_run
@@ -70,7 +71,7 @@ def results(report, data, monitored, tmp_path_factory) -> dict[str, Any]:
     )  # fmt: skip
     return {
         "report": report,
-        "explanations": report.explain([0, 1], data=data),
+        "explanations": explain_rows(report, data, [0, 1]),
         "constrained": constrained,
         "monitor": monitored,
         "history": read_history(database),
@@ -198,3 +199,18 @@ def test_the_vision_pages_carry_the_csp_and_escape_hostile_names(vision, report,
     page, markdown = (written[k].read_text("utf-8") for k in ("html", "markdown"))
     assert csp in page and IN_HTML in page and RAW_TAG not in page
     assert IN_MARKDOWN in markdown and RAW_TAG not in markdown
+
+
+def test_the_content_security_policy_is_written_once_and_every_page_includes_it():
+    from causalinterp.render._templates import TEMPLATES
+
+    pages = {p.name: p.read_text("utf-8") for p in TEMPLATES.glob("*.html")}
+    holders = [name for name, text in pages.items() if "Content-Security-Policy" in text
+               and "http-equiv" in text]  # fmt: skip
+    assert holders == ["_csp.html"]
+    assert {"report.html", "explain.html", "monitor.html", "history.html", "vision.html"} <= set(
+        pages
+    )
+    for name, text in pages.items():
+        if name != "_csp.html":
+            assert '{% include "_csp.html" %}' in text, name

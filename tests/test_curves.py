@@ -51,7 +51,7 @@ class Structural:
 def stage(data, model, points=20):
     checked = check_data(data, GRAPH, "y", features=["w1", "w2", "x"])
     effects = estimate_effects(checked, GRAPH, seed=0, nuisance="linear")
-    curves = estimate_curves(checked, effects, model=model, data=data, points=points, seed=0)
+    curves = estimate_curves(checked, effects, model=model, data=data, curve_points=points, seed=0)
     return checked, effects, curves
 
 
@@ -156,7 +156,7 @@ def test_a_failing_partial_dependence_says_why_it_fell_back_to_shap_dependence()
     effects = estimate_effects(checked, GRAPH, seed=0, nuisance="linear")
     attributions = attribute_model(model, data, checked, model_seed=0, seed=0, max_shap_rows=300)
     curves = estimate_curves(
-        checked, effects, attributions, model=model, data=data, points=10, seed=0
+        checked, effects, attributions, model=model, data=data, curve_points=10, seed=0
     )
     curve = curves.by_feature["x"]
     assert curve.model_curve == "shap_dependence" and len(curve.model) == 10
@@ -189,7 +189,7 @@ def test_verdict_gets_a_shape_reason_even_when_slopes_agree():
             row = {"mean_abs_shap": 1.0, "slope": 1.0, "slope_se": 0.01}
             self.by_feature = {name: type("A", (), row)() for name in ("w1", "w2", "x")}
 
-    verdicts = judge(effects, SlopeAgrees(), GRAPH, checked, curves=curves)
+    verdicts = judge(effects, SlopeAgrees(), GRAPH, checked, curve_results=curves)
     assert verdicts["x"].verdict == "supported"  # the slopes agree
     assert any("saturation" in r and "'x'" in r for r in verdicts["x"].reasons)
 
@@ -212,7 +212,7 @@ def test_too_few_points_is_a_one_line_option_error():
     checked = check_data(data, GRAPH, "y", features=["w1", "w2", "x"])
     effects = estimate_effects(checked, GRAPH, seed=0, nuisance="linear")
     with pytest.raises(OptionError, match=r"^curve_points: 2 is too few; pass e\.g\."):
-        estimate_curves(checked, effects, points=2)
+        estimate_curves(checked, effects, curve_points=2)
 
 
 def test_a_failing_feature_becomes_a_message_not_an_exception():

@@ -53,8 +53,8 @@ def test_planted_violation_reaches_report_json(planted_report):
     low, high = price["max_violation_at"]
     assert ARTEFACT[0] - 1.0 < low < high < ARTEFACT[1] + 1.0
     assert price["max_violation"] > 1.0  # the planted drop is 3; noise wiggles are tenths
-    assert price["flag"] is True  # price's attribution is material
-    assert "price" in data["domain"]["flagged"]
+    assert price["against_direction"] is True  # price's attribution is material
+    assert "price" in data["domain"]["against_direction"]
     assert {"edge": ["price", "y"], "sign": "+"} in data["domain"]["signs"]
     assert data["domain"]["ice_rows"] == 80 and data["domain"]["error"] is None
     # The default relative tolerance, and the move on the prediction scale it amounts to:
@@ -85,9 +85,9 @@ def test_a_constrained_model_passes_and_is_not_flagged(data):
     with threadpool_limits(limits=1):
         report = analyze(data, SIGNED_GRAPH, "y", model=_fit(data, [1, -1]), **FAST)
     rows = {row["name"]: row["domain"] for row in report.to_dict()["features"]}
-    assert rows["price"]["violation_share"] == 0 and rows["price"]["flag"] is False
+    assert rows["price"]["violation_share"] == 0 and rows["price"]["against_direction"] is False
     assert rows["income"]["violation_share"] == 0
-    assert report.to_dict()["domain"]["flagged"] == []
+    assert report.to_dict()["domain"]["against_direction"] == []
 
 
 def test_signs_option_overrides_and_bad_signs_fail_before_the_slow_stages(data):
@@ -161,5 +161,5 @@ def test_an_unknown_attribution_share_is_said_not_read_as_zero(data):
                          ice_grid=30, seed=0)
     price, income = check.objects["price"], check.objects["income"]
     assert price["violation_share"] > 0.8 and price["material"] is None
-    assert price["flag"] is False and check.flagged == ("income",)
+    assert price["against_direction"] is False and check.against_direction == ("income",)
     assert income["material"] is True and income["violation_share"] > 0

@@ -271,6 +271,24 @@ def test_adapter_is_silent_and_leaves_global_rng_alone():
     assert np.array_equal(np.random.get_state()[1], state)
 
 
+def test_a_users_learner_that_does_not_converge_still_warns():
+    # The adapter silences the libraries' own noise, not a learner that stopped early: the
+    # user's Lasso capped at one iteration says so, and the estimate is still made.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import Lasso
+
+    y, t, w, true = sim_confounded_continuous(8, n=600)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        e = estimate_backdoor(
+            y, t, w, treatment_kind="continuous", outcome_kind="continuous", seed=1,
+            nuisance=Lasso(alpha=1e-4, max_iter=1, tol=0.0),
+        )  # fmt: skip
+    assert any(issubclass(c.category, ConvergenceWarning) for c in caught), caught
+    assert not any(issubclass(c.category, DeprecationWarning | FutureWarning) for c in caught)
+    assert abs(e.estimate - true) < 4 * e.stderr + 0.1
+
+
 # --------------------------------------------------------------------- effects stage
 
 

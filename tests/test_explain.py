@@ -115,6 +115,29 @@ def test_effects_need_back_door_identification():
     assert fx.estimate == () and "iv" in fx.message
 
 
+def test_every_verdict_without_causal_support_says_why_it_is_no_lever():
+    from causalinterp.explain.core import _NOT_LEVER
+    from causalinterp.verdicts import Verdict
+
+    supported = {Verdict.SUPPORTED, Verdict.OVER_ATTRIBUTED, Verdict.UNDER_ATTRIBUTED}
+    assert set(Verdict) - supported == set(_NOT_LEVER)
+
+
+def test_a_root_feature_without_controls_or_modifiers_gets_its_row_effects():
+    # t is a root with no confounder and no other feature: an empty adjustment set and no
+    # modifier, so the effect is the same for every row (the true slope, 2).
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=800)
+    data = pd.DataFrame({"t": t, "y": 2.0 * t + rng.normal(size=800)})
+    graph = CausalGraph.parse("t -> y")
+    checked = check_data(data, graph, "y", features=["t"])
+    fx = row_effects(checked, graph, "t", {"strategy": "backdoor", "adjustment_set": []},
+                     [0, 5, 9], seed=0, nuisance="linear")  # fmt: skip
+    assert fx.message == "" and fx.modifiers == () and fx.controls == ()
+    assert len(fx.estimate) == 3 and len(set(fx.estimate)) == 1
+    assert fx.ci_low[0] < 2.0 < fx.ci_high[0] and abs(fx.estimate[0] - 2.0) < 0.15
+
+
 # ----------------------------------------------------------------------------- levers
 
 

@@ -12,7 +12,7 @@ from causalinterp.data import check_data
 from causalinterp.estimate import estimate_effects
 from causalinterp.graph import CausalGraph
 from causalinterp.refute.auto import REFIT_BELOW, refit_decision
-from causalinterp.refute.results import RefuterName
+from causalinterp.refute.names import RefuterName
 from causalinterp.refute.roles import DETECTS, role, role_json, took_fast_path
 
 
@@ -178,3 +178,19 @@ def test_a_failed_calibration_check_alone_does_not_make_an_effect_fragile():
     )
     fast_dummy = failing(sound, "dummy_outcome")  # evidence even on the fast path
     assert judge(effects, attributions, graph, checked, fast_dummy)["t"].verdict == "fragile"
+
+
+def test_a_probe_whose_fits_all_failed_is_not_reported_as_within_the_ratio(monkeypatch):
+    import math
+
+    from causalinterp.refute import auto
+
+    data, graph = _world(1200, seed=4)
+    checked = check_data(data, graph, "y", features=["t"])
+    effects = estimate_effects(checked, graph, seed=0, nuisance="linear")
+    monkeypatch.setattr(auto, "_probe_task", lambda args: math.nan)  # every fit failed
+    decision = refit_decision(checked, effects, seed=0, n_jobs=1)
+    assert decision.probe_failed == ("t",) and decision.ratios == {}
+    assert "within" not in decision.reason
+    assert "failed for 't'" in decision.reason and "not measured" in decision.reason
+    assert not decision.refit and "fast path" in decision.reason

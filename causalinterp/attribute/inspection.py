@@ -172,7 +172,10 @@ def partial_dependence(
     >>> partial_dependence(m, rows, "a", np.array([0.0, 1.0])).round(3)
     array([0.5, 2.5])
     """
-    columns = [str(c) for c in rows.columns]
-    predict = outcome_predictor(model, columns)
-    curves = ice_curves(predict, rows.to_numpy(dtype=float), columns.index(feature), grid)
-    return curves.mean(axis=0)
+    # The rows stay a DataFrame with their own dtypes (a model may take text columns); the
+    # same stacking as ice_curves: row i repeated once per grid point.
+    grid = np.asarray(grid, dtype=float)
+    stacked = rows.iloc[np.repeat(np.arange(len(rows)), len(grid))].reset_index(drop=True)
+    stacked[feature] = np.tile(grid, len(rows))
+    predictions = np.asarray(outcome_predictor(model)(stacked), dtype=float)
+    return predictions.reshape(len(rows), len(grid)).mean(axis=0)

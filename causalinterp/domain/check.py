@@ -1,4 +1,5 @@
-"""The domain check inside :func:`causalinterp.analyze`: directions, ICE verification, flags.
+"""The domain check inside :func:`causalinterp.analyze`: directions, ICE verification, and
+the material attributions against a declared direction.
 
 :func:`check_domain` runs after the attributions. It derives each model feature's direction
 from the DAG's declared signs (or suggests one from a significant estimated effect), checks
@@ -53,9 +54,11 @@ class DomainCheck:
     seconds: float = 0.0
 
     @property
-    def flagged(self) -> tuple[str, ...]:
+    def against_direction(self) -> tuple[str, ...]:
         """Features whose material attribution violates a declared direction."""
-        return tuple(name for name, obj in self.objects.items() if obj.get("flag"))
+        return tuple(
+            name for name, obj in self.objects.items() if obj.get("against_direction")
+        )
 
 
 def check_signs(graph: Any, signs: Any) -> dict[tuple[str, str], str]:
@@ -164,13 +167,13 @@ def check_domain(
 
 
 def with_domain_reasons(verdicts: Mapping[str, Any], check: DomainCheck) -> dict[str, Any]:
-    """``verdicts`` with one more reason on each feature the domain check flags.
+    """``verdicts`` with one more reason on each feature against its declared direction.
 
     The verdict itself is unchanged: a violated direction says the model uses a pattern the
     DAG rules out, not that the attribution's causal reading changed.
     """
     out = dict(verdicts)
-    for name in check.flagged:
+    for name in check.against_direction:
         verdict, obj = out.get(name), check.objects[name]
         if verdict is None:
             continue

@@ -49,8 +49,9 @@ def domain_object(
     ``status``, ``reason``, ``violation_share`` (null when not checked), ``max_violation``,
     ``max_violation_at``, ``exact`` (the exact tree check's status or null), ``material``
     (whether the attribution is material; null when its share is unknown, e.g. its
-    attribution failed, so no flag could be raised) and ``flag``: a material attribution
-    whose curves violate a *declared* direction.
+    attribution failed, so nothing could be raised) and ``against_direction``: a material
+    attribution whose curves violate a *declared* direction ("flagged" is the attribution
+    flag's word only).
 
     Examples
     --------
@@ -71,7 +72,7 @@ def domain_object(
         else None,
         "exact": check.exact.status if check and check.exact else None,
         "material": material,
-        "flag": bool(material and violated and direction.source == "declared"),
+        "against_direction": bool(material and violated and direction.source == "declared"),
     }
 
 
@@ -120,7 +121,7 @@ def domain_markdown(objects: dict[str, dict[str, Any]]) -> str:
         "| feature | direction | source | violation share | why |",
         "|---|---|---|---|---|",
     ]
-    flagged = []
+    against = []
     for name, obj in objects.items():
         share = obj.get("violation_share")
         shown = "not checked" if share is None else f"{share:.0%}"
@@ -128,12 +129,12 @@ def domain_markdown(objects: dict[str, dict[str, Any]]) -> str:
             shown += " (exact check: violated between grid points)"
         lines.append(f"| {_md(name)} | {obj['direction'] or '—'} | {obj['source'] or '—'} | "
                      f"{shown} | {_md(obj['reason'])} |")
-        if obj.get("flag"):
-            flagged.append(name)
-    if flagged:
+        if obj.get("against_direction"):
+            against.append(name)
+    if against:
         # "Flagged" is the attribution flag's word only: a violated direction has its own.
         lines += ["", "**Against a declared direction:** the material attribution of " + ", ".join(
-            _md(n) for n in flagged) + " moves against its declared direction; the "
+            _md(n) for n in against) + " moves against its declared direction; the "
             "model uses a pattern the DAG rules out (see docs/domain-logic.md)."]
     return "\n".join(lines)
 
@@ -318,7 +319,7 @@ def report_section(check: Any) -> dict[str, Any]:
     """The top-level ``domain`` section of ``report.json`` from a :class:`DomainCheck`.
 
     Keys: ``signs`` (the declared edge signs), ``checked`` (features whose ICE curves were
-    checked), ``flagged`` (material attributions violating a declared direction),
+    checked), ``against_direction`` (material attributions violating a declared direction),
     ``ice_rows``, ``ice_grid``, ``ice_tolerance`` and ``threshold`` (the relative tolerance
     and the move on the prediction scale it amounts to), ``scale`` (null when nothing was
     checked) and ``error``.
@@ -335,7 +336,7 @@ def report_section(check: Any) -> dict[str, Any]:
         "signs": [{"edge": [u, v], "sign": s} for (u, v), s in
                   (directions.signs.items() if directions is not None else ())],
         "checked": list(verification.by_feature) if verification is not None else [],
-        "flagged": list(check.flagged),
+        "against_direction": list(check.against_direction),
         "ice_rows": verification.n_rows if verification is not None else None,
         "ice_grid": verification.n_grid if verification is not None else None,
         "ice_tolerance": verification.tolerance if verification is not None else None,
@@ -391,12 +392,14 @@ def html_section(
             "exact": obj.get("exact"),
             "reason": obj["reason"],
             "error": obj.get("error"),
-            "flag": bool(obj.get("flag")),
+            "against_direction": bool(obj.get("against_direction")),
             "plot": None if feature_check is None else render_plot(
                 lambda c=feature_check: plot_ice(c, max_curves=60),
                 f"ICE curves of {row['name']}, those against the direction highlighted",
                 include_plots,
             ),
         })
-    return {"rows": rows, "flagged": data["domain"]["flagged"], "error": data["domain"]["error"],
-            "ice_rows": data["domain"]["ice_rows"], "ice_grid": data["domain"]["ice_grid"]}
+    domain = data["domain"]
+    return {"rows": rows, "against_direction": domain["against_direction"],
+            "error": domain["error"], "ice_rows": domain["ice_rows"],
+            "ice_grid": domain["ice_grid"]}

@@ -47,24 +47,36 @@ Conditional effects
 The per-row effects of :mod:`causalinterp.explain` (``LinearDML``/``LinearDRLearner`` with
 effect modifiers, or ``CausalForestDML``) are fitted here too, at the end of the module.
 
-This module is longer than the project's ~600-line guide on purpose: it is the one place that
-touches EconML, so a change of EconML's API is a change of this file alone.
+The results, the input checks and the guard every fit runs under live in
+:mod:`causalinterp.estimate._fitting` (they need no EconML); the public ones are re-exported here.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.multioutput import MultiOutputRegressor
 
-from causalinterp import options
 from causalinterp.errors import EstimationError, OptionError
+from causalinterp.estimate._fitting import (
+    MIN_PROPENSITY,
+    BackdoorNuisances,
+    BackdoorResiduals,
+    ConditionalEffects,
+    DoublyRobustNuisances,
+    EffectEstimate,
+    _as_2d,
+    _checked_inputs,
+    _controls,
+    _nuisance_for,
+    _quiet_fit,
+    _required_columns,
+    _result,
+    _vector,
+)
 from causalinterp.estimate._learners import (
     LearnerChoice,
     Nuisance,
@@ -93,157 +105,6 @@ __all__ = [
     "estimate_iv",
     "fit_backdoor",
 ]
-
-_KINDS = ("binary", "continuous")
-_Z975 = float(stats.norm.ppf(0.975))
-#: Propensities are clipped to [MIN_PROPENSITY, 1 - MIN_PROPENSITY] in doubly robust fits.
-MIN_PROPENSITY = 0.01
-
-
-@dataclass(frozen=True)
-class EffectEstimate:
-    """An average per-unit effect on the outcome's scale with its 95% interval."""
-
-    estimate: float
-    stderr: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    method: str
-    n_rows: int
-    #: IV only: first-stage strength, and the Anderson-Rubin set when the instruments are
-    #: weak (then ``ci_low``/``ci_high``/``p_value`` are the AR ones); see estimate/instruments.py.
-    first_stage: Any = None
-    anderson_rubin: Any = None
-    #: ``nuisance="auto"`` back-door fits: the learner chosen per target and every family's
-    #: out-of-fold loss (a :class:`~causalinterp.estimate._learners.LearnerChoice`).
-    learners: LearnerChoice | None = None
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _as_2d(a: np.ndarray | None, n: int, name: str) -> np.ndarray | None:
-    if a is None:
-        return None
-    a = np.asarray(a, dtype=float)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2 or a.shape[0] != n:
-        raise OptionError(f"{name}: expected {n} rows, got shape {a.shape}; pass one row per unit")
-    if a.shape[1] == 0:
-        return None
-    return a
-
-
-def _required_columns(
-    a: np.ndarray | None, n: int, name: str, missing: str, plural: str, constant: str
-) -> np.ndarray:
-    """Mediator or instrument columns: present, finite and not constant, or a one-line error."""
-    a = _as_2d(a, n, name)
-    if a is None:
-        raise OptionError(f"{name}: {missing}")
-    if not np.all(np.isfinite(a)):
-        raise EstimationError(f"{plural} have missing or infinite values")
-    if np.any(np.ptp(a, axis=0) == 0):
-        raise EstimationError(constant)
-    return a
-
-
-def _vector(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=float)
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim != 1:
-        raise OptionError(f"{name}: expected one column, got shape {a.shape}; pass a 1-d array")
-    return a
-
-
-def _check_options(treatment_kind: str, outcome_kind: str, n_folds: int, nuisance: Any) -> None:
-    if treatment_kind not in _KINDS:
-        raise OptionError(
-            f"treatment_kind: {treatment_kind!r} is not supported; use 'binary' or 'continuous'"
-        )
-    if outcome_kind not in _KINDS:
-        raise OptionError(
-            f"outcome_kind: {outcome_kind!r} is not supported; use 'binary' or 'continuous'"
-        )
-    check_nuisance(nuisance)
-    options.validate({"n_folds": n_folds})  # a user option: the table's check and message
-
-
-def _checked_inputs(
-    y: Any, t: Any, treatment_kind: str, outcome_kind: str, n_folds: int, nuisance: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every estimator's options, outcome and treatment checked; y and t as 1-d arrays."""
-    _check_options(treatment_kind, outcome_kind, n_folds, nuisance)
-    y, t = _vector(y, "y"), _vector(t, "t")
-    if y.shape[0] != t.shape[0]:
-        raise OptionError(f"t: {t.shape[0]} rows but y has {y.shape[0]}; pass aligned arrays")
-    for name, a, kind in (("treatment", t, treatment_kind), ("outcome", y, outcome_kind)):
-        if not np.all(np.isfinite(a)):
-            raise EstimationError(f"{name} has missing or infinite values")
-        if kind == "binary" and not np.all((a == 0) | (a == 1)):
-            raise EstimationError(f"{name} is declared binary but is not coded 0/1")
-        if np.ptp(a) == 0:
-            raise EstimationError(f"{name} is constant; its effect cannot be estimated")
-    return y, t
-
-
-def _controls(w: np.ndarray | None, n: int) -> tuple[np.ndarray, bool]:
-    """Controls for EconML; a constant column when there are none.
-
-    Some EconML estimators refuse ``W=None``; a constant column gives intercept-only
-    nuisances, i.e. plain means, which is the right model without controls.
-    """
-    if w is None:
-        return np.ones((n, 1)), False
-    if not np.all(np.isfinite(w)):
-        raise EstimationError("controls have missing or infinite values")
-    return w, True
-
-
-def _nuisance_for(has_controls: bool, nuisance: Any) -> Any:
-    # Boosting a constant column learns nothing; skip it.
-    return nuisance if has_controls else "linear"
-
-
-def _result(estimate: float, stderr: float, method: str, n: int) -> EffectEstimate:
-    estimate, stderr = float(estimate), float(stderr)
-    if not (np.isfinite(estimate) and np.isfinite(stderr)) or stderr < 0:
-        raise EstimationError(f"{method} returned a non-finite estimate or standard error")
-    if stderr > 0:
-        p_value = float(2.0 * stats.norm.sf(abs(estimate) / stderr))
-    else:
-        p_value = 0.0 if estimate != 0 else 1.0
-    return EffectEstimate(
-        estimate=estimate,
-        stderr=stderr,
-        ci_low=estimate - _Z975 * stderr,
-        ci_high=estimate + _Z975 * stderr,
-        p_value=p_value,
-        method=method,
-        n_rows=int(n),
-    )
-
-
-def _quiet_fit(method: str, fit: Callable[[], Any]) -> Any:
-    """Run ``fit`` with EconML/sklearn warnings silenced and single-threaded native code.
-
-    Numerical failures become :class:`EstimationError` with a one-line message.
-    """
-    from threadpoolctl import threadpool_limits
-
-    with warnings.catch_warnings(), threadpool_limits(limits=1):
-        warnings.simplefilter("ignore")
-        with np.errstate(all="ignore"):
-            try:
-                return fit()
-            except (EstimationError, OptionError):
-                raise
-            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-                message = " ".join(str(exc).split())[:200] or type(exc).__name__
-                raise EstimationError(f"{method} failed: {message}") from exc
 
 
 def _point_and_se(inference) -> tuple[float, float]:
@@ -291,51 +152,6 @@ def _dml(
 
 
 # --------------------------------------------------------------------------- estimators
-
-
-@dataclass(frozen=True)
-class BackdoorResiduals:
-    """Cross-fitted residuals of a ``LinearDML`` fit: what its final stage regresses.
-
-    ``y_res = y - E[y | w]`` and ``t_res = t - E[t | w]``, each predicted out of fold; the
-    estimate is ``sum(y_res * t_res) / sum(t_res ** 2)``. Refuters reuse them instead of
-    re-fitting the nuisances (see ``docs/refutation.md``).
-    """
-
-    y_res: np.ndarray
-    t_res: np.ndarray
-
-
-@dataclass(frozen=True)
-class DoublyRobustNuisances:
-    """Cross-fitted nuisances of a ``LinearDRLearner`` fit of a binary treatment.
-
-    ``y0`` and ``y1`` predict the outcome at t = 0 and t = 1 from the controls, and
-    ``propensity`` is P(t = 1 | w) clipped to [MIN_PROPENSITY, 1 - MIN_PROPENSITY], each out
-    of fold. The estimate is the mean of the doubly robust scores (see :attr:`scores`).
-    Refuters reuse them instead of re-fitting the nuisances (see ``docs/performance.md``).
-    """
-
-    t: np.ndarray
-    y: np.ndarray
-    y0: np.ndarray
-    y1: np.ndarray
-    propensity: np.ndarray
-
-    @property
-    def scores(self) -> np.ndarray:
-        """psi = y1 - y0 + t (y - y1) / p - (1 - t) (y - y0) / (1 - p), one per row."""
-        t, p = self.t, self.propensity
-        return (
-            self.y1
-            - self.y0
-            + t * (self.y - self.y1) / p
-            - (1.0 - t) * (self.y - self.y0) / (1.0 - p)
-        )
-
-
-#: What a back-door fit keeps for the refuters, by treatment kind.
-BackdoorNuisances = BackdoorResiduals | DoublyRobustNuisances
 
 
 def _dr_nuisances(est: Any, y: np.ndarray, t: np.ndarray) -> DoublyRobustNuisances:
@@ -775,17 +591,6 @@ CATE_METHODS = ("linear", "forest")
 
 
 @dataclass(frozen=True)
-class ConditionalEffects:
-    """Per-row conditional effects with normal-theory 95% intervals (one entry per query row)."""
-
-    estimate: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    method: str
-    n_rows: int
-
-
-@dataclass(frozen=True)
 class ConditionalModel:
     """A fitted heterogeneous-effect estimator, read at any rows with :meth:`at`.
 
@@ -800,7 +605,13 @@ class ConditionalModel:
 
     def at(self, x_query: np.ndarray) -> ConditionalEffects:
         """The conditional effects at the rows of ``x_query`` (rows x modifiers)."""
-        x_query = np.asarray(x_query, dtype=float).reshape(-1, self.n_modifiers)
+        x_query = np.asarray(x_query, dtype=float)
+        # Without modifiers only the number of rows counts, and reshape(-1, 0) cannot infer
+        # it from an empty array.
+        if self.n_modifiers:
+            x_query = x_query.reshape(-1, self.n_modifiers)
+        elif x_query.ndim != 2:
+            x_query = x_query.reshape(len(x_query), 0)
         k = x_query.shape[0]
 
         def read():

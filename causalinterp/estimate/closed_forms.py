@@ -39,12 +39,12 @@ from typing import Any
 import numpy as np
 
 from causalinterp.errors import EstimationError
-from causalinterp.estimate._econml import (
+from causalinterp.estimate._econml import _frontdoor_delta
+from causalinterp.estimate._fitting import (
     EffectEstimate,
     _as_2d,
     _checked_inputs,
     _controls,
-    _frontdoor_delta,
     _nuisance_for,
     _quiet_fit,
     _required_columns,

@@ -434,13 +434,13 @@ def estimate_curves(
     model: Any = None,
     data: pd.DataFrame | None = None,
     model_seed: int | None = None,
-    points: int = 20,
+    curve_points: int = 20,
     level: float = 0.95,
     heterogeneity: bool = True,
     seed: int = 0,
     n_jobs: int | None = None,
     backend: str | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> Curves:
     """Dose-response curves of the continuous back-door features, and heterogeneity tests.
 
@@ -460,7 +460,7 @@ def estimate_curves(
         The user's data (needed with ``model``).
     model_seed : int, optional
         The attribution stage's model seed (``stage_seeds(seed).model``).
-    points : int, default 20
+    curve_points : int, default 20
         Grid points per curve.
     level : float, default 0.95
         Level of the intervals and of the shape comparison's band.
@@ -488,8 +488,12 @@ def estimate_curves(
     >>> curves = estimate_curves(checked, effects, seed=0)  # doctest: +SKIP
     >>> curves.feature_json("tenure_years")["curve"]["x"][:2]  # doctest: +SKIP
     """
-    if not isinstance(points, int | np.integer) or isinstance(points, bool) or points < 5:
-        raise OptionError(f"curve_points: {points!r} is too few; pass e.g. curve_points=20")
+    if (
+        not isinstance(curve_points, int | np.integer)
+        or isinstance(curve_points, bool)
+        or curve_points < 5
+    ):
+        raise OptionError(f"curve_points: {curve_points!r} is too few; pass e.g. curve_points=20")
     started = time.perf_counter()
     frame = checked.frame
     y = frame[checked.outcome].to_numpy(dtype=float)
@@ -514,7 +518,7 @@ def estimate_curves(
                 x,
                 y,
                 checked.design(adjustment, frame) if adjustment else None,
-                int(points),
+                int(curve_points),
                 float(level),
                 effects.n_folds,
                 effects.nuisance,

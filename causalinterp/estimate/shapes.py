@@ -84,8 +84,9 @@ def partial_dependence(
 ) -> np.ndarray:
     """The model's partial dependence on ``feature`` at ``grid`` (brute force).
 
-    The mean prediction over (a seeded sample of at most :data:`PD_ROWS`) ``rows`` with the
-    feature set to each grid value; for a classifier the positive class's probability.
+    :func:`causalinterp.attribute.inspection.partial_dependence` (the mean ICE curve, on the
+    outcome scale: for a binary classifier the probability of ``classes_[1]``) over a seeded
+    sample of at most :data:`PD_ROWS` ``rows``.
 
     Examples
     --------
@@ -96,17 +97,11 @@ def partial_dependence(
     >>> partial_dependence(m, rows, "a", np.array([0.0, 1.0])).round(3)
     array([0.5, 2.5])
     """
+    from causalinterp.attribute.inspection import partial_dependence as mean_ice
+
     if len(rows) > PD_ROWS:
         rows = rows.sample(PD_ROWS, random_state=seed % 2**32)
-    stacked = pd.concat([rows] * len(grid), ignore_index=True)
-    stacked[feature] = np.repeat(np.asarray(grid, float), len(rows))
-    from causalinterp.attribute._shap import is_classifier
-
-    if hasattr(model, "predict_proba") and is_classifier(model):
-        predictions = np.asarray(model.predict_proba(stacked))[:, -1]
-    else:
-        predictions = np.asarray(model.predict(stacked), dtype=float).ravel()
-    return predictions.reshape(len(grid), len(rows)).mean(axis=1)
+    return mean_ice(model, rows, feature, grid)
 
 
 def shap_dependence(x: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:

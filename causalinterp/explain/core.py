@@ -65,6 +65,8 @@ _NOT_LEVER = {
     "not_identifiable": "its causal effect is not identifiable from the DAG and the data",
     "fragile": "its estimated effect did not survive the refutation tests",
     "error": "its effect could not be estimated",
+    "inconclusive": "the data cannot settle its causal effect (the analysis' reason says why)",
+    "limited_overlap": "too few comparable rows: its effect rests on extrapolation",
 }
 
 

@@ -50,7 +50,7 @@ def save_summary(summary: ReferenceSummary, path: str | Path) -> Path:
     >>> x = rng.normal(size=400)
     >>> ref = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(size=400)})
     >>> path = save_summary(summarize_reference(ref, "x -> y", "y"), tempfile.mkdtemp() + "/s")
-    >>> load_summary(path).features
+    >>> load_summary(path)["features"]
     ('x',)
     """
     from causalinterp._io import write_bytes_atomic
@@ -136,17 +136,19 @@ def save_summary(summary: ReferenceSummary, path: str | Path) -> Path:
     return write_bytes_atomic(path, buffer.getvalue())
 
 
-def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
-    """Read a summary written by :func:`save_summary`.
+def load_summary(path: str | Path, *, model: Any = None) -> dict[str, Any]:
+    """Read a summary written by :func:`save_summary`: the keyword arguments of its
+    :class:`~causalinterp.monitoring.reference.ReferenceSummary` (which builds itself from them,
+    so that this file format sits below the summary).
 
     ``model`` is the model the summary was made with, when it was not the default one. Raises
     a one-line :class:`DataError` for a file that is not a summary of this version and a
     :class:`ModelError` when the model is missing or is not the summary's model.
     """
     from causalinterp.graph import CausalGraph
+    from causalinterp.monitoring._model import check_model, default_model, one_thread
     from causalinterp.monitoring.drift import ColumnReference
     from causalinterp.monitoring.mechanisms import MechanismReference, Trees
-    from causalinterp.monitoring.reference import ReferenceSummary, _check_model, _one_thread
     from causalinterp.monitoring.support import NoveltyReference
 
     where = f"reference {str(path)!r}"
@@ -196,7 +198,7 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
                 float(n["cutoff"]),
             )
         mechanisms = {}
-        with _one_thread():
+        with one_thread():
             for m in meta["mechanisms"]:
                 trees = m["trees"]
                 booster = None
@@ -248,10 +250,8 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
                 f"model: {where} was made with the default model, not yours; summarise the "
                 "reference again with your model (--model with --save-reference)"
             )
-        from causalinterp.monitoring.reference import _default_model
-
-        with _one_thread():
-            model = _default_model(
+        with one_thread():
+            model = default_model(
                 default_fit, features, meta["outcome"], meta["model_seed"], levels
             )
     elif model is None:
@@ -264,15 +264,15 @@ def load_summary(path: str | Path, *, model: Any = None) -> ReferenceSummary:
         from causalinterp.monitoring._levels import model_on_codes
 
         coded = model_on_codes(model, features, levels)
-    with _one_thread():  # OpenMP threads spinning on 100 rows cost more than the prediction
-        _, spec = _check_model(coded, features, "reference")
+    with one_thread():  # OpenMP threads spinning on 100 rows cost more than the prediction
+        _, spec = check_model(coded, features, "reference")
         same = fingerprint is None or _same_predictions(spec, background, fingerprint)
     if not same:
         raise ModelError(
             f"model: not the model {where} was made with (its predictions differ); pass that "
             "model, or summarise the reference again with this one"
         )
-    return ReferenceSummary(
+    return dict(
         outcome=meta["outcome"],
         features=features,
         graph=graph,

@@ -22,7 +22,7 @@ import pandas as pd
 from causalinterp import options as _options
 from causalinterp._progress import resolve_progress, run_parallel
 from causalinterp._seeds import seed_sequence
-from causalinterp.errors import DataError, ModelError, OptionError
+from causalinterp.errors import ModelError, OptionError
 from causalinterp.monitoring import attribution as _attr
 from causalinterp.monitoring import performance as _perf
 from causalinterp.monitoring._levels import to_codes
@@ -31,7 +31,7 @@ from causalinterp.monitoring.attribution import AttributionDrift
 from causalinterp.monitoring.changes import OutcomeChange, change_nodes, outcome_change
 from causalinterp.monitoring.drift import (
     ColumnDrift,
-    check_types,
+    check_window,
     compare_columns,
 )
 from causalinterp.monitoring.mechanisms import (
@@ -162,30 +162,6 @@ class MonitorResult:
         return write(self, out_dir)
 
 
-def _check_window(frame: pd.DataFrame, summary: ReferenceSummary, name: str) -> pd.DataFrame:
-    where = f"current window {name!r}"
-    if len(frame) == 0:
-        raise DataError(f"{where}: has no rows; pass a window with data or drop it")
-    graph_columns = {str(c) for c in frame.columns if str(c) in summary.graph}
-    expected = set(summary.columns)
-    missing = sorted(expected - graph_columns - {summary.outcome})
-    extra = sorted(graph_columns - expected)
-    if missing or extra:
-        detail = f"lacks {', '.join(missing)}" if missing else f"has {', '.join(extra)}"
-        raise DataError(
-            f"{where}: {detail}, unlike the reference; export the windows with the "
-            "reference's columns"
-        )
-    check_types(summary.columns, frame, where)
-    used = [c for c in summary.columns if c in frame.columns and c != summary.outcome]
-    bad = [c for c in used if frame[c].isna().any()]
-    if bad:
-        raise DataError(
-            f"{where}: column {bad[0]!r} has missing values; drop or impute those rows first"
-        )
-    return frame
-
-
 def monitor(
     reference: pd.DataFrame | ReferenceSummary | str | Path,
     current: Any,
@@ -312,7 +288,7 @@ def monitor(
         windows = as_windows(current)
     for name, frame in windows.items():
         if isinstance(frame, pd.DataFrame):  # a Parquet dataset is checked partition by partition
-            _check_window(frame, summary, name)
+            check_window(frame, summary, name)
     seeds = seed_sequence(seed).spawn(len(windows) + 1)
     tasks = [
         (name, frame, summary, settings, support, seeds[i + 1])

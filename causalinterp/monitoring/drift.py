@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from causalinterp.errors import DataError
+
+if TYPE_CHECKING:
+    from causalinterp.monitoring.reference import ReferenceSummary
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,32 @@ def check_types(
                 f"{where}: column {name!r} is {has} but {had} in the reference; "
                 "export both with the same column types"
             )
+
+
+def check_window(frame: pd.DataFrame, summary: ReferenceSummary, name: str) -> pd.DataFrame:
+    """``frame``, a current window, checked against the reference: rows, the reference's
+    columns, their types, no missing values; else a one-line DataError naming ``name``."""
+    where = f"current window {name!r}"
+    if len(frame) == 0:
+        raise DataError(f"{where}: has no rows; pass a window with data or drop it")
+    graph_columns = {str(c) for c in frame.columns if str(c) in summary.graph}
+    expected = set(summary.columns)
+    missing = sorted(expected - graph_columns - {summary.outcome})
+    extra = sorted(graph_columns - expected)
+    if missing or extra:
+        detail = f"lacks {', '.join(missing)}" if missing else f"has {', '.join(extra)}"
+        raise DataError(
+            f"{where}: {detail}, unlike the reference; export the windows with the "
+            "reference's columns"
+        )
+    check_types(summary.columns, frame, where)
+    used = [c for c in summary.columns if c in frame.columns and c != summary.outcome]
+    bad = [c for c in used if frame[c].isna().any()]
+    if bad:
+        raise DataError(
+            f"{where}: column {bad[0]!r} has missing values; drop or impute those rows first"
+        )
+    return frame
 
 
 def compare_columns(

@@ -12,11 +12,11 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from causalinterp._io import write_texts_atomic
+from causalinterp.render._templates import environment
 from causalinterp.render.json import clean
 
 #: Version of the history.json format (docs/monitoring.md, "Timeline").
@@ -214,24 +214,11 @@ def _short(label: str) -> str:
 
 
 # --------------------------------------------------------------------------- files
-@lru_cache(maxsize=1)
-def _environment():
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parents[1] / "templates")),
-        autoescape=True,  # window names, columns and messages come from the user's data
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def to_html(history) -> str:
     """history.html: a summary, the timelines, then every run's alerts."""
     outcomes = sorted({run.outcome for run in history.runs})
     return (
-        _environment()
+        environment()
         .get_template("history.html")
         .render(
             history=history,

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from causalinterp.errors import DataError, first_line
+from causalinterp.monitoring.drift import check_window
 from causalinterp.monitoring.support import N_EXAMPLES, RangeCheck, SupportCheck, check_support
 
 _GLOB = frozenset("*?[")
@@ -181,13 +182,11 @@ def summarize_partition(part: Partition, context: dict[str, Any]) -> Sketch:
     """Read one partition and summarise it (runs on a worker)."""
     import pyarrow.parquet as pq
 
-    from causalinterp.monitoring.core import _check_window
-
     summary = context["summary"]
     frame = pq.ParquetFile(part.file).read_row_group(part.row_group).to_pandas()
     frame.index = pd.RangeIndex(part.offset, part.offset + len(frame))
     # The same checks as a window read whole, naming the file at fault.
-    _check_window(frame, summary, f"{context['name']} ({Path(part.file).name})")
+    check_window(frame, summary, f"{context['name']} ({Path(part.file).name})")
     outcome = summary.outcome
     labelled = int(frame[outcome].notna().sum()) if outcome in frame.columns else 0
     support = check_support(frame, summary.features, summary.columns, summary.novelty)

@@ -22,6 +22,9 @@ from causalinterp.graph import CausalGraph
 from causalinterp.monitoring import _levels, _store
 from causalinterp.monitoring import attribution as _attr
 from causalinterp.monitoring import performance as _perf
+from causalinterp.monitoring._model import check_model as _check_model
+from causalinterp.monitoring._model import default_model as _default_model
+from causalinterp.monitoring._model import one_thread as _one_thread
 from causalinterp.monitoring.changes import change_nodes
 from causalinterp.monitoring.drift import ColumnReference, summarize_column
 from causalinterp.monitoring.mechanisms import (
@@ -95,9 +98,7 @@ class ReferenceSummary:
         >>> ReferenceSummary.load(path).n_rows
         400
         """
-        from causalinterp.monitoring._store import save_summary
-
-        return save_summary(self, path)
+        return _store.save_summary(self, path)
 
     @classmethod
     def load(cls, path: str | Path, *, model: Any = None) -> ReferenceSummary:
@@ -121,9 +122,7 @@ class ReferenceSummary:
         --------
         See :meth:`save`.
         """
-        from causalinterp.monitoring._store import load_summary
-
-        return load_summary(path, model=model)
+        return cls(**_store.load_summary(path, model=model))
 
 
 def _graph(graph: Any) -> CausalGraph:
@@ -151,16 +150,6 @@ def _features(
     if not features:
         raise DataError("reference: no feature columns; pass features= or data with graph nodes")
     return features
-
-
-def _one_thread():
-    """OpenMP on one thread: gradient boosting's threads spin-wait on a busy machine, which
-    made a 2,500-row fit take seconds instead of milliseconds; parallelism is per window."""
-    # threadpoolctl limits only the OpenMP runtimes already loaded: load scikit-learn's first.
-    import sklearn.ensemble  # noqa: F401
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="openmp")
 
 
 def summarize_reference(
@@ -364,33 +353,3 @@ def _summarize(
         change_sample=change_sample,
         levels=levels,
     )
-
-
-def _default_model(
-    labelled: pd.DataFrame,
-    features: Sequence[str],
-    outcome: str,
-    seed: int,
-    levels: Mapping[str, tuple[str, ...]] | None = None,
-):
-    """Histogram gradient boosting on ``labelled`` (text features as codes, one-hot encoded
-    in front of the trees, as ``analyze``'s default model takes them)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
-    if len(labelled) < 25:
-        raise DataError(
-            f"reference: needs the outcome {outcome!r} in at least 50 rows to fit the default "
-            "model; pass model= (--model) or a labelled reference"
-        )
-    y = labelled[outcome].to_numpy(dtype=float)
-    binary = len(np.unique(y)) <= 2
-    cls = HistGradientBoostingClassifier if binary else HistGradientBoostingRegressor
-    model = _levels.one_hot_default(cls(max_iter=100, random_state=seed), features, levels or {})
-    return model.fit(labelled[list(features)], y)
-
-
-def _check_model(model: Any, features: Sequence[str], where: str):
-    from causalinterp.attribute import _shap
-
-    spec = _shap.check_model(model, list(features))
-    return bool(spec.classifier), spec

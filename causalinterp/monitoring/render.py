@@ -15,11 +15,11 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from causalinterp._io import write_texts_atomic
+from causalinterp.render._templates import environment
 from causalinterp.render._text import escape_markdown
 
 #: Version of the monitor.json schema (docs/monitoring.md).
@@ -340,19 +340,6 @@ def timeline_view(
     }
 
 
-@lru_cache(maxsize=1)
-def _environment():
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
-        autoescape=True,  # window names, columns and nodes come from the user's data
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def to_html(result) -> str:
     """One self-contained page: summary, alerts, a timeline per figure, per-window tables."""
     names = [w.name for w in result.windows]
@@ -376,8 +363,10 @@ def to_html(result) -> str:
         }
         for w in result.windows
     ]
-    return _environment().get_template("monitor.html").render(
-        result=result, alerts=result.alerts, figures=figures, windows=windows
+    return (
+        environment()
+        .get_template("monitor.html")
+        .render(result=result, alerts=result.alerts, figures=figures, windows=windows)
     )
 
 

@@ -45,7 +45,8 @@ class CausalRisk:
 
 
 def load_analysis(analysis: Any, outcome: str, features: Sequence[str]) -> dict[str, bool | None]:
-    """Feature to ``causal_support`` from a saved analysis (a path, a dict or a Report).
+    """Feature to ``causal_support`` from a saved analysis (its folder or report.json, a dict
+    or a Report).
 
     Raises
     ------
@@ -54,12 +55,11 @@ def load_analysis(analysis: Any, outcome: str, features: Sequence[str]) -> dict[
     """
     where = "analysis"
     if isinstance(analysis, str | Path):
-        from causalinterp._io import read_json
+        from causalinterp.inputs import read_report
 
+        # The analysis' folder or its report.json, read as every subcommand reads it.
         where = f"analysis {str(analysis)!r}"
-        data = read_json(
-            analysis, where, "pass the report.json that causalinterp analyze wrote"
-        )
+        data = read_report(analysis, "analysis")
     elif hasattr(analysis, "to_dict"):
         data = analysis.to_dict()
     else:

@@ -23,13 +23,13 @@ sensitivity  robustness values and E-values
 stage        :func:`refute_effects`: plans, runs and assembles
 """
 
+from causalinterp.refute.names import RefuterName
 from causalinterp.refute.refuters import REFUTERS, REGISTRY, Refuter
 from causalinterp.refute.results import (
     DEPTHS,
     RefutationResult,
     Refutations,
     RefutationStatus,
-    RefuterName,
     Sensitivity,
 )
 from causalinterp.refute.stage import refute_effects

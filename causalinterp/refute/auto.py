@@ -24,7 +24,12 @@ says when re-fitting is needed:
    cross-fitted double ML it enters the estimate at second order), so noise immaterial on
    4,000 rows is immaterial on more, and noise material on 4,000 rows may still be material
    on the full data. 4,000 rows give half-samples of 2,000, enough for the flexible
-   learners to show the instability this probe exists to catch;
+   learners to show the instability this probe exists to catch.
+
+   A probe whose fits failed measures nothing: the reason names the features whose noise
+   was not measured (:attr:`RefitDecision.probe_failed`) instead of counting them as within
+   the ratio. When every probed effect failed, the fast path is kept, since re-fitting
+   would repeat the failing fits, and the reason says so;
 3. from :data:`SKIP_PROBE_FROM` rows (100,000) on, never, without a probe: at that size
    cross-fitted nuisances of any of the package's learners are estimated with an error whose
    second-order contribution is far below the standard error (in the 1,000,000-row audit of
@@ -77,11 +82,15 @@ class RefitDecision:
         One sentence: the rule that decided.
     ratios : dict of str to float
         Per probed feature, half-sample spread over analytic standard error.
+    probe_failed : tuple of str
+        Features whose probe fits failed (fewer than two half-samples, or the subsample's
+        own fit, estimated): their noise was not measured, and the reason says so.
     """
 
     refit: bool
     reason: str
     ratios: dict[str, float]
+    probe_failed: tuple[str, ...] = ()
 
 
 def _probe_task(args: tuple) -> float:
@@ -204,6 +213,34 @@ def refit_decision(
             ratios[name] = float(math.sqrt(np.mean(np.square(diffs))) / se)
     material = {k: v for k, v in ratios.items() if v > MATERIAL_RATIO}
     where = f" (on a seeded subsample of {m} rows)" if sample is not None else ""
+    probed = list(dict.fromkeys(name for name, _ in owners))
+    failed = tuple(name for name in probed if name not in ratios)
+    if not probed:
+        return RefitDecision(
+            False,
+            f"{n} rows and no back-door effect to probe: the fast path's fixed nuisances "
+            "are kept",
+            ratios,
+        )
+    if failed and not material:
+        names = ", ".join(repr(name) for name in failed)
+        if not ratios:
+            return RefitDecision(
+                False,
+                f"{n} rows; the probe's half-sample re-fits{where} failed for {names}, so "
+                "the nuisances' noise was not measured; the fast path's fixed nuisances are "
+                "kept, since re-fitting would repeat the failing fits",
+                ratios,
+                failed,
+            )
+        return RefitDecision(
+            False,
+            f"{n} rows and half-sample re-fits{where} within {MATERIAL_RATIO:g} analytic "
+            f"standard errors for {', '.join(repr(k) for k in ratios)}; the probe failed for "
+            f"{names}, whose noise was not measured: the fast path's fixed nuisances are kept",
+            ratios,
+            failed,
+        )
     if material:
         worst = max(material, key=material.__getitem__)
         return RefitDecision(
@@ -212,6 +249,7 @@ def refit_decision(
             f"analytic standard error (above {MATERIAL_RATIO:g}): the nuisances' noise is "
             "material",
             ratios,
+            failed,
         )
     return RefitDecision(
         False,

@@ -36,8 +36,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from causalinterp.estimate import _econml
+from causalinterp.refute.names import RefuterName
 from causalinterp.refute.refuters import REFUTERS, REGISTRY
-from causalinterp.refute.results import RefuterName
 from causalinterp.refute.simulation import Plan, Simulated, columns, learners_of, parallel_map
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import pandas as pd
 
-from causalinterp.refute.results import RefuterName
+from causalinterp.refute.names import RefuterName
 from causalinterp.refute.tests import (
     Evidence,
     Outcome,

@@ -1,4 +1,4 @@
-"""What the refutation stage returns: one result per (feature, refuter), and their names.
+"""What the refutation stage returns: one result per (feature, refuter).
 
 The names are :class:`~enum.StrEnum` members, so they compare equal to (and serialise as) the
 plain strings the report has always used.
@@ -14,18 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from causalinterp.refute.roles import role
+
 #: Simulations per simulation-based refuter at each depth ("none" skips the refuters).
 DEPTHS: Mapping[str, int] = {"none": 0, "quick": 10, "standard": 20, "thorough": 100}
-
-
-class RefuterName(StrEnum):
-    """The five refuters, in the fixed order that also fixes their random seeds."""
-
-    PLACEBO_TREATMENT = "placebo_treatment"
-    RANDOM_COMMON_CAUSE = "random_common_cause"
-    DATA_SUBSET = "data_subset"
-    BOOTSTRAP = "bootstrap"
-    DUMMY_OUTCOME = "dummy_outcome"
 
 
 class RefutationStatus(StrEnum):
@@ -130,8 +122,6 @@ class Refutations:
         """Of :meth:`failed`, the refuters that are evidence against the estimate: on the
         fast path the calibration checks of ``refute/roles.py`` fail only by chance or
         through a numerical fault of the final stage, so they are left out."""
-        from causalinterp.refute.roles import role
-
         fast = feature in self.fast
         # Plain strings: reasons quote them, and a StrEnum's repr would show its class.
         return tuple(str(n) for n in self.failed(feature) if role(n, fast=fast) == "evidence")

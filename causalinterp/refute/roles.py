@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from causalinterp.refute.results import RefuterName
+from causalinterp.refute.names import RefuterName
 
 __all__ = [
     "CALIBRATION_ON_FAST_PATH",
@@ -74,7 +74,7 @@ def role(name: str, *, fast: bool) -> str:
     Parameters
     ----------
     name : str
-        The refuter (a :class:`~causalinterp.refute.results.RefuterName`).
+        The refuter (a :class:`~causalinterp.refute.names.RefuterName`).
     fast : bool
         It ran on the fast path (nuisances held fixed).
 

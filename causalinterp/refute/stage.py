@@ -24,12 +24,12 @@ from causalinterp._seeds import seed_sequence
 from causalinterp.errors import DataError
 from causalinterp.options import validate
 from causalinterp.refute import fast, sequential
+from causalinterp.refute.names import RefuterName
 from causalinterp.refute.refuters import REFUTERS, REGISTRY
 from causalinterp.refute.results import (
     DEPTHS,
     RefutationResult,
     Refutations,
-    RefuterName,
     Sensitivity,
 )
 from causalinterp.refute.sensitivity import sensitivity as sensitivity_of

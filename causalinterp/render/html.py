@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from causalinterp.render import plots
 from causalinterp.render._figure import data_uri
+from causalinterp.render._templates import environment
 from causalinterp.render._text import (
     VERDICT_LABELS,
-    breakable,
     dependence_caption,
     effect_cell,
-    fmt,
-    fmt_p,
     identification_text,
     level_rows,
     one_line,
     ordered_counts,
-    support_text,
     unused_columns_text,
-    verdict_label,
 )
 from causalinterp.render.json import clean, model_features
 from causalinterp.render.overlap import html_view as overlap_view
@@ -37,28 +31,6 @@ if TYPE_CHECKING:
     from causalinterp.verdicts import FeatureVerdict
 
 __all__ = ["render_html", "render_summary_html"]
-
-_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-
-
-@lru_cache(maxsize=1)
-def _environment():
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        autoescape=True,  # every name comes from user data or the user's graph
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["num"] = fmt
-    env.filters["pval"] = fmt_p
-    env.filters["verdict_label"] = verdict_label
-    env.filters["support"] = support_text
-    env.filters["breakable"] = breakable
-    return env
 
 
 def _render_plot(make: Callable[[], Any], alt: str, enabled: bool = True) -> dict[str, Any]:
@@ -114,7 +86,7 @@ def render_summary_html(data: Mapping[str, Any], *, refuted: bool) -> str:
     str
     """
     context = {"fragment": True, **_summary_context(data, refuted=refuted)}
-    return _environment().get_template("report.html").render(context)
+    return environment().get_template("report.html").render(context)
 
 
 def render_html(
@@ -215,4 +187,4 @@ def render_html(
         ctx["curves_section"] = curves_section(
             data, curves, _render_plot, include_plots, attributions
         )
-    return _environment().get_template("report.html").render(ctx)
+    return environment().get_template("report.html").render(ctx)

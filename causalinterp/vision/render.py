@@ -6,13 +6,13 @@ import base64
 import io
 import os
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from causalinterp._io import write_texts_atomic
+from causalinterp.render._templates import environment
 from causalinterp.render._text import escape_markdown, fmt, verdict_label
 from causalinterp.render.json import clean
 from causalinterp.render.json import json_text as _json_text
@@ -24,7 +24,6 @@ __all__ = ["VISION_SCHEMA_VERSION", "html", "json_text", "markdown", "vision_dic
 
 #: Version of the vision.json layout (docs/vision.md).
 VISION_SCHEMA_VERSION = "1.0"
-_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def vision_dict(result: VisionAudit) -> dict[str, Any]:
@@ -165,23 +164,6 @@ def _findings(data: dict[str, Any], name: Callable[[Any], str] = str) -> list[st
 
 
 # ----------------------------------------------------------------------------- HTML
-@lru_cache(maxsize=1)
-def _environment():
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        autoescape=True,  # concept and layer names come from the user
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["num"] = fmt
-    env.filters["verdict_label"] = verdict_label
-    return env
-
-
 def _png(array: np.ndarray, cmap: str, low: float, high: float) -> str:
     """A 2-D map (coloured by ``cmap``) or an RGB ``(3, H, W)`` image as a PNG data URI."""
     import matplotlib
@@ -286,7 +268,7 @@ def _context(result: VisionAudit) -> dict[str, Any]:
 
 def html(result: VisionAudit) -> str:
     """A self-contained page: no scripts, images inline, the report's Content-Security-Policy."""
-    return _environment().get_template("vision.html").render(_context(result))
+    return environment().get_template("vision.html").render(_context(result))
 
 
 def write(result: VisionAudit, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
