@@ -51,11 +51,11 @@ def read_table(path: str | Path, what: str = "data") -> pd.DataFrame:
     ...
     causalinterp.errors.DataError: data: file 'no-such-file.csv' does not exist; check the path
     """
-    import pandas as pd  # here, not at the top: ``causalinterp --help`` stays fast
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{what}: file {str(path)!r} does not exist; check the path")
+    # Here, after the cheap checks: ``--help`` and a wrong path stay instant.
+    import pandas as pd
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
