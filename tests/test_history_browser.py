@@ -8,13 +8,10 @@ hostile window name as text.
 
 from __future__ import annotations
 
-import re
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from _browser import offline_page
 from sklearn.linear_model import LinearRegression
 
 from causalinterp.monitoring import monitor
@@ -22,8 +19,6 @@ from causalinterp.monitoring.history import read_history, record_run
 
 pytestmark = pytest.mark.browser
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from screenshot import ARGS, CHROMIUM  # noqa: E402
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 LONG = "exports/2024-06-08/eu-west/late-arrivals-after-reprocessing"
@@ -38,9 +33,6 @@ def _draw(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     reference = _draw(800, 0)
     model = LinearRegression().fit(reference[["x"]], reference["y"])
     options = {"model": model, "max_shap_rows": 100, "n_bootstrap": 50, "progress": False}
@@ -52,21 +44,8 @@ def page(tmp_path_factory):
         record_run(result, out / "history.db")
     history = read_history(out / "history.db")
     history.write(out)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.route(re.compile(r"^(?!file:|data:)"), lambda route: route.abort())
-        tab = context.new_page()
-        record = {"console": [], "errors": [], "requests": [], "dialogs": []}
-        tab.on("console", lambda m: record["console"].append((m.type, m.text)))
-        tab.on("pageerror", lambda e: record["errors"].append(str(e)))
-        tab.on("request", lambda r: record["requests"].append(r.url))
-        tab.on("dialog", lambda d: (record["dialogs"].append(d.message), d.dismiss()))
-        tab.goto((out / "history.html").as_uri(), wait_until="load")
-        tab.wait_for_timeout(300)
+    with offline_page(out / "history.html") as (tab, record):
         yield tab, record, history
-        context.close()
-        browser.close()
 
 
 def test_renders_offline_and_quietly(page):

@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _browser import offline_page
 from sklearn.linear_model import LinearRegression
 
 from causalinterp.monitoring import monitor
 
 pytestmark = pytest.mark.browser
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from screenshot import ARGS, CHROMIUM  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -50,9 +46,6 @@ def _draw(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     reference = _draw(800, 0)
     model = LinearRegression().fit(reference[["x"]], reference["y"])
     result = monitor(
@@ -71,21 +64,8 @@ def page(tmp_path_factory):
     )
     out = tmp_path_factory.mktemp("monitor")
     result.write(out)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.route(re.compile(r"^(?!file:|data:)"), lambda route: route.abort())
-        tab = context.new_page()
-        record = {"console": [], "errors": [], "requests": [], "dialogs": []}
-        tab.on("console", lambda m: record["console"].append((m.type, m.text)))
-        tab.on("pageerror", lambda e: record["errors"].append(str(e)))
-        tab.on("request", lambda r: record["requests"].append(r.url))
-        tab.on("dialog", lambda d: (record["dialogs"].append(d.message), d.dismiss()))
-        tab.goto((out / "monitor.html").as_uri(), wait_until="load")
-        tab.wait_for_timeout(300)
+    with offline_page(out / "monitor.html") as (tab, record):
         yield tab, record, result
-        context.close()
-        browser.close()
 
 
 def test_renders_offline_and_quietly(page):
