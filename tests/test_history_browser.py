@@ -8,10 +8,9 @@ hostile window name as text.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
 from _browser import offline_page
+from _monitor_worlds import draw as _draw
 from sklearn.linear_model import LinearRegression
 
 from causalinterp.monitoring import monitor
@@ -22,13 +21,6 @@ pytestmark = pytest.mark.browser
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 LONG = "exports/2024-06-08/eu-west/late-arrivals-after-reprocessing"
-
-
-def _draw(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    z = rng.normal(shift, 1.0, n)
-    x = z + rng.normal(size=n)
-    return pd.DataFrame({"z": z, "x": x, "y": 2 * x + z + rng.normal(size=n)})
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,9 @@ from __future__ import annotations
 import itertools
 import math
 
-import numpy as np
-import pandas as pd
 import pytest
 from _browser import offline_page
+from _monitor_worlds import draw as _draw
 from sklearn.linear_model import LinearRegression
 
 from causalinterp.monitoring import monitor
@@ -35,13 +34,6 @@ def _summary_cache(tmp_path_factory):
 HOSTILE = '<img src=x onerror="alert(1)">'
 LONG = "2024-06-01 to 2024-06-07 (week 23)"
 FIGURES = ("drift", "support", "range", "ndcg", "share", "mechanism", "performance")
-
-
-def _draw(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    z = rng.normal(shift, 1.0, n)
-    x = z + rng.normal(size=n)
-    return pd.DataFrame({"z": z, "x": x, "y": 2 * x + z + rng.normal(size=n)})
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _monitor_worlds import GRAPH
+from _monitor_worlds import draw as _draw
 from sklearn.linear_model import LinearRegression
 
 from causalinterp.cli import main
@@ -22,14 +24,6 @@ from causalinterp.monitoring.partitioned import parquet_window, sketch_window
 
 distributed = pytest.importorskip("dask.distributed")
 
-GRAPH = "z -> x; z -> y; x -> y"
-
-
-def _draw(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    z = rng.normal(shift, 1.0, n)
-    x = z + rng.normal(size=n)
-    return pd.DataFrame({"z": z, "x": x, "y": 2 * x + z + rng.normal(size=n)})
 
 
 def _write(frame: pd.DataFrame, folder: Path, files: int, row_group: int) -> Path:

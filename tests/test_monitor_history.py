@@ -10,24 +10,15 @@ import uuid
 from pathlib import Path
 
 import _postgres
-import numpy as np
-import pandas as pd
 import pytest
 import sqlalchemy as sa
+from _monitor_worlds import GRAPH
+from _monitor_worlds import draw as _draw
 from sklearn.linear_model import LinearRegression
 
 from causalinterp.cli import main
 from causalinterp.errors import OptionError
 from causalinterp.monitoring import history, monitor
-
-GRAPH = "z -> x; z -> y; x -> y"
-
-
-def _draw(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    z = rng.normal(shift, 1.0, n)
-    x = z + rng.normal(size=n)
-    return pd.DataFrame({"z": z, "x": x, "y": 2 * x + z + rng.normal(size=n)})
 
 
 @pytest.fixture(scope="module")
