@@ -127,3 +127,21 @@ def test_parse_signs_and_its_errors():
 def test_unknown_feature_is_a_graph_error():
     with pytest.raises((GraphError, OptionError), match="nope"):
         derive_directions("a -> y", "y", ["nope"])
+
+
+def test_open_path_found_behind_many_blocked_ones():
+    # Eight model features form a complete DAG between the feature and the outcome: over
+    # 100,000 simple paths run through them, every one blocked by a feature in the model.
+    # The one open path, the direct edge, is listed last among each node's edges; the search
+    # must still find it (a search that walked every simple path gave up before reaching it).
+    mids = [f"m{i}" for i in range(8)]
+    g = nx.DiGraph()
+    g.add_edges_from(("x", m) for m in mids)
+    g.add_edges_from((a, b) for i, a in enumerate(mids) for b in mids[i + 1 :])
+    g.add_edges_from((m, "y") for m in mids)
+    g.add_edge("x", "y", sign="-")
+    for a, b in g.edges:
+        g.edges[a, b].setdefault("sign", "+")
+    d = derive_directions(g, "y", ["x", *mids]).by_feature["x"]
+    assert (d.direction, d.status) == ("-", "declared")
+    assert [p.nodes for p in d.paths] == [("x", "y")]

@@ -40,6 +40,8 @@ SIGNS = ("+", "-")
 #: Enumerating open paths is exponential in dense graphs: past this many, the direction is
 #: reported as unknown (status "too_many_paths") rather than guessed.
 MAX_PATHS = 10_000
+#: Partial walks the path search may extend before it gives up (a guard on dense graphs).
+MAX_EXPANSIONS = 200_000
 
 _ALIASES = {"+": "+", "-": "-", "+1": "+", "-1": "-", "1": "+", "positive": "+",
             "negative": "-", "increasing": "+", "decreasing": "-"}
@@ -358,35 +360,53 @@ def open_paths(
     with_descendant_given = {
         v for v in sub if v in given or nx.descendants(g, v) & given
     }
-    paths = []
-    walks = nx.all_simple_paths(sub.to_undirected(as_view=True), source, target)
-    for nodes in itertools.islice(walks, MAX_PATHS + 1):
-        if len(paths) >= MAX_PATHS:
-            raise _TooMany
-        arrows = tuple("->" if sub.has_edge(a, b) else "<-" for a, b in itertools.pairwise(nodes))
-        colliders = 0
-        blocked = False
-        for i in range(1, len(nodes) - 1):
-            collider = arrows[i - 1] == "->" and arrows[i] == "<-"
-            if collider:
-                colliders += 1
-                blocked = nodes[i] not in with_descendant_given
-            else:
-                blocked = nodes[i] in given
-            if blocked:
-                break
-        if blocked:
+    paths: list[PathSign] = []
+    # Depth-first over the skeleton, abandoning a walk at its first blocked node: blocked
+    # walks are never completed, so the cost follows the open paths, not every simple path
+    # (which grows exponentially in a dense graph).
+    expansions = 0
+    stack: list[tuple[tuple[str, ...], tuple[str, ...]]] = [((source,), ())]
+    while stack:
+        nodes, arrows = stack.pop()
+        last = nodes[-1]
+        if last == target:
+            if len(paths) >= MAX_PATHS:
+                raise _TooMany
+            paths.append(_signed(nodes, arrows, signs))
             continue
-        sign: str | None = "+" if colliders % 2 == 0 else "-"
-        for a, b, arrow in zip(nodes, nodes[1:], arrows, strict=False):
-            edge_sign = signs.get((a, b) if arrow == "->" else (b, a))
-            if edge_sign is None:
-                sign = None
-                break
-            if edge_sign == "-":
-                sign = "-" if sign == "+" else "+"
-        paths.append(PathSign(tuple(nodes), arrows, sign, all(a == "->" for a in arrows)))
+        expansions += 1
+        if expansions > MAX_EXPANSIONS:
+            raise _TooMany
+        for step, following in _steps(sub, last):
+            if following in nodes:
+                continue
+            if len(nodes) > 1:
+                collider = arrows[-1] == "->" and step == "<-"
+                if (last not in with_descendant_given) if collider else (last in given):
+                    continue  # this walk is blocked at ``last``
+            stack.append(((*nodes, following), (*arrows, step)))
     return sorted(paths, key=lambda p: (len(p.nodes), p.nodes))
+
+
+def _steps(g: nx.DiGraph, node: str) -> list[tuple[str, str]]:
+    """The skeleton's edges at ``node`` as (arrow, neighbour), in a fixed order."""
+    return sorted([("->", v) for v in g.successors(node)] + [("<-", u) for u in g.predecessors(node)])
+
+
+def _signed(
+    nodes: tuple[str, ...], arrows: tuple[str, ...], signs: Mapping[tuple[str, str], str]
+) -> PathSign:
+    """An open path with its sign: the product of its edges' signs (None if one is unsigned);
+    each collider on it flips the sign of the association it transmits."""
+    colliders = sum(a == "->" and b == "<-" for a, b in itertools.pairwise(arrows))
+    sign: str | None = "+" if colliders % 2 == 0 else "-"
+    for a, b, arrow in zip(nodes, nodes[1:], arrows, strict=False):
+        edge_sign = signs.get((a, b) if arrow == "->" else (b, a))
+        if edge_sign is None:
+            return PathSign(nodes, arrows, None, all(x == "->" for x in arrows))
+        if edge_sign == "-":
+            sign = "-" if sign == "+" else "+"
+    return PathSign(nodes, arrows, sign, all(x == "->" for x in arrows))
 
 
 def directions_from(value: Directions | Mapping[str, Any]) -> dict[str, str | None]:
