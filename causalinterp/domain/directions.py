@@ -390,7 +390,8 @@ def open_paths(
 
 def _steps(g: nx.DiGraph, node: str) -> list[tuple[str, str]]:
     """The skeleton's edges at ``node`` as (arrow, neighbour), in a fixed order."""
-    return sorted([("->", v) for v in g.successors(node)] + [("<-", u) for u in g.predecessors(node)])
+    outgoing = [("->", v) for v in g.successors(node)]
+    return sorted(outgoing + [("<-", u) for u in g.predecessors(node)])
 
 
 def _signed(
