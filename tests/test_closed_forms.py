@@ -129,3 +129,41 @@ def test_an_irrelevant_instrument_is_an_estimation_error():
     with pytest.raises(EstimationError, match="instrument is constant"):
         closed_forms.estimate_iv(y, t, np.ones(300), None, **CONT, seed=0)
     assert np.isfinite(closed_forms.estimate_iv(y, t, z, None, **CONT, seed=0).stderr)
+
+
+def test_each_nuisance_gets_the_family_chosen_for_its_role(monkeypatch):
+    # nuisance="auto" chooses per target; the closed forms must fit the treatment with the
+    # treatment's family and the instrument with the instrument's, not the outcome's.
+    from causalinterp.estimate import _learners
+
+    def chose(role, kind, family):
+        return _learners.Selection(role=role, kind=kind, chosen=family, metric="squared error")
+
+    choice = _learners.LearnerChoice(
+        (
+            chose("outcome", "continuous", "linear"),
+            chose("treatment", "continuous", "boosting"),
+            chose("instrument", "continuous", "flexible"),
+        )
+    )
+    made: dict[str, str] = {}
+
+    def recording(kind, nuisance, seed, role="outcome"):
+        learner = _learners.make_learner(kind, nuisance, seed, role)
+        made[role] = (type(learner).__name__, getattr(learner, "boost", None))
+        return learner
+
+    monkeypatch.setattr(closed_forms, "make_learner", recording)
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(600, 2))
+    z = w[:, 0] + rng.normal(size=600)
+    t = z + np.sin(3 * w[:, 1]) + rng.normal(size=600)
+    y = 2 * t + w[:, 0] + rng.normal(size=600)
+    closed_forms.fit_iv(y, t, z, w, treatment_kind="continuous", outcome_kind="continuous",
+                        seed=0, nuisance=choice)  # fmt: skip
+    linear = type(_learners.make_regressor("linear", 0)).__name__
+    assert made == {
+        "outcome": (linear, False),  # penalised least squares alone
+        "treatment": ("HistGradientBoostingRegressor", None),
+        "instrument": (linear, True),  # least squares plus boosting on its residuals
+    }

@@ -107,30 +107,32 @@ def _folds(n: int, n_folds: int, strata: np.ndarray | None, seed: int) -> list[n
 
 
 def cross_fit(
-    targets: list[tuple[np.ndarray, str]],
+    targets: list[tuple[np.ndarray, str, str]],
     x: np.ndarray | None,
     *,
     folds: list[np.ndarray],
     nuisance: Nuisance,
     seed: int,
 ) -> list[np.ndarray]:
-    """Out-of-fold predictions of each ``(target, kind)`` from ``x``, on one fold split.
+    """Out-of-fold predictions of each ``(target, kind, role)`` from ``x``, on one fold split.
 
     A ``"binary"`` target gets the classifier's probability of 1, a ``"continuous"`` one the
     regressor's prediction; without ``x`` every prediction is the target's mean (the right
-    model without covariates, and the exact 2SLS then). Each target's learner is seeded from
-    ``seed`` and its position, so the predictions depend on the seed only.
+    model without covariates, and the exact 2SLS then). ``role`` ("outcome", "treatment",
+    "instrument") picks the learner family ``nuisance="auto"`` chose for that target. Each
+    target's learner is seeded from ``seed`` and its position, so the predictions depend on
+    the seed only.
     """
     n = targets[0][0].shape[0]
     if x is None:
-        return [np.full(n, float(np.mean(a))) for a, _ in targets]
+        return [np.full(n, float(np.mean(a))) for a, _, _ in targets]
     seeds = np.random.SeedSequence(int(seed)).generate_state(len(targets))
     predicted = [np.empty(n) for _ in targets]
     every = np.arange(n)
     for test in folds:
         train = np.setdiff1d(every, test, assume_unique=True)
-        for (target, kind), out, s in zip(targets, predicted, seeds, strict=True):
-            learner = make_learner(kind, nuisance, int(s))
+        for (target, kind, role), out, s in zip(targets, predicted, seeds, strict=True):
+            learner = make_learner(kind, nuisance, int(s), role)
             learner.fit(x[train], target[train])
             if kind == "binary":
                 out[test] = learner.predict_proba(x[test])[:, 1]
@@ -241,19 +243,21 @@ def fit_iv(
         folds = _folds(n, n_folds, strata, int(seeds[0] >> 1))
         learners = _nuisance_for(has_w, nuisance)
         ey, et = cross_fit(
-            [(y, outcome_kind), (t, treatment_kind)], x, folds=folds, nuisance=learners,
+            [(y, outcome_kind, "outcome"), (t, treatment_kind, "treatment")], x, folds=folds,
+            nuisance=learners,
             seed=int(seeds[1]),
         )
         if projection:
             # The optimal instrument E[t | w, z]: its learner always sees z, so it is flexible.
             wz = z if x is None else np.column_stack([x, z])
             (etz,) = cross_fit(
-                [(t, treatment_kind)], wz, folds=folds, nuisance=nuisance, seed=int(seeds[2])
+                [(t, treatment_kind, "treatment")], wz, folds=folds, nuisance=nuisance,
+                seed=int(seeds[2]),
             )
             q = etz - et
         else:
             (ez,) = cross_fit(
-                [(z[:, 0], "binary" if binary_z else "continuous")], x, folds=folds,
+                [(z[:, 0], "binary" if binary_z else "continuous", "instrument")], x, folds=folds,
                 nuisance=learners, seed=int(seeds[2]),
             )
             q = z[:, 0] - ez
@@ -341,7 +345,9 @@ def fit_frontdoor(
         folds = _folds(n, n_folds, strata, int(seeds[0] >> 1))
         # Stage 1: t -> mediators, adjusting for w.
         first = cross_fit(
-            [(t, treatment_kind)] + [(m[:, j], "continuous") for j in range(k)],
+            # Roles as in EconML's stage models: the mediators are this stage's outcomes.
+            [(t, treatment_kind, "treatment")]
+            + [(m[:, j], "continuous", "outcome") for j in range(k)],
             x,
             folds=folds,
             nuisance=_nuisance_for(has_w, nuisance),
@@ -350,7 +356,8 @@ def fit_frontdoor(
         # Stage 2: mediators -> y, adjusting for t (blocks the back door M <- T <- U -> Y).
         tw = t[:, None] if x is None else np.column_stack([t, x])
         second = cross_fit(
-            [(y, outcome_kind)] + [(m[:, j], "continuous") for j in range(k)],
+            [(y, outcome_kind, "outcome")]
+            + [(m[:, j], "continuous", "treatment") for j in range(k)],
             tw,
             folds=folds,
             nuisance=nuisance,
