@@ -97,3 +97,40 @@ def test_iv_and_front_door_take_the_rule_too():
                               nuisance="linear", nuisance_rows=100)  # fmt: skip
     assert sub.estimate != full.estimate
     assert abs(sub.estimate - full.estimate) < 0.25 * full.stderr, (sub, full)
+
+
+def test_the_dummy_outcomes_fits_follow_the_rule(monkeypatch):
+    # On the fast path the refutation stage fits two more learners per feature (the dummy
+    # outcome's systematic part, and the estimator's outcome model cross-fitted to it): on
+    # large data both see the rule's subsample, as the effect's own nuisances did.
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from causalinterp.data import check_data
+    from causalinterp.estimate import estimate_effects
+    from causalinterp.graph import CausalGraph
+    from causalinterp.refute import refute_effects
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    w = rng.normal(size=n)
+    t = np.sin(w) + rng.normal(size=n)
+    frame = pd.DataFrame({"w": w, "t": t, "y": t + w**2 + rng.normal(size=n)})
+    graph = CausalGraph.parse("w -> t; w -> y; t -> y")
+    checked = check_data(frame, graph, "y", features=["t"])
+    cap = subsample_rows(n, 1, 100)
+    assert cap is not None and cap < 2 * n // 3  # the rule engages on these folds
+    effects = estimate_effects(checked, graph, seed=0, nuisance="flexible", nuisance_rows=100,
+                               n_jobs=1)  # fmt: skip
+    seen: list[int] = []
+    fit = HistGradientBoostingRegressor.fit
+
+    def counting(self, X, y, *args, **kwargs):
+        seen.append(len(X))
+        return fit(self, X, y, *args, **kwargs)
+
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", counting)
+    refutations = refute_effects(checked, effects, refute="quick", refit=False, seed=0, n_jobs=1)
+    assert refutations.fast == frozenset({"t"})
+    assert seen and max(seen) <= cap, (cap, sorted(set(seen)))
+    assert refutations.result("t", "dummy_outcome").passed

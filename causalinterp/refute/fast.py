@@ -36,6 +36,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from causalinterp.estimate import _econml
+from causalinterp.estimate._subsample import subsampled_nuisance
 from causalinterp.refute.names import RefuterName
 from causalinterp.refute.refuters import REFUTERS, REGISTRY
 from causalinterp.refute.simulation import Plan, Simulated, columns, learners_of, parallel_map
@@ -305,6 +306,11 @@ def run_fast(
         p for p in plans if isinstance(nuisances[p.feature], _econml.DoublyRobustNuisances)
     ]
 
+    def capped(plan: Plan, learners: _econml.Nuisance) -> _econml.Nuisance:
+        # The outcome model on the subsample the effect's own outcome model was fitted on.
+        rows = getattr(effects, "nuisance_rows", None)
+        return subsampled_nuisance(learners, len(plan.frame), len(plan.controls), rows)
+
     # One batch of cross-fits: what the estimator's outcome model recovers of each dummy's
     # systematic part, and each binary treatment's E[y | w] for its placebo.
     dummy_index = REFUTERS.index(RefuterName.DUMMY_OUTCOME)
@@ -315,7 +321,7 @@ def run_fast(
             kinds[outcome],
             int(plan.seeds[dummy_index].generate_state(2)[1] >> 1),
             n_folds,
-            learners_of(plan.effect, nuisance),
+            capped(plan, learners_of(plan.effect, nuisance)),
         )
         for plan in plans
     ] + [
@@ -325,7 +331,7 @@ def run_fast(
             kinds[outcome],
             int(plan.seeds[0].generate_state(3)[2] >> 1),
             n_folds,
-            learners_of(plan.effect, nuisance),
+            capped(plan, learners_of(plan.effect, nuisance)),
         )
         for plan in doubly_robust
     ]

@@ -160,12 +160,17 @@ def dummy_base(frame: pd.DataFrame, outcome: str, feature: str, effect: float) -
     return y - effect * t if math.isfinite(effect) else y
 
 
-def fit_outcome(target: np.ndarray, x: np.ndarray | None, seed: int) -> np.ndarray:
+def fit_outcome(
+    target: np.ndarray, x: np.ndarray | None, seed: int, max_rows: int | None = None
+) -> np.ndarray:
     """Cross-fitted E[target | x], the systematic part kept by the dummy outcome.
 
     Least squares plus gradient boosting on its residuals (3 folds): the dummy outcome then
     carries the linear and the non-linear dependence on the controls that the real outcome
-    has, and an estimator that cannot adjust for it shows a non-zero dummy effect.
+    has, and an estimator that cannot adjust for it shows a non-zero dummy effect. On large
+    data each fold's learners see a seeded ``max_rows`` of its training rows (the effects'
+    subsample rule, :func:`causalinterp.estimate._subsample.subsample_rows`) and predict on
+    every row.
     """
     fitted = np.full(len(target), target.mean())
     if x is None or len(target) < 20:
@@ -180,6 +185,8 @@ def fit_outcome(target: np.ndarray, x: np.ndarray | None, seed: int) -> np.ndarr
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
         for train, test in folds.split(x):
+            if max_rows is not None and train.size > max_rows:
+                train = np.sort(np.random.default_rng(seed).choice(train, max_rows, replace=False))
             linear = LinearRegression().fit(x[train], target[train])
             boost = HistGradientBoostingRegressor(
                 max_iter=100, max_leaf_nodes=15, early_stopping=False, random_state=seed

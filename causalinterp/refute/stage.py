@@ -22,6 +22,7 @@ from joblib import effective_n_jobs
 
 from causalinterp._seeds import seed_sequence
 from causalinterp.errors import DataError
+from causalinterp.estimate._subsample import subsample_rows
 from causalinterp.options import validate
 from causalinterp.refute import fast, sequential
 from causalinterp.refute.names import RefuterName
@@ -239,6 +240,7 @@ def refute_effects(
                 base[p.feature],
                 columns(p.frame, p.controls),
                 int(p.seeds[dummy_index].generate_state(1)[0] >> 1),
+                subsample_rows(len(p.frame), len(p.controls), effects.nuisance_rows),
             )
             for p in plans
         ],
