@@ -325,7 +325,7 @@ def test_a_curve_that_keeps_falling_is_not_said_to_level_off():
 def test_the_multiplier_bootstrap_draws_from_the_influence_covariance():
     # sum_i xi_i psi_i with Gaussian xi is Gaussian with covariance sum_i psi_i psi_i': the
     # sup quantiles drawn from that covariance match the n-multiplier bootstrap.
-    from causalinterp.estimate.curves import N_MULTIPLIER, _sup_quantiles
+    from causalinterp.estimate.curves import N_MULTIPLIER, _centred_gram, _sup_quantiles
 
     rng = np.random.default_rng(0)
     n = 4000
@@ -338,7 +338,11 @@ def test_the_multiplier_bootstrap_draws_from_the_influence_covariance():
         xi = np.random.default_rng(1).standard_normal((8000, n))
         stats = np.abs(xi @ centred) / n / se
         direct.append(np.quantile(stats.max(axis=1), 0.95))
-    drawn = _sup_quantiles(np.random.default_rng(2), [infl, infl_inc], ses, 0.95)
+    gram = _centred_gram(infl, infl_inc)
+    stacked = np.column_stack([infl, infl_inc])
+    centred = stacked - stacked.mean(axis=0)
+    np.testing.assert_allclose(gram, centred.T @ centred, rtol=1e-9, atol=1e-6)
+    drawn = _sup_quantiles(np.random.default_rng(2), gram, n, ses, 0.95)
     # N_MULTIPLIER draws: a 95% quantile's Monte Carlo error is a few hundredths.
     assert N_MULTIPLIER >= 1000
     np.testing.assert_allclose(drawn, direct, atol=0.12)

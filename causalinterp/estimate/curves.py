@@ -336,7 +336,8 @@ def _fit(task: _Task) -> _Fit:
     # Cross-fitted residuals of y and of every basis column on the controls. E[B(X) | W] comes
     # from X's regression on W and its residuals' empirical distribution (X = m(W) + r):
     # two nuisance fits per fold, the same as the average effect's, which the stage reuses.
-    if task.w is None or task.w.shape[1] == 0:
+    reused = task.y_hat is not None and task.x_hat is not None
+    if not reused and (task.w is None or task.w.shape[1] == 0):
         y_hat = np.full(n, y.mean())
         b_hat = np.broadcast_to(basis.mean(axis=0), basis.shape)
     else:
@@ -350,9 +351,10 @@ def _fit(task: _Task) -> _Fit:
         m_grid = np.linspace(x_hat.min(), x_hat.max(), 256)
         shifted = (m_grid[:, None] + r[None, :]).reshape(-1, 1)
         table = spline.transform(shifted).reshape(len(m_grid), len(r), -1).mean(axis=1)
-        b_hat = np.column_stack(
-            [np.interp(x_hat, m_grid, table[:, k]) for k in range(basis.shape[1])]
-        )
+        # Linear interpolation of every column at once: one search for the n rows.
+        at = np.clip(np.searchsorted(m_grid, x_hat) - 1, 0, len(m_grid) - 2)
+        share = np.clip((x_hat - m_grid[at]) / (m_grid[at + 1] - m_grid[at]), 0.0, 1.0)
+        b_hat = table[at] + share[:, None] * (table[at + 1] - table[at])
     residuals = np.column_stack([y - y_hat, basis - b_hat])
     y_res, b_res = residuals[:, 0], residuals[:, 1:]
 
@@ -379,29 +381,37 @@ def _fit(task: _Task) -> _Fit:
     infl_inc = infl_beta @ window.T
     inc_se = infl_inc.std(axis=0) / math.sqrt(n)
 
-    centred = infl - infl.mean(axis=0)
-    crit, inc_crit = _sup_quantiles(rng, [infl, infl_inc], [se, inc_se], task.level)
-    cov = centred.T @ centred / (n * n)
+    gram = _centred_gram(infl, infl_inc)  # sum of psi psi' over rows, psi centred
+    crit, inc_crit = _sup_quantiles(rng, gram, n, [se, inc_se], task.level)
+    g = infl.shape[1]
+    cov = gram[:g, :g] / (n * n)
     return _Fit(
         grid, theta, se, crit, starts, ends, inc, inc_se, inc_crit, knots, cov, task.level
     )
 
 
-def _sup_quantiles(
-    rng: np.random.Generator, infls: list[np.ndarray], ses: list[np.ndarray], level: float
-) -> list[float]:
-    """Per block of influence functions, the ``level`` quantile of max_g |sum_i xi_i psi_i(g)|
-    / (n se_g) under Gaussian multipliers xi (one draw of xi shared by every block).
+def _centred_gram(*blocks: np.ndarray) -> np.ndarray:
+    """sum_i (psi_i - mean psi)(psi_i - mean psi)' of the columns of ``blocks`` side by side,
+    without a centred copy of the n-row matrices."""
+    gram = np.block([[a.T @ b for b in blocks] for a in blocks])
+    mean = np.concatenate([a.mean(axis=0) for a in blocks])
+    return gram - blocks[0].shape[0] * np.outer(mean, mean)
 
-    Given the data, sum_i xi_i psi_i is exactly Gaussian with covariance sum_i psi_i psi_i'
-    (psi centred), so the draws are taken from that G x G covariance instead of drawing n
-    multipliers per draw: the same distribution, in O(n G^2) time and O(G^2) memory rather than
-    an N_MULTIPLIER x n matrix (8 GB at a million rows).
+
+def _sup_quantiles(
+    rng: np.random.Generator, gram: np.ndarray, n: int, ses: list[np.ndarray], level: float
+) -> list[float]:
+    """Per block of influence functions (``ses`` gives each block's standard errors, in
+    ``gram``'s column order), the ``level`` quantile of max_g |sum_i xi_i psi_i(g)| / (n se_g)
+    under Gaussian multipliers xi, one draw of xi shared by every block.
+
+    Given the data, sum_i xi_i psi_i is exactly Gaussian with covariance ``gram`` =
+    sum_i psi_i psi_i' (psi centred), so the draws are taken from that G x G covariance
+    instead of drawing n multipliers per draw: the same distribution, in O(G^2) memory rather
+    than an N_MULTIPLIER x n matrix (8 GB at a million rows).
     """
-    n = infls[0].shape[0]
-    centred = np.column_stack([a - a.mean(axis=0) for a in infls])
-    values, vectors = np.linalg.eigh(centred.T @ centred)
-    root = vectors * np.sqrt(np.clip(values, 0.0, None))  # root @ root.T = the covariance
+    values, vectors = np.linalg.eigh(gram)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))  # root @ root.T = gram
     sums = rng.standard_normal((N_MULTIPLIER, len(values))) @ root.T  # N_MULTIPLIER x G
     quantiles, start = [], 0
     for se in ses:
@@ -524,7 +534,7 @@ def estimate_curves(
         x = frame[feature].to_numpy(dtype=float)
         kept = effects.nuisances.get(feature)
         y_hat = x_hat = None
-        if hasattr(kept, "t_res") and len(kept.t_res) == len(x):
+        if adjustment and hasattr(kept, "t_res") and len(kept.t_res) == len(x):
             # The average effect's out-of-fold nuisances: no new fit (see the module docstring).
             y_hat, x_hat = y - np.asarray(kept.y_res, float), x - np.asarray(kept.t_res, float)
         tasks.append(
@@ -532,7 +542,8 @@ def estimate_curves(
                 feature,
                 x,
                 y,
-                checked.design(adjustment, frame) if adjustment else None,
+                # The controls only when the nuisances must be fitted here (a copy of n rows).
+                checked.design(adjustment, frame) if adjustment and y_hat is None else None,
                 int(curve_points),
                 float(level),
                 effects.n_folds,

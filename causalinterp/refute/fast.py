@@ -341,6 +341,7 @@ def run_fast(
         zip((p.feature for p in doubly_robust), crossfits[len(plans) :], strict=True)
     )
 
+    jobs = []
     for plan in plans:
         kept = nuisances[plan.feature]
         stage: FinalStage
@@ -363,14 +364,31 @@ def run_fast(
             binary_outcome=kinds[outcome] == "binary",
             shift=original - theta_r if math.isfinite(theta_r) else 0.0,
         )
-        for refuter, refuter_seed in zip(REFUTERS, plan.seeds, strict=True):
-            result.simulations[plan.feature, refuter] = [
-                simulate(refuter, inputs, sim_seed) for sim_seed in refuter_seed.spawn(simulations)
-            ]
-        systematic = inputs.fitted_res - inputs.fitted_res.mean()
-        result.references[plan.feature] = (*stage.dummy(systematic), "")
-        result.placebo_sd[plan.feature] = stage.placebo_sd(inputs.t)
+        jobs.append((inputs, plan.seeds, simulations))
+    # Features in parallel: on large data each simulation is a few passes over every row.
+    done = parallel_map(_simulate_feature, jobs, n_jobs=n_jobs, backend=backend)
+    for plan, (by_refuter, reference, placebo_sd) in zip(plans, done, strict=True):
+        for refuter, values in by_refuter.items():
+            result.simulations[plan.feature, refuter] = values
+        result.references[plan.feature] = reference
+        result.placebo_sd[plan.feature] = placebo_sd
     return result
+
+
+def _simulate_feature(
+    args: tuple[FastInputs, Sequence[np.random.SeedSequence], int],
+) -> tuple[dict[str, list[Simulated]], Simulated, float]:
+    """Every refuter's simulations of one feature, its noise-free dummy outcome and the
+    placebo's exact spread (seeded per refuter and simulation: independent of ``n_jobs``)."""
+    inputs, seeds, simulations = args
+    with threadpool_limits(limits=1):
+        by_refuter = {
+            refuter: [simulate(refuter, inputs, s) for s in refuter_seed.spawn(simulations)]
+            for refuter, refuter_seed in zip(REFUTERS, seeds, strict=True)
+        }
+        systematic = inputs.fitted_res - inputs.fitted_res.mean()
+        reference = (*inputs.stage.dummy(systematic), "")
+        return by_refuter, reference, inputs.stage.placebo_sd(inputs.t)
 
 
 def simulate(refuter: str, inputs: FastInputs, seed: np.random.SeedSequence) -> Simulated:
