@@ -42,6 +42,9 @@ def test_ctrl_c_exits_130_and_writes_nothing(command, target, argv, monkeypatch,
 
 def test_a_swallowed_interrupt_still_exits_130_and_writes_nothing(tmp_path, capsys):
     written = []
+    # What the command must restore: Python's default handler, or SIG_IGN when the test
+    # process was started in the background (a shell's `&` ignores SIGINT).
+    before = signal.getsignal(signal.SIGINT)
 
     @_command.command
     def run(args: argparse.Namespace) -> int:
@@ -55,7 +58,7 @@ def test_a_swallowed_interrupt_still_exits_130_and_writes_nothing(tmp_path, caps
     assert written == []
     assert "interrupted; nothing was written" in capsys.readouterr().err
     # The handler is the previous one again once the command returns.
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_bad_input_is_one_line_and_exit_2(capsys):
