@@ -9,7 +9,9 @@ import pytest
 from causalinterp import options
 from causalinterp.errors import OptionError
 from causalinterp.estimate._dowhy import Identification
+from causalinterp.estimate._learners import make_classifier, make_regressor
 from causalinterp.estimate._subsample import (
+    RowCap,
     SubsampledClassifier,
     SubsampledRegressor,
     subsample_rows,
@@ -28,7 +30,9 @@ def test_the_rule_engages_only_above_its_threshold():
     assert subsample_rows(1_000_000, 200, 200_000) is None  # 10 * 200 * 1000 > rows
     assert subsample_rows(10**9, 20, None) is None
     assert subsampled_nuisance("auto", 150_000, 20, 200_000) == "auto"
-    reg, clf = subsampled_nuisance("auto", 1_000_000, 20, 200_000)
+    capped = subsampled_nuisance("auto", 1_000_000, 20, 200_000)
+    assert capped == RowCap("auto", 200_000)
+    reg, clf = make_regressor(capped, 0), make_classifier(capped, 0)
     assert isinstance(reg, SubsampledRegressor) and isinstance(clf, SubsampledClassifier)
     assert reg.max_rows == clf.max_rows == 200_000
     with pytest.raises(OptionError, match="nuisance_rows"):
@@ -39,7 +43,8 @@ def test_a_subsampled_learner_fits_on_seeded_rows_and_predicts_on_all():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(5000, 2))
     y = (rng.random(5000) < 0.1).astype(float)  # a rare class keeps its share
-    reg, clf = subsampled_nuisance("linear", 5000, 3, 100)
+    capped = subsampled_nuisance("linear", 5000, 3, 100)
+    reg, clf = make_regressor(capped, None), make_classifier(capped, None)
     fitted = clf.set_params(random_state=1).fit(x, y)
     assert fitted.n_rows_fitted_ == pytest.approx(reg.max_rows, abs=2)
     assert list(fitted.classes_) == [0.0, 1.0]
@@ -134,3 +139,38 @@ def test_the_dummy_outcomes_fits_follow_the_rule(monkeypatch):
     assert refutations.fast == frozenset({"t"})
     assert seen and max(seen) <= cap, (cap, sorted(set(seen)))
     assert refutations.result("t", "dummy_outcome").passed
+
+
+def test_capped_learners_keep_the_family_chosen_for_their_role():
+    from causalinterp.estimate._learners import LearnerChoice, Selection
+
+    choice = LearnerChoice(
+        (
+            Selection(role="outcome", kind="continuous", chosen="linear", metric="squared error"),
+            Selection(role="treatment", kind="continuous", chosen="boosting",
+                      metric="squared error"),
+        )
+    )  # fmt: skip
+    capped = subsampled_nuisance(choice, 1_000_000, 20, 200_000)
+    outcome = make_regressor(capped, 0, "outcome")
+    treatment = make_regressor(capped, 0, "treatment")
+    assert outcome.max_rows == treatment.max_rows == 200_000
+    assert type(treatment.estimator).__name__ == "HistGradientBoostingRegressor"
+    assert type(outcome.estimator).__name__ == "_LinearBoostRegressor"
+    assert outcome.estimator.boost is False  # the penalised linear family
+
+
+def test_auto_still_chooses_the_learners_when_the_rule_engages():
+    rng = np.random.default_rng(5)
+    n = 3000
+    w = rng.normal(size=(n, 2))
+    t = w[:, 0] + rng.normal(size=n)
+    y = 1.5 * t + w[:, 0] + rng.normal(size=n)
+    ident = Identification(strategy=Strategy.BACKDOOR, adjustment_set=("a", "b"))
+    assert subsample_rows(n, 2, 100) is not None  # the rule engages on these 3,000 rows
+    capped = estimate_identified(ident, y, t, w=w, treatment_kind="continuous",
+                                 outcome_kind="continuous", seed=0, nuisance="auto",
+                                 nuisance_rows=100)  # fmt: skip
+    assert capped.learners is not None  # chosen from the data, not a fixed fallback
+    assert {s.role for s in capped.learners.selections} == {"outcome", "treatment"}
+    assert abs(capped.estimate - 1.5) < 4 * capped.stderr

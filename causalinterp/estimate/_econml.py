@@ -87,6 +87,7 @@ from causalinterp.estimate._learners import (
     make_regressor,
     select_learner,
 )
+from causalinterp.estimate._subsample import RowCap
 
 __all__ = [
     "MIN_PROPENSITY",
@@ -249,7 +250,11 @@ def fit_backdoor(
     nuisance = _nuisance_for(has_w, nuisance)
     seed = int(seed)
     chosen: LearnerChoice | None = None
-    if isinstance(nuisance, str) and nuisance == "auto":
+    # On large data the learners are capped at the subsample rule's rows (RowCap); what they
+    # are is decided as on small data: "auto" is chosen (on at most SELECT_ROWS rows).
+    cap = nuisance.max_rows if isinstance(nuisance, RowCap) else None
+    spec = nuisance.nuisance if isinstance(nuisance, RowCap) else nuisance
+    if isinstance(spec, str) and spec == "auto":
         chosen = _quiet_fit(
             "choosing the nuisance learners",
             lambda: choose_learners(
@@ -257,9 +262,9 @@ def fit_backdoor(
                 seed=seed, n_folds=n_folds,
             ),
         )  # fmt: skip
-        nuisance = chosen
-    elif isinstance(nuisance, LearnerChoice):
-        chosen = nuisance
+        nuisance = chosen if cap is None else RowCap(chosen, cap)
+    elif isinstance(spec, LearnerChoice):
+        chosen = spec
 
     if treatment_kind == "continuous":
 

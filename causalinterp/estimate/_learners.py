@@ -65,6 +65,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from causalinterp.errors import OptionError
+from causalinterp.estimate._subsample import RowCap, SubsampledClassifier, SubsampledRegressor
 
 #: The learner families ``nuisance="auto"`` chooses among, simplest first (the order breaks
 #: ties under the one-standard-error rule).
@@ -337,6 +338,9 @@ def _family(nuisance: Any, role: str) -> tuple[Any, float | None]:
 
 def make_regressor(nuisance: Any, seed: int, role: str = "outcome") -> BaseEstimator:
     """An unfitted, seeded learner of a continuous target for the ``nuisance`` option."""
+    if isinstance(nuisance, RowCap):
+        inner = make_regressor(nuisance.nuisance, seed, role)
+        return SubsampledRegressor(inner, nuisance.max_rows, random_state=seed)
     nuisance, penalty = _family(nuisance, role)
     if not isinstance(nuisance, str):
         return _user_learner("continuous", nuisance, seed)
@@ -350,6 +354,9 @@ def make_regressor(nuisance: Any, seed: int, role: str = "outcome") -> BaseEstim
 
 def make_classifier(nuisance: Any, seed: int, role: str = "treatment") -> BaseEstimator:
     """An unfitted, seeded learner of a 0/1 target (it gives probabilities)."""
+    if isinstance(nuisance, RowCap):
+        inner = make_classifier(nuisance.nuisance, seed, role)
+        return SubsampledClassifier(inner, nuisance.max_rows, random_state=seed)
     nuisance, penalty = _family(nuisance, role)
     if not isinstance(nuisance, str):
         return _user_learner("binary", nuisance, seed)
@@ -465,6 +472,9 @@ def select_learner(
 
 def describe_nuisance(nuisance: Nuisance) -> str:
     """The nuisance specification as the report states it: its name or the learners' reprs."""
+    if isinstance(nuisance, RowCap):
+        rows = f"each fitted on at most {nuisance.max_rows:,} rows per fold"
+        return f"{describe_nuisance(nuisance.nuisance)} ({rows})"
     if isinstance(nuisance, str):
         return nuisance
     if isinstance(nuisance, LearnerChoice):
@@ -475,6 +485,9 @@ def describe_nuisance(nuisance: Nuisance) -> str:
 
 def check_nuisance(nuisance: Any) -> None:
     """Raise :class:`OptionError` unless ``nuisance`` is a valid nuisance specification."""
+    if isinstance(nuisance, RowCap):
+        check_nuisance(nuisance.nuisance)
+        return
     if isinstance(nuisance, LearnerChoice):
         return
     if isinstance(nuisance, str):

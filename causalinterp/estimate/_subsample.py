@@ -22,14 +22,22 @@ takes them as it takes the user's own learners; the same seed gives the same sub
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
-from causalinterp.estimate._learners import Nuisance, make_classifier, make_regressor
+if TYPE_CHECKING:
+    from causalinterp.estimate._learners import Nuisance
 
-__all__ = ["SubsampledClassifier", "SubsampledRegressor", "subsample_rows", "subsampled_nuisance"]
+__all__ = [
+    "RowCap",
+    "SubsampledClassifier",
+    "SubsampledRegressor",
+    "subsample_rows",
+    "subsampled_nuisance",
+]
 
 #: The factor of the rule: the nuisances' second-order error is at most 1 / SAFETY of a
 #: standard error under the least-squares rate.
@@ -115,19 +123,30 @@ class SubsampledClassifier(ClassifierMixin, _Subsampled):
         return self.estimator_.predict_proba(X)
 
 
+@dataclass(frozen=True)
+class RowCap:
+    """A nuisance specification whose every learner is fitted on at most ``max_rows`` seeded
+    rows of its training fold.
+
+    The learners themselves are built per target from ``nuisance`` as usual
+    (:func:`causalinterp.estimate._learners.make_learner`), so each target keeps the family
+    chosen for its role; ``nuisance="auto"`` is still chosen from the data.
+    """
+
+    nuisance: Any
+    max_rows: int
+
+
 def subsampled_nuisance(
     nuisance: Nuisance, n_rows: int, n_columns: int, nuisance_rows: int | None
-) -> Nuisance:
-    """``nuisance``, or when the rule engages (:func:`subsample_rows`) the pair of its
-    regressor and classifier each fitted on a seeded subsample of its training rows.
+) -> Nuisance | RowCap:
+    """``nuisance``, or when the rule engages (:func:`subsample_rows`) the same specification
+    capped at the rule's rows (:class:`RowCap`).
 
-    The estimators clone and seed the pair per fit as they do any user's learners, so the
+    The estimators clone and seed each learner per fit as they do any user's learners, so the
     subsample follows the fit's seed.
     """
     m = subsample_rows(n_rows, n_columns, nuisance_rows)
-    if m is None:
+    if m is None or isinstance(nuisance, RowCap):
         return nuisance
-    return (
-        SubsampledRegressor(make_regressor(nuisance, 0), m),
-        SubsampledClassifier(make_classifier(nuisance, 0), m),
-    )
+    return RowCap(nuisance, m)
