@@ -160,17 +160,35 @@ def test_capped_learners_keep_the_family_chosen_for_their_role():
     assert outcome.estimator.boost is False  # the penalised linear family
 
 
-def test_auto_still_chooses_the_learners_when_the_rule_engages():
+def test_auto_is_the_flexible_learner_when_the_rule_engages(monkeypatch):
+    # A choice made on 5,000 rows may pick a family whose bias is invisible there and several
+    # standard errors at a million rows: on data large enough for the rule, "auto" fits the
+    # flexible learner (linear plus boosting on its residuals) without choosing.
+    from causalinterp.estimate import _learners
+
     rng = np.random.default_rng(5)
     n = 3000
     w = rng.normal(size=(n, 2))
     t = w[:, 0] + rng.normal(size=n)
     y = 1.5 * t + w[:, 0] + rng.normal(size=n)
     ident = Identification(strategy=Strategy.BACKDOOR, adjustment_set=("a", "b"))
-    assert subsample_rows(n, 2, 100) is not None  # the rule engages on these 3,000 rows
+    assert subsample_rows(n, 3, 100) is not None  # the rule engages on these 3,000 rows
+    families = []
+    make = _learners.make_regressor
+
+    def recording(nuisance, seed, role="outcome"):
+        learner = make(nuisance, seed, role)
+        if hasattr(learner, "max_rows"):  # the capped learner, not the one inside it
+            families.append(learner.estimator.boost)
+        return learner
+
+    monkeypatch.setattr(_learners, "make_regressor", recording)
     capped = estimate_identified(ident, y, t, w=w, treatment_kind="continuous",
                                  outcome_kind="continuous", seed=0, nuisance="auto",
                                  nuisance_rows=100)  # fmt: skip
-    assert capped.learners is not None  # chosen from the data, not a fixed fallback
-    assert {s.role for s in capped.learners.selections} == {"outcome", "treatment"}
+    assert capped.learners is None  # nothing was chosen
+    assert families and all(boost is True for boost in families)  # capped, flexible
     assert abs(capped.estimate - 1.5) < 4 * capped.stderr
+    small = estimate_identified(ident, y, t, w=w, treatment_kind="continuous",
+                                outcome_kind="continuous", seed=0, nuisance="auto")  # fmt: skip
+    assert small.learners is not None  # below the rule's size, chosen from the data

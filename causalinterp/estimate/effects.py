@@ -31,7 +31,7 @@ from causalinterp.errors import EstimationError, OptionError, first_line
 from causalinterp.estimate import _dowhy, _econml, closed_forms, estimands
 from causalinterp.estimate._dowhy import Identification, identify_effect
 from causalinterp.estimate._econml import EffectEstimate
-from causalinterp.estimate._subsample import subsampled_nuisance
+from causalinterp.estimate._subsample import subsample_rows, subsampled_nuisance
 from causalinterp.estimate.enums import EffectStatus, Strategy
 from causalinterp.estimate.overlap import Overlap, diagnose_overlap
 from causalinterp.graph import CausalGraph
@@ -339,9 +339,10 @@ def _estimate_task(
         estimate = estimands.apply_estimand(estimate, nuisances, task.estimand)
     else:
         nuisance, chosen = task.nuisance, None
-        if _is_auto(nuisance) and task.identification.strategy == Strategy.IV and (
-            task.w is not None and task.z is not None
-        ):
+        large = subsample_rows(len(task.y), _columns(task.w, task.z), task.nuisance_rows)
+        if _is_auto(nuisance) and large is None and task.identification.strategy == (
+            Strategy.IV
+        ) and (task.w is not None and task.z is not None):
             # The instruments' nuisances chosen for the data too (then held fixed by the
             # refuters' re-fits, as for back-door effects).
             chosen = _econml.choose_iv_learners(
