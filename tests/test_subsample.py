@@ -123,7 +123,7 @@ def test_the_dummy_outcomes_fits_follow_the_rule(monkeypatch):
     frame = pd.DataFrame({"w": w, "t": t, "y": t + w**2 + rng.normal(size=n)})
     graph = CausalGraph.parse("w -> t; w -> y; t -> y")
     checked = check_data(frame, graph, "y", features=["t"])
-    cap = subsample_rows(n, 1, 100)
+    cap = subsample_rows(n, 2, 100)  # the effect's own: the control and the treatment
     assert cap is not None and cap < 2 * n // 3  # the rule engages on these folds
     effects = estimate_effects(checked, graph, seed=0, nuisance="flexible", nuisance_rows=100,
                                n_jobs=1)  # fmt: skip

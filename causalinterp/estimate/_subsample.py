@@ -130,7 +130,8 @@ class RowCap:
 
     The learners themselves are built per target from ``nuisance`` as usual
     (:func:`causalinterp.estimate._learners.make_learner`), so each target keeps the family
-    chosen for its role; ``nuisance="auto"`` is still chosen from the data.
+    chosen for its role. ``nuisance="auto"`` inside a cap is not chosen: it is the flexible
+    learner (see :func:`causalinterp.estimate._econml.fit_backdoor`).
     """
 
     nuisance: Any

@@ -339,10 +339,16 @@ def _estimate_task(
         estimate = estimands.apply_estimand(estimate, nuisances, task.estimand)
     else:
         nuisance, chosen = task.nuisance, None
-        large = subsample_rows(len(task.y), _columns(task.w, task.z), task.nuisance_rows)
-        if _is_auto(nuisance) and large is None and task.identification.strategy == (
-            Strategy.IV
-        ) and (task.w is not None and task.z is not None):
+        choose = (
+            _is_auto(nuisance)
+            and task.identification.strategy == Strategy.IV
+            and task.w is not None
+            and task.z is not None
+            # Not on data large enough for the subsample rule, as for back-door effects
+            # (_econml.fit_backdoor says why).
+            and subsample_rows(len(task.y), _columns(task.w, task.z), task.nuisance_rows) is None
+        )
+        if choose:
             # The instruments' nuisances chosen for the data too (then held fixed by the
             # refuters' re-fits, as for back-door effects).
             chosen = _econml.choose_iv_learners(

@@ -307,9 +307,10 @@ def run_fast(
     ]
 
     def capped(plan: Plan, learners: _econml.Nuisance) -> _econml.Nuisance:
-        # The outcome model on the subsample the effect's own outcome model was fitted on.
-        rows = getattr(effects, "nuisance_rows", None)
-        return subsampled_nuisance(learners, len(plan.frame), len(plan.controls), rows)
+        # The outcome model on as many rows as the effect's own (the rule counts the
+        # treatment among the columns the learners see).
+        columns_seen = 1 + len(plan.controls)
+        return subsampled_nuisance(learners, len(plan.frame), columns_seen, effects.nuisance_rows)
 
     # One batch of cross-fits: what the estimator's outcome model recovers of each dummy's
     # systematic part, and each binary treatment's E[y | w] for its placebo.

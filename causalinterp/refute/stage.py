@@ -240,7 +240,8 @@ def refute_effects(
                 base[p.feature],
                 columns(p.frame, p.controls),
                 int(p.seeds[dummy_index].generate_state(1)[0] >> 1),
-                subsample_rows(len(p.frame), len(p.controls), effects.nuisance_rows),
+                # As many rows as the effect's own fits (the treatment counts as a column).
+                subsample_rows(len(p.frame), 1 + len(p.controls), effects.nuisance_rows),
             )
             for p in plans
         ],
