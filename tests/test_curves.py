@@ -349,7 +349,7 @@ def test_the_multiplier_bootstrap_draws_from_the_influence_covariance():
     assert drawn[0] > 1.96  # the sup over three correlated points exceeds the pointwise value
 
 
-def test_a_curve_on_many_rows_keeps_memory_linear():
+def test_a_curve_on_many_rows_needs_no_multiplier_per_row():
     # Drawing N_MULTIPLIER multipliers per row would take 1,000 x 300,000 x 8 bytes = 2.4 GB.
     import tracemalloc
 
