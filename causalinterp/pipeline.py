@@ -24,7 +24,6 @@ from causalinterp.attribute import _shap, attribute_model
 from causalinterp.data import check_data
 from causalinterp.domain.check import check_domain, check_signs, with_domain_reasons
 from causalinterp.estimate import estimate_effects
-from causalinterp.estimate._econml import describe_nuisance
 from causalinterp.estimate.curves import estimate_curves_safely
 from causalinterp.graph import CausalGraph
 from causalinterp.graph.independence import check_graph
@@ -409,7 +408,7 @@ def analyze(
             "refit": opt["refit"],
             "material_share": opt["material_share"],
             "attribution_factor": opt["attribution_factor"],
-            "nuisance": describe_nuisance(opt["nuisance"]),
+            "nuisance": effects.nuisance_description,
             "model": "default" if model is None else type(model).__name__,
             "fixed": list(opt["fixed"] or ()),
         },

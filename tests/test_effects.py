@@ -29,6 +29,7 @@ from causalinterp.estimate._econml import (
     estimate_iv,
     fit_backdoor,
 )
+from causalinterp.estimate._subsample import subsample_rows
 from causalinterp.estimate.effects import Effects, estimate_effects
 from causalinterp.graph import CausalGraph
 
@@ -517,6 +518,25 @@ def test_the_effects_keep_the_settings_they_were_made_with(world):
     )
     assert (custom.n_folds, custom.time_limit) == (4, None)  # inf: no limit
     assert custom.nuisance_description == "LinearRegression(), LogisticRegression(C=2.0)"
+
+
+def test_auto_on_data_large_enough_for_the_subsample_rule_says_it_chose_nothing(world):
+    checked, graph = world[0], world[1]
+    below = estimate_effects(checked, graph, seed=0, nuisance="auto", n_folds=2)
+    assert below.nuisance_description == "auto"
+    # With a floor of 100 rows the rule engages on these rows: no choice, flexible learners.
+    capped = estimate_effects(checked, graph, seed=0, nuisance="auto", n_folds=2, nuisance_rows=100)
+    rows = max(e.estimate.n_rows for e in capped.by_feature.values() if e.estimate is not None)
+    fewest = subsample_rows(rows, 2, 100)
+    assert capped.nuisance_description == (
+        f"auto (on {rows:,} rows each nuisance is fitted on a seeded subsample of its training "
+        f"fold, of at least {fewest:,} rows, and where it is, auto fits the flexible learner "
+        "without choosing: effect.learners is null there)"
+    )
+    # A feature with more controls needs more rows for the rule: this data is too small for
+    # one of them, so auto chose its learners.
+    chosen = [e.estimate.learners for e in capped.by_feature.values() if e.estimate is not None]
+    assert None in chosen and any(learners is not None for learners in chosen)
 
 
 def test_statuses_and_strategies_are_named_values_that_stay_plain_strings(world):

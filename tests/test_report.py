@@ -731,8 +731,8 @@ def test_html_has_every_section_and_plot(report, html):
         assert f"feature-{index}" in ids
         assert f"feature-{index}-refutations" in ids
     images = [attrs for tag, attrs in parsed.tags if tag == "img"]
-    # forest + DAG + one dependence plot per feature + one histogram per refuter
-    assert len(images) == 2 + len(_SPEC) + 5 * 3
+    # forest + DAG + one dependence plot per feature + one refuter plot per refuted feature
+    assert len(images) == 2 + len(_SPEC) + 5
     assert all(a["src"].startswith("data:image/svg+xml,") for a in images)
     assert "plot unavailable" not in html
     text = " ".join(parsed.text)
@@ -1019,6 +1019,32 @@ def test_plot_refutation_marks_original_and_expected(report):
         plots.plot_refutation(empty)
 
 
+def test_refuter_rows_share_the_effect_axis(report):
+    placebo, common_cause, subset = report.refutations.by_feature["tenure_months"]
+    not_run = dataclasses.replace(
+        subset, distribution=np.array([]), p_value=np.nan, p_adjusted=np.nan, passed=False
+    )
+    fig = plots.plot_refutations([placebo, common_cause, not_run])
+    ax = fig.axes[0]
+    vertical = [line for line in ax.get_lines() if len(set(line.get_xdata())) == 1]
+    # The original estimate spans every row; each refuter's expected value marks its own row.
+    original = [line for line in vertical if line.get_ydata()[1] - line.get_ydata()[0] == 1]
+    assert [line.get_xdata()[0] for line in original] == pytest.approx([placebo.original])
+    marks = sorted(line.get_xdata()[0] for line in vertical if line not in original)
+    assert marks == pytest.approx(sorted([0.0, common_cause.original]))  # none without runs
+    headings = {t.get_text(): t.get_color() for t in ax.texts}
+    failed = next(text for text in headings if text.startswith("placebo treatment: failed"))
+    assert headings[failed] == plots.RED and "adjusted p = " in failed
+    assert any(text.startswith("random common cause: passed") for text in headings)
+    assert "data subset: not run" in headings and "no simulated estimates" in headings
+    # Every simulated estimate of the refuters that ran is drawn, in one rasterized scatter.
+    (points,) = ax.collections
+    assert len(points.get_offsets()) == placebo.simulations + common_cause.simulations
+    assert points.get_rasterized()
+    with pytest.raises(ValueError, match="no refuter results"):
+        plots.plot_refutations([])
+
+
 def _clipped_tick_labels(fig: Figure) -> list[str]:
     """The x tick labels drawn (inside the view) whose box leaves the figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -1046,6 +1072,73 @@ def test_refuter_histogram_keeps_every_tick_label_inside_the_figure(report, cent
         distribution=np.random.default_rng(0).normal(centre, abs(centre) * 2e-3, 200),
     )
     assert _clipped_tick_labels(plots.plot_refutation(result)) == []
+
+
+def _texts_outside(fig: Figure) -> list[str]:
+    """Every drawn text (labels, titles, tick labels, legends) whose box leaves the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    drawn, ticks = [], set()
+    for ax in fig.axes:
+        for axis, limits in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            low, high = sorted(limits)
+            for tick in axis.get_major_ticks():
+                ticks.update({id(tick.label1), id(tick.label2)})
+                # matplotlib draws no tick outside the view
+                if tick.label1.get_visible() and low <= tick.get_loc() <= high:
+                    drawn.append(tick.label1)
+    drawn += [t for t in fig.findobj(Text) if id(t) not in ticks and t.get_visible()]
+    out = []
+    for text in drawn:
+        box = text.get_window_extent(renderer)
+        if text.get_text() and box.width and (
+            box.x0 < -1 or box.y0 < -1 or box.x1 > fig.bbox.width + 1
+            or box.y1 > fig.bbox.height + 1
+        ):
+            out.append(text.get_text())
+    return out
+
+
+@pytest.mark.parametrize("centre", [-0.0266, 123456.5])
+def test_fixed_margin_plots_keep_every_text_inside_the_figure(report, centre):
+    # These figures skip the layout pass (it would draw them twice), so their margins must
+    # hold the longest tick labels: narrow distributions far from zero (e.g. "-0.026625").
+    results = [
+        dataclasses.replace(
+            result,
+            original=centre,
+            expected=centre if result.expected else 0.0,
+            distribution=np.random.default_rng(0).normal(centre, abs(centre) * 2e-3, 200),
+        )
+        for result in report.refutations.by_feature["income"]
+    ]
+    assert _texts_outside(plots.plot_refutations(results)) == []
+    assert _texts_outside(_forest(report)) == []
+    from causalinterp.estimate.curves import FeatureCurve
+    from causalinterp.render.curves import plot_curve
+
+    x = tuple(centre * (1 + 1e-3 * np.arange(5)))
+    curve = FeatureCurve("a_rather_long_feature_name", x, x, x, x, x, x)
+    assert _texts_outside(plot_curve(curve, outcome="an_outcome_with_a_long_name")) == []
+    for feature in report.checked.features:
+        assert _texts_outside(_dependence(report, feature)) == [], feature
+
+
+def test_text_width_is_the_width_matplotlib_draws():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from causalinterp.render._figure import text_width
+
+    fig = Figure()
+    name = "a_rather_long_feature_name"
+    drawn = fig.text(0, 0, name, fontsize=8, fontweight="bold")
+    width = drawn.get_window_extent(FigureCanvasAgg(fig).get_renderer()).width / fig.dpi
+    assert text_width([name, "short"], 8, bold=True) == pytest.approx(width, rel=0.05)
+    assert text_width([name], 8) < text_width([name], 8, bold=True)
 
 
 def test_dependence_captions_name_only_what_is_drawn(html):

@@ -272,11 +272,13 @@ def plot_ice(check: FeatureCheck, *, ax: Any = None, max_curves: int = 200) -> A
     >>> fig = plot_ice(verify(m, df, {"x": "+"}).by_feature["x"])
     """
     import matplotlib
+    from matplotlib.ticker import MaxNLocator
 
+    from causalinterp.render._figure import fit_margins, new_figure, set_title
+
+    own_figure = ax is None
     if ax is None:
-        from matplotlib.figure import Figure
-
-        figure = Figure(figsize=(4.6, 3.0), layout="constrained")
+        figure = new_figure(4.6, 3.0, margins={})  # fitted to the tick labels below
         ax = figure.add_subplot()
     else:
         figure = ax.figure
@@ -302,16 +304,20 @@ def plot_ice(check: FeatureCheck, *, ax: Any = None, max_curves: int = 200) -> A
     if check.max_violation_at is not None:
         ax.axvspan(*sorted(check.max_violation_at), color=bad_color, alpha=0.08)
     arrow = "rising" if check.direction == "+" else "falling"
-    ax.set_title(f"{check.feature}: expected {arrow}; {check.violation_share:.0%} of curves "
-                 "violate", fontsize=10)
+    set_title(ax, f"{check.feature}: expected {arrow}; {check.violation_share:.0%} of curves "
+              "violate", fontsize=10)
     ax.set_xlabel(check.feature)
     ax.set_ylabel("prediction")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     from matplotlib.lines import Line2D
 
     ax.legend(handles=[Line2D([], [], color=bad_color, label="against the direction"),
                        Line2D([], [], color=ok_color, label="respects it"),
                        Line2D([], [], color="black", linewidth=2, label="average")],
-              fontsize=8, frameon=False)
+              fontsize=8, frameon=True, framealpha=0.85, edgecolor="none")
+    if own_figure:
+        fit_margins(ax, tick_size=10, bottom=0.5, top=0.3)
     return figure
 
 

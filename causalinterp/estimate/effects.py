@@ -160,8 +160,26 @@ class Effects:
     @property
     def nuisance_description(self) -> str:
         """The nuisance learners as the report states them: ``"auto"``, ``"linear"`` or the
-        learners' one-line reprs (e.g. ``"LinearRegression(), LogisticRegression(C=2.0)"``)."""
-        return _econml.describe_nuisance(self.nuisance)
+        learners' one-line reprs (e.g. ``"LinearRegression(), LogisticRegression(C=2.0)"``).
+
+        On data large enough for the subsample rule, ``"auto"`` says what it did there: no
+        choice (``effect.learners`` is null), the flexible learner on a subsample.
+        """
+        text = _econml.describe_nuisance(self.nuisance)
+        rows = max(
+            (e.estimate.n_rows for e in self.by_feature.values() if e.estimate is not None),
+            default=0,
+        )
+        # The fewest columns a learner sees (the treatment and one control) give the smallest
+        # subsample; a feature with more controls gets more rows, or none taken away.
+        fewest = subsample_rows(rows, 2, self.nuisance_rows)
+        if _is_auto(self.nuisance) and fewest is not None:
+            text += (
+                f" (on {rows:,} rows each nuisance is fitted on a seeded subsample of its "
+                f"training fold, of at least {fewest:,} rows, and where it is, auto fits the "
+                "flexible learner without choosing: effect.learners is null there)"
+            )
+        return text
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,18 @@ anywhere (nothing leaks when plotting hundreds of features).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
 
-__all__ = ["data_uri", "to_svg"]
+__all__ = ["data_uri", "fit_margins", "set_title", "text_width", "to_svg"]
 
 RED = "#c62828"
 RED_FILL = "#fdecea"
@@ -52,13 +53,75 @@ def label(name: object, width: int = 28) -> str:
 def new_figure(
     width: float, height: float, *, margins: Mapping[str, float] | None = None
 ) -> Figure:
-    # Fixed margins for the many small per-feature plots: constrained layout costs a third of
-    # the rendering time and their labels have a known size.
-    fig = Figure(figsize=(width, height), layout=None if margins else "constrained")
+    # Fixed margins for the many small per-feature plots: constrained layout draws a figure
+    # twice. An empty ``margins`` leaves them to :func:`fit_margins`.
+    fig = Figure(figsize=(width, height), layout=None if margins is not None else "constrained")
     if margins:
         fig.subplots_adjust(**margins)
     fig.patch.set_facecolor("white")
     return fig
+
+
+def text_width(texts: list[str], fontsize: float, *, bold: bool = False) -> float:
+    """The width in inches of the widest of ``texts`` as matplotlib draws it.
+
+    For margins fixed before drawing: measuring the laid-out figure (constrained layout)
+    draws it twice.
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    font = FontProperties(size=fontsize, weight="bold" if bold else "normal")
+    measure = TextToPath().get_text_width_height_descent
+    with _missing_glyphs_allowed():
+        return max((measure(text, font, ismath=False)[0] for text in texts), default=0.0) / 72
+
+
+@contextlib.contextmanager
+def _missing_glyphs_allowed() -> Iterator[None]:
+    # Names in scripts the bundled font lacks are drawn as boxes; that is not an error.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
+        yield
+
+
+def fit_margins(
+    ax: Any, *, tick_size: float, bottom: float, top: float, right: float = 0.12
+) -> None:
+    """Margins (inches) that hold the axes' y tick labels and label, and its last x tick label.
+
+    The left margin is measured from the tick labels the axes will draw, so a long label
+    (``-0.026625``, ``123456``) is never cut off; ``bottom`` and ``top`` are given, for the
+    one-line x labels, titles and legends the caller places. Call it once the data is drawn.
+    """
+    fig = ax.figure
+    width, height = fig.get_size_inches()
+    pad = 0.1  # the tick (3.5 points) and the gap before its label (3.5 points)
+    left = 0.06 + pad + text_width(_tick_labels(ax.yaxis, ax.get_ylim()), tick_size)
+    if ax.yaxis.label.get_text():
+        left += 1.3 * ax.yaxis.label.get_fontsize() / 72
+    # The last x tick label is centred on its tick: half of it may stand out on the right.
+    last = _tick_labels(ax.xaxis, ax.get_xlim())[-1:]
+    right = max(right, text_width(last, tick_size) / 2 + 0.04)
+    fig.subplots_adjust(
+        left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
+    )
+
+
+def _tick_labels(axis: Any, limits: tuple[float, float]) -> list[str]:
+    low, high = sorted(limits)
+    locations = [x for x in axis.get_major_locator()() if low <= x <= high]
+    return list(axis.get_major_formatter().format_ticks(locations))
+
+
+def set_title(ax: Any, text: str, **style: Any) -> None:
+    """``ax.set_title`` at the top edge, placed once.
+
+    An automatically placed title is moved clear of any top-side tick labels, which makes
+    matplotlib measure the axes' ticks again on every draw; these plots have none up there.
+    """
+    ax.set_title(text, y=1.0, **style)
 
 
 def to_svg(fig: Figure, *, close: bool = True) -> str:
@@ -69,7 +132,7 @@ def to_svg(fig: Figure, *, close: bool = True) -> str:
     fig : matplotlib.figure.Figure
         The figure to render.
     close : bool, default True
-        Release the figure after rendering: clear it and, if pyplot manages it, close it.
+        Release the figure after rendering: if pyplot manages it, close it.
 
     Returns
     -------
@@ -77,11 +140,9 @@ def to_svg(fig: Figure, *, close: bool = True) -> str:
         The SVG document, without the XML prolog so it can also be inlined in HTML.
     """
     buffer = io.StringIO()
+    _vector_legend_samples(fig)
     try:
-        with matplotlib.rc_context(_SVG_RC), warnings.catch_warnings():
-            # Names in scripts the bundled font lacks are drawn as boxes; that is not an error.
-            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
-            warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
+        with matplotlib.rc_context(_SVG_RC), _missing_glyphs_allowed():
             fig.savefig(buffer, format="svg", metadata={"Date": None}, dpi=RASTER_DPI)
     finally:
         if close:
@@ -117,8 +178,19 @@ def data_uri(svg: str) -> Any:
     return Markup("data:image/svg+xml," + text)
 
 
+def _vector_legend_samples(fig: Figure) -> None:
+    """Draw legend samples as vectors: a rasterized scatter passes its flag on to its sample,
+    and each rasterized artist costs a pixel pass of the whole figure for one marker."""
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+    for legend in legends:
+        for handle in getattr(legend, "legend_handles", ()) if legend is not None else ():
+            if handle is not None:
+                handle.set_rasterized(False)
+
+
 def _release(fig: Figure) -> None:
+    # A figure pyplot manages is closed; any other is unreferenced and freed by the garbage
+    # collector (clearing it first costs a tenth of the drawing time).
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:
         pyplot.close(fig)
-    fig.clear()

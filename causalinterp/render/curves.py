@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from causalinterp.render._figure import (
     BLUE,
@@ -21,7 +22,9 @@ from causalinterp.render._figure import (
     INK,
     ORANGE,
     RED_FILL,
+    fit_margins,
     new_figure,
+    set_title,
     to_svg,
 )
 from causalinterp.render._figure import label as _label
@@ -63,7 +66,7 @@ def plot_curve(
     >>> fig = plot_curve(c)
     >>> svg = curve_svg(c)
     """
-    fig = new_figure(5.2, 3.4)
+    fig = new_figure(5.2, 3.4, margins={})  # fitted to the tick labels below
     ax = fig.add_subplot(1, 1, 1)
     x = np.asarray(curve.x, float)
     feature = curve.feature
@@ -122,8 +125,11 @@ def plot_curve(
         ax.plot(x, curve.model, color=ORANGE, lw=2, ls="--", label=name)
     ax.set_xlabel(_label(feature))
     ax.set_ylabel(_label(outcome))
-    ax.set_title(f"{_label(feature)}: causal curve and the model's", color=INK, fontsize=10)
+    set_title(ax, f"{_label(feature)}: causal curve and the model's", color=INK, fontsize=10)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.legend(fontsize=7, frameon=False, loc="best")
+    fit_margins(ax, tick_size=10, bottom=0.5, top=0.3)
     return fig
 
 

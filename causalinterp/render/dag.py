@@ -168,6 +168,8 @@ def plot_dag(
 
     width = min(18.0, max(5.5, 2.0 * n_layers + 0.8))
     height = min(16.0, max(2.8, 0.75 * widest + 1.4))
+    # Constrained layout stays: its layout pass draws the node labels once before the arrows,
+    # which need their boxes' final size to end at the box edges.
     fig = new_figure(width, height)
     ax = fig.add_subplot()
     ax.set_axis_off()

@@ -145,14 +145,18 @@ def render_html(
             include_plots,
         )
         view["overlap_view"] = overlap_view(effects, name, _render_plot, include_plots)
-        view["refutation_plots"] = [
-            _render_plot(
-                lambda ref=ref: plots.plot_refutation(ref),
-                f"distribution of the {ref.name} refuter for {name}",
-                include_plots,
-            )
-            for ref in refs
-        ]
+        # One figure for all of a feature's refuters: their rows share the effect's axis.
+        view["refutation_plots"] = (
+            [
+                _render_plot(
+                    lambda refs=refs: plots.plot_refutations(refs),
+                    f"simulated estimates of each refuter for {name}, with the original estimate",
+                    include_plots,
+                )
+            ]
+            if refs
+            else []
+        )
         failing.extend((view, ref) for ref in view["refutations"] if not ref["passed"])
     ctx.update(
         include_plots=include_plots,

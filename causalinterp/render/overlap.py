@@ -98,7 +98,7 @@ def plot_propensity(overlap: Overlap) -> Figure:
     1
     """
     # matplotlib only when a plot is drawn: report.json does not need it.
-    from causalinterp.render._figure import BLUE, GREY, ORANGE, label, new_figure
+    from causalinterp.render._figure import BLUE, GREY, ORANGE, label, new_figure, set_title
 
     if overlap.kind != "binary" or not overlap.histogram:
         raise ValueError(f"{overlap.feature}: no propensity histogram (a {overlap.kind} diagnosis)")
@@ -152,7 +152,7 @@ def plot_propensity(overlap: Overlap) -> Figure:
             f"{label(overlap.feature)}: {outside:.0%} of the rows the "
             f"{overlap.estimand.upper()} needs are outside [{BOUNDS[0]:g}, {BOUNDS[1]:g}]"
         )
-    ax.set_title(title, fontsize=9)
+    set_title(ax, title, fontsize=9)
     ax.legend(fontsize=7, loc="upper center", frameon=False, ncol=2)
     return fig
 

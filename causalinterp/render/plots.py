@@ -1,4 +1,4 @@
-"""Plots of the stage results: the DAG, dependence plots, refuter histograms, a forest plot.
+"""Plots of the stage results: the DAG, dependence plots, the refuters per feature, a forest plot.
 
 Each plot is its own function that takes stage results and returns a
 :class:`matplotlib.figure.Figure`; :func:`to_svg` renders a figure to SVG text and releases it.
@@ -27,7 +27,10 @@ from causalinterp.render._figure import (
     POINTS,
     RED,
     RED_FILL,
+    fit_margins,
     new_figure,
+    set_title,
+    text_width,
     to_svg,
 )
 from causalinterp.render._figure import label as _label
@@ -57,6 +60,7 @@ __all__ = [
     "plot_dependence",
     "plot_effects_vs_attributions",
     "plot_refutation",
+    "plot_refutations",
     "to_svg",
 ]
 
@@ -122,7 +126,7 @@ def plot_dependence(
         spread = 0.03 * max(float(np.ptp(x)), 1.0)
         shown_x = shown_x + np.random.default_rng(1).uniform(-spread, spread, shown_x.size)
 
-    fig = new_figure(5.6, 4.2, margins={"left": 0.15, "right": 0.97, "bottom": 0.26, "top": 0.92})
+    fig = new_figure(5.6, 4.2, margins={})  # fitted to the tick labels below
     ax = fig.add_subplot()
     ax.axhline(0.0, color="#cfd8dc", lw=0.8, zorder=0)
     ax.scatter(shown_x, shown_y, s=9, alpha=0.45, color=POINTS, lw=0, rasterized=True, label="rows")
@@ -172,16 +176,18 @@ def plot_dependence(
         ax.plot([x_mean], [y_mean], marker="X", ms=7, color=INK, lw=0, label="mean point")
 
     verdict = (verdicts or {}).get(feature)
-    ax.set_title(
-        _label(feature, 60), fontsize=10, color=RED if verdict and verdict.flagged else INK
+    set_title(
+        ax, _label(feature, 60), fontsize=10, color=RED if verdict and verdict.flagged else INK
     )
     unit = "level" if kind == "categorical" else "value"
     ax.set_xlabel(f"{_label(feature, 40)} ({unit})", fontsize=9)
     ax.set_ylabel(f"SHAP value ({_label(attributions.scale, 20)})", fontsize=9)
     if kind != "categorical":
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.tick_params(labelsize=8)
     fig.legend(loc="lower center", ncols=2, fontsize=7, frameon=False)
+    fit_margins(ax, tick_size=8, bottom=1.1, top=0.34)
     return fig
 
 
@@ -310,7 +316,8 @@ def plot_refutation(result: RefutationResult, *, expected: float | None = None) 
         ax.axvline(target, color=GREEN, lw=1.6, ls="--", label=f"expected ({target:.3g})")
     status = "passed" if result.passed else "failed"
     p_text = f"{result.p_adjusted:.3g}" if np.isfinite(result.p_adjusted) else "n/a"
-    ax.set_title(
+    set_title(
+        ax,
         f"{_label(str(result.name).replace('_', ' '), 36)}: {status} (adjusted p = {p_text})",
         fontsize=9,
         color=INK if result.passed else RED,
@@ -321,6 +328,133 @@ def plot_refutation(result: RefutationResult, *, expected: float | None = None) 
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     ax.tick_params(labelsize=7)
     fig.legend(loc="lower center", ncols=2, fontsize=7, frameon=False)
+    return fig
+
+
+def plot_refutations(results: Sequence[RefutationResult], *, max_points: int = 300) -> Figure:
+    """Every refuter of one feature in one figure: a row of simulated estimates per refuter.
+
+    The rows share the effect's axis, so one look shows where the original estimate (solid
+    blue line) sits against each refuter's simulated estimates (grey points; the grey bar spans
+    their central 95%) and against the value a sound effect should give under that refuter
+    (dashed green mark: 0 for placebo-type refuters, the original estimate for the others).
+    Each row is headed by the refuter's result and adjusted p-value, in red when it failed.
+    :func:`plot_refutation` draws one refuter's histogram instead.
+
+    Parameters
+    ----------
+    results : sequence of RefutationResult
+        The refuters of one feature, drawn top to bottom in this order.
+    max_points : int, default 300
+        At most this many points per row (a fixed, seeded subsample; the bar uses them all).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from causalinterp.refute.results import RefutationResult
+    >>> placebo = RefutationResult("placebo_treatment", "x", 0.5, np.random.default_rng(0)
+    ...                            .normal(0, 0.05, 100), 0.4, 0.4, True, expected=0.0)
+    >>> fig = plot_refutations([placebo])
+    >>> len(fig.axes)
+    1
+    """
+    if not results:
+        raise ValueError("no refuter results to plot")
+    rows = len(results)
+    fig = new_figure(5.6, 0.62 * rows + 1.05, margins={})  # fitted to the labels below
+    ax = fig.add_subplot()
+    original = float(results[0].original)
+    if np.isfinite(original):
+        ax.axvline(original, color=BLUE, lw=2.0, zorder=1)
+    label_at = ax.get_yaxis_transform()  # x in axes fractions, y in rows
+    points = []
+    for index, result in enumerate(results):
+        row = rows - 1 - index
+        values = np.asarray(result.distribution, dtype=float).ravel()
+        values = values[np.isfinite(values)]
+        status = result.status.value.replace("_", " ")
+        p_text = f"{result.p_adjusted:.3g}" if np.isfinite(result.p_adjusted) else "n/a"
+        heading = f"{_label(str(result.name).replace('_', ' '), 36)}: {status}"
+        if np.isfinite(result.p_adjusted):
+            heading += f" (adjusted p = {p_text})"
+        # On a white box: the original estimate's line may run through the heading.
+        ax.text(
+            0.01,
+            row + 0.44,
+            heading,
+            transform=label_at,
+            fontsize=8,
+            va="top",
+            color=RED if status == "failed" else INK,
+            zorder=4,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
+        )
+        if values.size == 0:
+            ax.text(
+                0.5,
+                row - 0.1,
+                "no simulated estimates",
+                transform=label_at,
+                fontsize=8,
+                ha="center",
+                va="center",
+                color=GREY,
+            )
+            continue
+        low, high = np.quantile(values, [0.025, 0.975])
+        ax.plot(
+            [low, high],
+            [row - 0.1, row - 0.1],
+            color=GREY,
+            lw=5,
+            alpha=0.45,
+            solid_capstyle="butt",
+            zorder=1,
+        )
+        shown = values
+        if shown.size > max_points:
+            shown = np.random.default_rng(index).choice(shown, max_points, replace=False)
+        jitter = np.random.default_rng(rows + index).uniform(-0.14, 0.14, shown.size)
+        points.append(np.column_stack([shown, row - 0.1 + jitter]))
+        if result.expected is not None and np.isfinite(result.expected):
+            ax.plot(
+                [result.expected] * 2,
+                [row - 0.36, row + 0.16],
+                color=GREEN,
+                lw=1.8,
+                ls="--",
+                zorder=3,
+            )
+    if points:
+        # One raster for every row's points: each rasterized artist is its own pixel pass.
+        xy = np.concatenate(points)
+        ax.scatter(
+            xy[:, 0], xy[:, 1], s=7, color=POINTS, alpha=0.55, lw=0, zorder=2, rasterized=True
+        )
+    ax.set_ylim(-0.55, rows - 0.45)
+    ax.set_yticks([])
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel("simulated estimate of the effect", fontsize=8)
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=BLUE,
+            lw=2.0,
+            label=f"original estimate ({original:.3g})"
+            if np.isfinite(original)
+            else "original estimate (none)",
+        ),
+        Line2D([], [], color=GREEN, lw=1.8, ls="--", label="expected if sound"),
+        Line2D([], [], color=POINTS, marker="o", ms=4, lw=0, label="simulations"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncols=3, fontsize=7, frameon=False)
+    fit_margins(ax, tick_size=7, bottom=0.72, top=0.08)
     return fig
 
 
@@ -372,7 +506,18 @@ def plot_effects_vs_attributions(
     ]
     if not names:
         raise ValueError("there are no features to plot")
-    fig = new_figure(7.2, 0.42 * len(names) + 1.6)
+    height = 0.42 * len(names) + 1.6
+    labels_width = text_width([_label(n, 30) for n in names], 8, bold=True)
+    fig = new_figure(
+        7.2,
+        height,
+        margins={
+            "left": (labels_width + 0.2) / 7.2,
+            "right": 1 - 0.15 / 7.2,
+            "bottom": 0.85 / height,
+            "top": 1 - 0.1 / height,
+        },
+    )
     ax = fig.add_subplot()
     ax.axvline(0.0, color="#90a4ae", lw=1.0, zorder=0)
     top = len(names) - 1
@@ -427,5 +572,5 @@ def plot_effects_vs_attributions(
     ]
     if any(v.flagged for v in verdicts.values()):
         handles.append(Patch(color=RED_FILL, label="flagged"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncols=3, fontsize=8, frameon=False)
     return fig
