@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from _figures import texts_outside
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
@@ -301,6 +302,8 @@ def test_dependence_plot_of_a_categorical_feature_shows_per_level_effects(report
     levels = report.effects.by_feature["plan"].levels
     assert [round(x) for x, _ in centres] == [1, 2]
     assert [y - ys[0] for _, y in centres] == pytest.approx([lv.estimate.estimate for lv in levels])
+    # The level names are tick labels centred on the first and last ticks: inside the figure.
+    assert texts_outside(fig) == []
     plots.to_svg(fig)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _figures import texts_outside
 from matplotlib.figure import Figure
 
 from causalinterp import _io
@@ -1074,35 +1075,6 @@ def test_refuter_histogram_keeps_every_tick_label_inside_the_figure(report, cent
     assert _clipped_tick_labels(plots.plot_refutation(result)) == []
 
 
-def _texts_outside(fig: Figure) -> list[str]:
-    """Every drawn text (labels, titles, tick labels, legends) whose box leaves the figure."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.text import Text
-
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    drawn, ticks = [], set()
-    for ax in fig.axes:
-        for axis, limits in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
-            low, high = sorted(limits)
-            for tick in axis.get_major_ticks():
-                ticks.update({id(tick.label1), id(tick.label2)})
-                # matplotlib draws no tick outside the view
-                if tick.label1.get_visible() and low <= tick.get_loc() <= high:
-                    drawn.append(tick.label1)
-    drawn += [t for t in fig.findobj(Text) if id(t) not in ticks and t.get_visible()]
-    out = []
-    for text in drawn:
-        box = text.get_window_extent(renderer)
-        if text.get_text() and box.width and (
-            box.x0 < -1 or box.y0 < -1 or box.x1 > fig.bbox.width + 1
-            or box.y1 > fig.bbox.height + 1
-        ):
-            out.append(text.get_text())
-    return out
-
-
 @pytest.mark.parametrize("centre", [-0.0266, 123456.5])
 def test_fixed_margin_plots_keep_every_text_inside_the_figure(report, centre):
     # These figures skip the layout pass (it would draw them twice), so their margins must
@@ -1116,16 +1088,16 @@ def test_fixed_margin_plots_keep_every_text_inside_the_figure(report, centre):
         )
         for result in report.refutations.by_feature["income"]
     ]
-    assert _texts_outside(plots.plot_refutations(results)) == []
-    assert _texts_outside(_forest(report)) == []
+    assert texts_outside(plots.plot_refutations(results)) == []
+    assert texts_outside(_forest(report)) == []
     from causalinterp.estimate.curves import FeatureCurve
     from causalinterp.render.curves import plot_curve
 
     x = tuple(centre * (1 + 1e-3 * np.arange(5)))
     curve = FeatureCurve("a_rather_long_feature_name", x, x, x, x, x, x)
-    assert _texts_outside(plot_curve(curve, outcome="an_outcome_with_a_long_name")) == []
+    assert texts_outside(plot_curve(curve, outcome="an_outcome_with_a_long_name")) == []
     for feature in report.checked.features:
-        assert _texts_outside(_dependence(report, feature)) == [], feature
+        assert texts_outside(_dependence(report, feature)) == [], feature
 
 
 def test_text_width_is_the_width_matplotlib_draws():

@@ -89,7 +89,7 @@ def _missing_glyphs_allowed() -> Iterator[None]:
 def fit_margins(
     ax: Any, *, tick_size: float, bottom: float, top: float, right: float = 0.12
 ) -> None:
-    """Margins (inches) that hold the axes' y tick labels and label, and its last x tick label.
+    """Margins (inches) that hold the axes' y tick labels and label, and its end x tick labels.
 
     The left margin is measured from the tick labels the axes will draw, so a long label
     (``-0.026625``, ``123456``) is never cut off; ``bottom`` and ``top`` are given, for the
@@ -101,9 +101,11 @@ def fit_margins(
     left = 0.06 + pad + text_width(_tick_labels(ax.yaxis, ax.get_ylim()), tick_size)
     if ax.yaxis.label.get_text():
         left += 1.3 * ax.yaxis.label.get_fontsize() / 72
-    # The last x tick label is centred on its tick: half of it may stand out on the right.
-    last = _tick_labels(ax.xaxis, ax.get_xlim())[-1:]
-    right = max(right, text_width(last, tick_size) / 2 + 0.04)
+    # The x tick labels are centred on their ticks: half of the first and of the last may
+    # stand out of the axes (long level names of a categorical feature most).
+    x_labels = _tick_labels(ax.xaxis, ax.get_xlim())
+    left = max(left, text_width(x_labels[:1], tick_size) / 2 + 0.04)
+    right = max(right, text_width(x_labels[-1:], tick_size) / 2 + 0.04)
     fig.subplots_adjust(
         left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
     )
