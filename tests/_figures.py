@@ -23,12 +23,11 @@ def texts_outside(fig: Figure) -> list[str]:
                 if tick.label1.get_visible() and low <= tick.get_loc() <= high:
                     drawn.append(tick.label1)
     drawn += [t for t in fig.findobj(Text) if id(t) not in ticks and t.get_visible()]
+    width, height = fig.bbox.width, fig.bbox.height
     out = []
     for text in drawn:
         box = text.get_window_extent(renderer)
-        if text.get_text() and box.width and (
-            box.x0 < -1 or box.y0 < -1 or box.x1 > fig.bbox.width + 1
-            or box.y1 > fig.bbox.height + 1
-        ):
+        inside = box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1
+        if text.get_text() and box.width and not inside:
             out.append(text.get_text())
     return out
