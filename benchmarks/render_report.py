@@ -19,6 +19,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
@@ -44,10 +45,10 @@ print(json.dumps({"seconds": seconds, "images": html.count("<img "), "bytes": le
 def render(source: Path, repeats: int) -> dict:
     """One child: the retention analysis from ``source``, then ``repeats`` HTML renders."""
     case = HERE / "case_studies" / "retention"
-    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"render-report-{os.getpid()}"
     env = {**os.environ, "PYTHONPATH": str(source)}
-    command = [sys.executable, "-c", CHILD, str(case), str(out), str(repeats)]
-    done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-c", CHILD, str(case), out, str(repeats)]
+        done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
         raise SystemExit(f"{source}: the retention run failed ({tail})")
