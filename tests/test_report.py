@@ -1037,7 +1037,8 @@ def test_refuter_rows_share_the_effect_axis(report):
     failed = next(text for text in headings if text.startswith("placebo treatment: failed"))
     assert headings[failed] == plots.RED and "adjusted p = " in failed
     assert any(text.startswith("random common cause: passed") for text in headings)
-    assert "data subset: not run" in headings and "no simulated estimates" in headings
+    assert headings["data subset: not run"] == plots.RED  # not run: not passed
+    assert "no simulated estimates" in headings
     # Every simulated estimate of the refuters that ran is drawn, in one rasterized scatter.
     (points,) = ax.collections
     assert len(points.get_offsets()) == placebo.simulations + common_cause.simulations

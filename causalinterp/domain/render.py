@@ -277,7 +277,7 @@ def plot_ice(check: FeatureCheck, *, ax: Any = None, max_curves: int = 200) -> A
     from causalinterp.render._figure import fit_margins, new_figure, set_title
 
     own_figure = ax is None
-    if ax is None:
+    if own_figure:
         figure = new_figure(4.6, 3.0, margins={})  # fitted to the tick labels below
         ax = figure.add_subplot()
     else:

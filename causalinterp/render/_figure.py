@@ -184,10 +184,9 @@ def _vector_legend_samples(fig: Figure) -> None:
     """Draw legend samples as vectors: a rasterized scatter passes its flag on to its sample,
     and each rasterized artist costs a pixel pass of the whole figure for one marker."""
     legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
-    for legend in legends:
-        for handle in getattr(legend, "legend_handles", ()) if legend is not None else ():
-            if handle is not None:
-                handle.set_rasterized(False)
+    for legend in filter(None, legends):
+        for handle in filter(None, legend.legend_handles):
+            handle.set_rasterized(False)
 
 
 def _release(fig: Figure) -> None:

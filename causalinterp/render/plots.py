@@ -338,7 +338,7 @@ def plot_refutations(results: Sequence[RefutationResult], *, max_points: int = 3
     blue line) sits against each refuter's simulated estimates (grey points; the grey bar spans
     their central 95%) and against the value a sound effect should give under that refuter
     (dashed green mark: 0 for placebo-type refuters, the original estimate for the others).
-    Each row is headed by the refuter's result and adjusted p-value, in red when it failed.
+    Each row is headed by the refuter's result and adjusted p-value, in red unless it passed.
     :func:`plot_refutation` draws one refuter's histogram instead.
 
     Parameters
@@ -377,10 +377,9 @@ def plot_refutations(results: Sequence[RefutationResult], *, max_points: int = 3
         values = np.asarray(result.distribution, dtype=float).ravel()
         values = values[np.isfinite(values)]
         status = result.status.value.replace("_", " ")
-        p_text = f"{result.p_adjusted:.3g}" if np.isfinite(result.p_adjusted) else "n/a"
         heading = f"{_label(str(result.name).replace('_', ' '), 36)}: {status}"
         if np.isfinite(result.p_adjusted):
-            heading += f" (adjusted p = {p_text})"
+            heading += f" (adjusted p = {result.p_adjusted:.3g})"
         # On a white box: the original estimate's line may run through the heading.
         ax.text(
             0.01,
@@ -389,7 +388,7 @@ def plot_refutations(results: Sequence[RefutationResult], *, max_points: int = 3
             transform=label_at,
             fontsize=8,
             va="top",
-            color=RED if status == "failed" else INK,
+            color=INK if result.passed else RED,  # a refuter that did not run did not pass
             zorder=4,
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
         )
