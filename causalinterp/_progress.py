@@ -48,6 +48,27 @@ def status(progress: bool | None, label: str) -> Callable[[str], None]:
     return say
 
 
+class Lazy(Sequence):
+    """Tasks built only when the workers take them: ``build(spec)`` for each of ``specs``.
+
+    joblib draws tasks from its iterable a few at a time (``pre_dispatch``), so a task whose
+    arrays are large (a feature's design matrix is 40 MB at a million rows) is built while
+    the workers fit the ones before it, instead of all of them first with the workers idle
+    and every matrix held at once.
+    """
+
+    def __init__(self, specs: Sequence[Any], build: Callable[[Any], Any]) -> None:
+        self._specs, self._build = list(specs), build
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self._build(spec) for spec in self._specs[index]]
+        return self._build(self._specs[index])
+
+
 def run_parallel(
     function: Callable[[Any], Any],
     items: Sequence[Any],
@@ -65,7 +86,7 @@ def run_parallel(
     function : callable
         Applied to each item; must be picklable (module-level) for process backends.
     items : sequence
-        The tasks.
+        The tasks (a :class:`Lazy` sequence builds each when a worker takes it).
     n_jobs : int, optional
         joblib's ``n_jobs``; None keeps the active ``joblib.parallel_config`` (1 outside one).
     backend : str, optional

@@ -133,8 +133,8 @@ class CheckedData:
                     (values == code).astype(float) for code in range(len(labels)) if code != ref
                 )
             else:
-                blocks.append(values.copy())
-        return np.column_stack(blocks) if blocks else None
+                blocks.append(values)
+        return np.column_stack(blocks) if blocks else None  # a new array: never a view
 
 
 def check_data(

@@ -84,3 +84,29 @@ def test_no_covariates_means_not_tested():
     )
     assert result.varies is None and "not tested" in result.sentence
     assert result.to_dict()["drivers"] == []
+
+
+def test_a_feature_whose_test_fails_is_skipped_with_the_reason_and_the_others_are_tested(
+    monkeypatch,
+):
+    """The tests run per feature in parallel; one that raises names its feature and reason in
+    ``skipped`` and leaves the other features' tests in place."""
+    from causalinterp.estimate import curves as curves_module
+
+    graph = CausalGraph.parse("w1 -> t; w1 -> s; w1 -> y; t -> y; s -> y")
+    data = world(2000, 3, modifier=0.6)
+    data["s"] = data["w1"] + np.random.default_rng(4).normal(size=len(data))
+    data["y"] += 0.5 * data["s"]
+    checked = check_data(data, graph, "y", features=["t", "s"])
+    effects = estimate_effects(checked, graph, seed=0, nuisance="linear")
+
+    def failing_for_s(nuisances, z, names, *, feature, alpha):
+        if feature == "s":
+            raise np.linalg.LinAlgError("singular matrix\nsecond line")
+        return heterogeneity_test(nuisances, z, names, feature=feature, alpha=alpha)
+
+    monkeypatch.setattr(curves_module, "heterogeneity_test", failing_for_s)
+    result = estimate_curves(checked, effects, seed=0, n_jobs=1)
+    assert result.skipped["s"] == "heterogeneity not tested: singular matrix"
+    assert set(result.heterogeneity) == {"t"}
+    assert result.heterogeneity["t"].varies is True

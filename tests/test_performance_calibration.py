@@ -154,3 +154,40 @@ def test_fast_placebo_spread_is_its_exact_permutation_spread(kind):
     # (The refuter cross-fits its outcome model with folds of its own: equal to 1%.)
     sem = float(re.search(r"\(s\.e\. ([0-9.e+-]+),", placebo.detail).group(1))
     assert sem == pytest.approx(stage.placebo_sd(t) / np.sqrt(placebo.simulations), rel=0.01)
+
+
+def test_fast_dummy_outcome_model_is_fitted_as_a_refit_fits_it(monkeypatch):
+    """The estimator's outcome model is fitted once per feature to one dummy outcome, its
+    noise included, as every re-fit sees it. Fitted to the noise-free systematic part, its
+    boosting never stopped early (all 100 trees on a million rows, the dearest fit of the
+    stage) and learnt that part more closely than any re-fit can."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    frame = _data(1500, 11)
+    checked = check_data(frame, GRAPH, "y", features=["t"])
+    effects = estimate_effects(checked, GRAPH, seed=0, n_jobs=1, nuisance="flexible")
+    targets: list[np.ndarray] = []
+    trees: list[tuple[int, int]] = []
+    crossfit, boost = fast.crossfit_task, HistGradientBoostingRegressor.fit
+
+    def counting(self, *args, **kwargs):
+        fitted = boost(self, *args, **kwargs)
+        trees.append((fitted.n_iter_, fitted.max_iter))
+        return fitted
+
+    def recording(args):
+        targets.append(args[0])
+        with monkeypatch.context() as inside:
+            inside.setattr(HistGradientBoostingRegressor, "fit", counting)
+            return crossfit(args)
+
+    monkeypatch.setattr(fast, "crossfit_task", recording)
+    refutations = R.refute_effects(
+        checked, effects, refute="quick", seed=0, n_jobs=1, refit=False
+    )
+    assert len(targets) == 1 and len(trees) == 3  # one dummy outcome, one fit per fold
+    # The dummy carries the outcome's noise: its spread is the outcome's without the effect.
+    base = frame["y"] - effects.by_feature["t"].estimate.estimate * frame["t"]
+    assert np.std(targets[0]) == pytest.approx(np.std(base), rel=0.1)
+    assert all(used < most for used, most in trees), trees  # every fold stopped early
+    assert refutations.result("t", R.RefuterName.DUMMY_OUTCOME).passed

@@ -87,3 +87,27 @@ def test_cli_quiet_prints_nothing_even_on_a_terminal(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "stderr", stream)
     assert main([*argv, "--out", str(tmp_path / "quiet"), "--quiet"]) == 0
     assert stream.getvalue() == ""
+
+
+def test_lazy_tasks_are_built_as_the_workers_take_them():
+    """A ``Lazy`` task is built when joblib draws it: the first runs before the last is built
+    (so building overlaps the work, and not every task's arrays are held at once)."""
+    log: list[tuple[str, int]] = []
+
+    def build(spec: int) -> int:
+        log.append(("build", spec))
+        return spec * 10
+
+    def work(task: int) -> int:
+        log.append(("run", task // 10))
+        return task + 1
+
+    tasks = _progress.Lazy(range(12), build)
+    assert len(tasks) == 12 and not log  # nothing built yet
+    assert _progress.run_parallel(work, tasks, n_jobs=2, backend="threading") == [
+        10 * i + 1 for i in range(12)
+    ]
+    assert log.index(("run", 0)) < log.index(("build", 11))
+    log.clear()
+    _progress.run_parallel(work, tasks, n_jobs=1)
+    assert log[:4] == [("build", 0), ("run", 0), ("build", 1), ("run", 1)]

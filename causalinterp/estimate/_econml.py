@@ -71,6 +71,7 @@ from causalinterp.estimate._fitting import (
     _as_2d,
     _checked_inputs,
     _controls,
+    _folds,
     _nuisance_for,
     _quiet_fit,
     _required_columns,
@@ -145,7 +146,7 @@ def _dml(
         model_t=_multi(model_t, t_cols) if not discrete_t else model_t,
         discrete_treatment=discrete_t,
         discrete_outcome=discrete_y,
-        cv=n_folds,
+        cv=_folds(n_folds, stratified=discrete_t or discrete_y, seed=int(rng[2])),
         random_state=int(rng[2]),
     )
     est.fit(y, t, X=None, W=w, cache_values=True)
@@ -300,7 +301,7 @@ def fit_backdoor(
             model_regression=make_learner(outcome_kind, nuisance, int(rng[1]), "outcome"),
             discrete_outcome=outcome_kind == "binary",
             min_propensity=MIN_PROPENSITY,
-            cv=n_folds,
+            cv=_folds(n_folds, stratified=True, seed=int(rng[2])),
             random_state=int(rng[2]),
         )
         est.fit(y, t, X=None, W=w, cache_values=True)
@@ -578,7 +579,11 @@ def estimate_iv(
             discrete_treatment=treatment_kind == "binary",
             discrete_instrument=discrete_z,
             discrete_outcome=outcome_kind == "binary",
-            cv=n_folds,
+            cv=_folds(
+                n_folds,
+                stratified=treatment_kind == "binary" or discrete_z or outcome_kind == "binary",
+                seed=int(rng[4]),
+            ),
             random_state=int(rng[4]),
         )
         est.fit(y, t, Z=z if projection else z[:, 0], X=None, W=w)
@@ -722,6 +727,7 @@ def fit_conditional(
     def fit():
         model_y = make_learner(outcome_kind, nuisance, int(rng[0]), "outcome")
         model_t = make_learner(treatment_kind, nuisance, int(rng[1]), "treatment")
+        folds = _folds(n_folds, stratified=binary_t or outcome_kind == "binary", seed=int(rng[2]))
         if method == "forest":
             from econml.dml import CausalForestDML
 
@@ -730,7 +736,7 @@ def fit_conditional(
                 model_t=model_t,
                 discrete_treatment=binary_t,
                 discrete_outcome=outcome_kind == "binary",
-                cv=n_folds,
+                cv=folds,
                 n_estimators=200,
                 min_samples_leaf=10,
                 inference=True,
@@ -744,7 +750,7 @@ def fit_conditional(
                 model_regression=model_y,
                 discrete_outcome=outcome_kind == "binary",
                 min_propensity=MIN_PROPENSITY,
-                cv=n_folds,
+                cv=folds,
                 random_state=int(rng[2]),
             )
         else:
@@ -755,7 +761,7 @@ def fit_conditional(
                 model_t=model_t,
                 discrete_treatment=False,
                 discrete_outcome=outcome_kind == "binary",
-                cv=n_folds,
+                cv=folds,
                 random_state=int(rng[2]),
             )
         est.fit(y, t, X=x, W=w)

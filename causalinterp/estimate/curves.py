@@ -40,7 +40,7 @@ import pandas as pd
 from sklearn.model_selection import KFold
 from sklearn.preprocessing import SplineTransformer
 
-from causalinterp._progress import run_parallel
+from causalinterp._progress import Lazy, run_parallel
 from causalinterp.data import CheckedData
 from causalinterp.errors import OptionError, first_line
 from causalinterp.estimate import _learners
@@ -448,6 +448,22 @@ def _run(task: _Task) -> tuple[str, _Fit | str]:
         return task.feature, f"curve not estimated: {type(exc).__name__}: {exc}".splitlines()[0]
 
 
+def _not_tested(exc: BaseException) -> str:
+    return f"heterogeneity not tested: {exc}".splitlines()[0]
+
+
+def _test_heterogeneity(job: tuple) -> tuple[str, Heterogeneity | str]:
+    """One feature's heterogeneity test; a failure becomes its one-line message."""
+    feature, inputs = job
+    if isinstance(inputs, str):  # its design matrix could not be built
+        return feature, inputs
+    nuisances, z, names, alpha = inputs
+    try:
+        return feature, heterogeneity_test(nuisances, z, names, feature=feature, alpha=alpha)
+    except Exception as exc:
+        return feature, _not_tested(exc)
+
+
 # --------------------------------------------------------------------------- the stage
 
 
@@ -606,26 +622,40 @@ def estimate_curves(
 
     tested = {}
     if heterogeneity:
+        specs = []
         for feature in checked.features:
             effect = effects.by_feature.get(feature)
             nuis = effects.nuisances.get(feature)
             if (
-                effect is None
-                or nuis is None
-                or effect.identification.strategy != Strategy.BACKDOOR
+                effect is not None
+                and nuis is not None
+                and effect.identification.strategy == Strategy.BACKDOOR
             ):
-                continue
-            adjustment = effect.identification.adjustment_set
+                specs.append((feature, nuis, effect.identification.adjustment_set))
+
+        def job(spec: tuple) -> tuple:
+            # Built as a worker takes it: the design matrix is n rows of every control.
+            feature, nuis, adjustment = spec
             try:
-                tested[feature] = heterogeneity_test(
-                    nuis,
-                    checked.design(adjustment, frame) if adjustment else None,
-                    _design_names(checked, adjustment),
-                    feature=feature,
-                    alpha=1 - level,
-                )
+                z = checked.design(adjustment, frame) if adjustment else None
             except Exception as exc:
-                skipped.setdefault(feature, f"heterogeneity not tested: {exc}".splitlines()[0])
+                return feature, _not_tested(exc)
+            return feature, (nuis, z, _design_names(checked, adjustment), 1 - level)
+
+        # Features in parallel: on large data each test is a few passes over every row.
+        for feature, result in run_parallel(
+            _test_heterogeneity,
+            Lazy(specs, job),
+            n_jobs=n_jobs,
+            backend=backend,
+            progress=progress,
+            desc="heterogeneity tests",
+            unit="feature",
+        ):
+            if isinstance(result, str):
+                skipped.setdefault(feature, result)
+            else:
+                tested[feature] = result
     return Curves(by_feature, tested, skipped, round(time.perf_counter() - started, 3))
 
 

@@ -18,12 +18,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from causalinterp import options
-from causalinterp._progress import run_parallel
+from causalinterp._progress import Lazy, run_parallel
 from causalinterp._seeds import seed_sequence
 from causalinterp._timeout import TimeLimitExceeded, call_with_time_limit
 from causalinterp.data import CheckedData
@@ -298,6 +299,15 @@ def design_arrays(
     }
 
 
+@dataclass(frozen=True)
+class _Unbuilt:
+    """A feature whose arrays could not be built: it becomes an ``"error"`` row."""
+
+    feature: str
+    identification: Identification
+    message: str
+
+
 def _run_task(task: _Task) -> tuple[FeatureEffect, float]:
     """Estimate one feature; never raises (a failure becomes an ``"error"`` row)."""
     effect, elapsed, _ = _run_task_keeping_nuisances(task)
@@ -305,9 +315,14 @@ def _run_task(task: _Task) -> tuple[FeatureEffect, float]:
 
 
 def _run_task_keeping_nuisances(
-    task: _Task,
+    task: _Task | _Unbuilt,
 ) -> tuple[FeatureEffect, float, _econml.BackdoorNuisances | None]:
     """:func:`_run_task`, plus the back-door fit's cross-fitted nuisances (or None)."""
+    if isinstance(task, _Unbuilt):
+        row = FeatureEffect(
+            task.feature, task.identification, None, EffectStatus.ERROR, task.message
+        )
+        return row, 0.0, None
     start = time.perf_counter()
     nuisances = None
     try:
@@ -619,7 +634,7 @@ def estimate_effects(
 
     results: dict[str, FeatureEffect] = {}
     seconds: dict[str, float] = {}
-    tasks: list[_Task] = []
+    tasks: list[dict[str, Any]] = []
     for feature, feature_seed in zip(features, seeds, strict=True):
         start = time.perf_counter()
         ident = Identification(strategy=Strategy.NONE)
@@ -634,21 +649,20 @@ def estimate_effects(
                     checked.level_codes(feature) if treatment_kind == "categorical" else ((), 0)
                 )
                 tasks.append(
-                    _Task(
-                        feature=feature,
-                        identification=ident,
-                        **design_arrays(ident, checked.frame, feature, outcome, checked=checked),
-                        treatment_kind=treatment_kind,
-                        outcome_kind=outcome_kind,
-                        seed=feature_seed,
-                        n_folds=n_folds,
-                        nuisance=nuisance,
-                        time_limit=time_limit,
-                        levels=levels,
-                        reference=reference,
-                        estimand=estimand,
-                        nuisance_rows=nuisance_rows,
-                    )
+                    {
+                        "feature": feature,
+                        "identification": ident,
+                        "treatment_kind": treatment_kind,
+                        "outcome_kind": outcome_kind,
+                        "seed": feature_seed,
+                        "n_folds": n_folds,
+                        "nuisance": nuisance,
+                        "time_limit": time_limit,
+                        "levels": levels,
+                        "reference": reference,
+                        "estimand": estimand,
+                        "nuisance_rows": nuisance_rows,
+                    }
                 )
         except Exception as exc:  # a bad feature is reported in its own row
             effect = FeatureEffect(feature, ident, None, EffectStatus.ERROR, _one_line(exc))
@@ -658,9 +672,18 @@ def estimate_effects(
 
     nuisances: dict[str, _econml.BackdoorNuisances] = {}
     if tasks:
+
+        def build(spec: dict[str, Any]) -> _Task | _Unbuilt:
+            feature, ident = spec["feature"], spec["identification"]
+            try:
+                arrays = design_arrays(ident, checked.frame, feature, outcome, checked=checked)
+            except Exception as exc:  # that feature's error row, not the stage's failure
+                return _Unbuilt(feature, ident, _one_line(exc))
+            return _Task(**spec, **arrays)
+
         done = run_parallel(
             _run_task_keeping_nuisances,
-            tasks,
+            Lazy(tasks, build),
             n_jobs=n_jobs,
             backend=backend,
             progress=progress,

@@ -19,8 +19,9 @@ Per refuter (each class's :meth:`~causalinterp.refute.refuters.Refuter.fast`):
 - data subset / bootstrap: the final stage on the subset / resample of rows, nuisances fixed
   (the double ML bootstrap of the orthogonal scores);
 - dummy outcome: dummy = f(w) + noise with f = E[y - effect * t | w] from a flexible fit; the
-  estimator's outcome model recovers g = its cross-fitted fit of f (one fit per feature), the
-  noise is independent of w and the true effect is 0: the final stage applied to f - g + noise.
+  estimator's outcome model recovers g = its cross-fitted fit of one such dummy (one fit per
+  feature, to f plus one draw of the noise, as a re-fit sees it), each simulation's noise is
+  independent of w and the true effect is 0: the final stage applied to f - g + noise.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from causalinterp._progress import Lazy
 from causalinterp.estimate import _econml
 from causalinterp.estimate._subsample import subsampled_nuisance
 from causalinterp.refute.names import RefuterName
-from causalinterp.refute.refuters import REFUTERS, REGISTRY
+from causalinterp.refute.refuters import REFUTERS, REGISTRY, DummyOutcome
 from causalinterp.refute.simulation import Plan, Simulated, columns, learners_of, parallel_map
 
 if TYPE_CHECKING:
@@ -227,13 +229,13 @@ class FastInputs:
     stage: FinalStage
     #: The treatment.
     t: np.ndarray
-    #: The outcome with the estimated effect taken out (the dummy outcome's base).
-    y: np.ndarray
     #: The dummy outcome's systematic part, f = E[y - effect * t | w].
     fitted: np.ndarray
-    #: f - g, with g the estimator's outcome model's cross-fit of f.
+    #: What the dummy outcome's noise is drawn from: the residuals y - effect * t - f of a
+    #: continuous outcome, None for a binary one (see ``DummyOutcome.draw``).
+    residuals: np.ndarray | None
+    #: f - g, with g the estimator's outcome model's cross-fit of one dummy outcome.
     fitted_res: np.ndarray
-    binary_outcome: bool
     #: The original estimate minus the kept fit's final stage (0 when they are the same fit).
     shift: float
 
@@ -244,7 +246,7 @@ class FastResults:
 
     #: ``simulations`` (estimate, stderr, error) triples per (feature, refuter).
     simulations: dict[tuple[str, str], list[Simulated]] = field(default_factory=dict)
-    #: The noise-free dummy outcome (the systematic part alone), per feature.
+    #: The dummy outcome without its own noise (the final stage on f - g), per feature.
     references: dict[str, Simulated] = field(default_factory=dict)
     #: The exact standard deviation of one placebo simulation (its permutation distribution).
     placebo_sd: dict[str, float] = field(default_factory=dict)
@@ -313,20 +315,32 @@ def run_fast(
         return subsampled_nuisance(learners, len(plan.frame), columns_seen, effects.nuisance_rows)
 
     # One batch of cross-fits: what the estimator's outcome model recovers of each dummy's
-    # systematic part, and each binary treatment's E[y | w] for its placebo.
+    # systematic part, and each binary treatment's E[y | w] for its placebo. The outcome
+    # model is fitted to one dummy outcome, noise included, as a re-fit would fit it: fitted
+    # to the systematic part alone it would learn that part more closely than any re-fit can
+    # (its boosting never stops early on a noise-free target) and hide the learner's bias
+    # that the refuter exists to show. Each simulation then draws its own noise.
     dummy_index = REFUTERS.index(RefuterName.DUMMY_OUTCOME)
-    jobs = [
-        (
-            fitted[plan.feature],
+    binary_outcome = kinds[outcome] == "binary"
+    residuals = {
+        p.feature: None if binary_outcome else base[p.feature] - fitted[p.feature] for p in plans
+    }
+    def dummy_job(plan: Plan) -> tuple:
+        return (
+            DummyOutcome.draw(
+                fitted[plan.feature],
+                residuals[plan.feature],
+                np.random.default_rng(plan.seeds[dummy_index].generate_state(3)[2]),
+            ),
             columns(plan.frame, plan.controls),
             kinds[outcome],
             int(plan.seeds[dummy_index].generate_state(2)[1] >> 1),
             n_folds,
             capped(plan, learners_of(plan.effect, nuisance)),
         )
-        for plan in plans
-    ] + [
-        (
+
+    def outcome_job(plan: Plan) -> tuple:
+        return (
             plan.frame[outcome].to_numpy(dtype=float),
             columns(plan.frame, plan.controls),
             kinds[outcome],
@@ -334,9 +348,12 @@ def run_fast(
             n_folds,
             capped(plan, learners_of(plan.effect, nuisance)),
         )
-        for plan in doubly_robust
-    ]
-    crossfits = parallel_map(crossfit_task, jobs, n_jobs=n_jobs, backend=backend)
+
+    # Built as the workers take them: each holds a dummy and the controls, n rows apiece.
+    jobs = [(dummy_job, p) for p in plans] + [(outcome_job, p) for p in doubly_robust]
+    crossfits = parallel_map(
+        crossfit_task, Lazy(jobs, lambda job: job[0](job[1])), n_jobs=n_jobs, backend=backend
+    )
     recovered_by = dict(zip((p.feature for p in plans), crossfits[: len(plans)], strict=True))
     outcome_mean = dict(
         zip((p.feature for p in doubly_robust), crossfits[len(plans) :], strict=True)
@@ -359,10 +376,9 @@ def run_fast(
         inputs = FastInputs(
             stage=stage,
             t=plan.frame[plan.feature].to_numpy(dtype=float),
-            y=base[plan.feature],
             fitted=fitted[plan.feature],
+            residuals=residuals[plan.feature],
             fitted_res=fitted[plan.feature] - recovered_by[plan.feature],
-            binary_outcome=kinds[outcome] == "binary",
             shift=original - theta_r if math.isfinite(theta_r) else 0.0,
         )
         jobs.append((inputs, plan.seeds, simulations))

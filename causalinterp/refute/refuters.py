@@ -140,27 +140,36 @@ class DummyOutcome(_ZeroNull):
     name = RefuterName.DUMMY_OUTCOME
     what = "dummy outcome"
 
+    @staticmethod
+    def draw(
+        fitted: np.ndarray, residuals: np.ndarray | None, rng: np.random.Generator
+    ) -> np.ndarray:
+        """One dummy outcome around its systematic part ``fitted``.
+
+        A binary outcome (``residuals`` None) is a fresh Bernoulli(fitted) draw; a continuous
+        one is ``fitted`` plus the residuals permuted, so that its noise keeps their
+        distribution and is independent of the rows.
+        """
+        if residuals is None:
+            return (rng.random(len(fitted)) < fitted).astype(float)
+        return fitted + rng.permutation(residuals)
+
     def perturb(self, task: Task, rng: np.random.Generator) -> Perturbed:
-        kinds, n = task.kinds, len(task.frame)
+        kinds = task.kinds
         fitted = task.fitted_outcome
         assert fitted is not None
         if task.reference:
             # The systematic part alone, on the probability scale for a binary outcome.
             dummy = fitted
             kinds = {**kinds, task.outcome: "continuous"}
-        elif kinds[task.outcome] == "binary":
-            dummy = (rng.random(n) < fitted).astype(float)
         else:
-            assert task.dummy_residuals is not None
-            dummy = fitted + rng.permutation(task.dummy_residuals)
+            binary = kinds[task.outcome] == "binary"
+            assert binary or task.dummy_residuals is not None
+            dummy = self.draw(fitted, None if binary else task.dummy_residuals, rng)
         return task.frame.assign(**{task.outcome: dummy}), kinds, task.identification
 
     def fast(self, inputs: FastInputs, rng: np.random.Generator) -> tuple[float, float]:
-        fitted, n = inputs.fitted, len(inputs.t)
-        if inputs.binary_outcome:
-            noise = (rng.random(n) < fitted).astype(float) - fitted
-        else:
-            noise = rng.permutation(inputs.y - fitted)
+        noise = self.draw(inputs.fitted, inputs.residuals, rng) - inputs.fitted
         return inputs.stage.dummy(inputs.fitted_res + noise - noise.mean())
 
     def _fixed_variance(self, evidence: Evidence) -> float:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from joblib import effective_n_jobs
 
+from causalinterp._progress import Lazy
 from causalinterp._seeds import seed_sequence
 from causalinterp.errors import DataError
 from causalinterp.estimate._subsample import subsample_rows
@@ -235,16 +236,16 @@ def refute_effects(
     }
     fitted_list = parallel_map(
         fit_outcome_task,
-        [
-            (
+        Lazy(
+            plans,
+            lambda p: (
                 base[p.feature],
                 columns(p.frame, p.controls),
                 int(p.seeds[dummy_index].generate_state(1)[0] >> 1),
                 # As many rows as the effect's own fits (the treatment counts as a column).
                 subsample_rows(len(p.frame), 1 + len(p.controls), effects.nuisance_rows),
-            )
-            for p in plans
-        ],
+            ),
+        ),
         n_jobs=n_jobs,
         backend=backend,
     )
