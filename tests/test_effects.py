@@ -590,6 +590,13 @@ def test_econml_cross_fits_on_its_own_folds_with_a_cheap_disjointness_check(
     for name in ("y_res", "t_res") if treatment_kind == "continuous" else ("y0", "y1"):
         np.testing.assert_array_equal(getattr(kept, name), getattr(same, name))
 
+    # A fitted EconML estimator keeps its splitter: it must pickle (back from a worker).
+    folds = pickle.loads(pickle.dumps(_fitting._folds(3, stratified=True, seed=4)))
+    again = _fitting._folds(3, stratified=True, seed=4)
+    for (a, b), (c, d) in zip(folds.split(w, t > 0), again.split(w, t > 0), strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+
     unique = _fitting._UniqueIndices
     folds = np.arange(6).view(unique), np.arange(4, 9).view(unique)
     assert np.intersect1d(*folds).tolist() == [4, 5]

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from sklearn.model_selection import KFold, StratifiedKFold
 
 from causalinterp import options
 from causalinterp.errors import EstimationError, OptionError
@@ -58,16 +59,22 @@ class _UniqueSplits:
             yield train.view(_UniqueIndices), test.view(_UniqueIndices)
 
 
-def _folds(n_folds: int, *, stratified: bool, seed: int) -> Any:
+# Module-level (not made per call): a fitted EconML estimator keeps its splitter, and must
+# pickle to come back from a worker process.
+class _UniqueKFold(_UniqueSplits, KFold):
+    pass
+
+
+class _UniqueStratifiedKFold(_UniqueSplits, StratifiedKFold):
+    pass
+
+
+def _folds(n_folds: int, *, stratified: bool, seed: int) -> KFold | StratifiedKFold:
     """The cross-fitting splitter EconML builds from ``cv=n_folds`` and ``random_state=seed``
     (the same folds: shuffled, stratified when a variable is discrete, seeded by a fresh
     ``RandomState(seed)``), yielding :class:`_UniqueIndices`; for EconML's ``cv``."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    class Splitter(_UniqueSplits, StratifiedKFold if stratified else KFold):
-        pass
-
-    return Splitter(n_splits=n_folds, shuffle=True, random_state=np.random.RandomState(seed))
+    splitter = _UniqueStratifiedKFold if stratified else _UniqueKFold
+    return splitter(n_splits=n_folds, shuffle=True, random_state=np.random.RandomState(seed))
 
 
 @dataclass(frozen=True)

@@ -325,6 +325,7 @@ def run_fast(
     residuals = {
         p.feature: None if binary_outcome else base[p.feature] - fitted[p.feature] for p in plans
     }
+
     def dummy_job(plan: Plan) -> tuple:
         return (
             DummyOutcome.draw(
