@@ -114,24 +114,31 @@ def learners(kind: str, seed: int = 0):
 class PeakMemory:
     """Peak resident memory of this process plus its descendants (sampled)."""
 
-    def __init__(self, interval: float = 0.25) -> None:
-        # Each sample walks the process table (psutil): at 50 ms that took 20 CPU-seconds of
-        # a 2-core machine in an 8-minute run, competing with what it measures.
+    def __init__(self, interval: float = 0.25, refresh: int = 8) -> None:
+        # Finding the descendants walks the whole process table (psutil): at every 50 ms
+        # sample that took 20 CPU-seconds of a 2-core machine in an 8-minute run, competing
+        # with what it measures. They are looked up every ``refresh`` samples (joblib's
+        # workers live for the whole run); their memory is read at every sample.
         import psutil
 
         self._process = psutil.Process()
         self._interval = interval
+        self._refresh = refresh
+        self._processes: list = []
+        self._samples = 0
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self) -> int:
+    def _sample(self, refresh: bool = False) -> int:
         total = 0
-        try:
-            processes = [self._process, *self._process.children(recursive=True)]
-        except Exception:
-            return 0
-        for proc in processes:
+        if refresh or self._samples % self._refresh == 0:
+            try:
+                self._processes = [self._process, *self._process.children(recursive=True)]
+            except Exception:
+                return 0
+        self._samples += 1
+        for proc in self._processes:
             try:
                 total += proc.memory_info().rss
             except Exception:
@@ -148,7 +155,7 @@ class PeakMemory:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.peak = max(self.peak, self._sample())
+        self.peak = max(self.peak, self._sample(refresh=True))
         self._stop.set()
         self._thread.join()
 

@@ -490,13 +490,16 @@ def _most_frequent(codes: np.ndarray, n_levels: int) -> int:
 
 
 def _kind(column: pd.Series, name: str) -> str:
-    levels = column.unique()
-    if len(levels) < 2:
+    # Two comparisons with the extremes instead of finding every distinct value (a hash
+    # table per column: seconds on a million rows of twenty columns, on one core).
+    values = column.to_numpy(dtype=float)
+    low, high = values.min(), values.max()
+    if low == high:
         raise DataError(
-            f"data: column {name!r} is constant ({levels[0]:g} in every row); a constant carries "
+            f"data: column {name!r} is constant ({low:g} in every row); a constant carries "
             "no information about effects, remove it from the data and graph or fix the export"
         )
-    return "binary" if len(levels) == 2 else "continuous"
+    return "binary" if np.all((values == low) | (values == high)) else "continuous"
 
 
 def _names(names: Iterable[str]) -> str:

@@ -338,6 +338,7 @@ def analyze(
         max_shap_seconds=opt["max_shap_seconds"],
         # Unresolved: a slow explainer is announced unless progress=False (--quiet).
         progress=opt["progress"],
+        **parallel,
     )
     seconds["attributions"] = _lap(clock)
 

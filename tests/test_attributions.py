@@ -636,3 +636,36 @@ def test_a_model_outside_scikit_learn_is_explained():
     att = compute_attributions(Plain(), X, seed=0, max_rows=50, background_rows=40)
     assert att.by_feature["a"].slope == pytest.approx(2.0, abs=1e-9)
     assert att.by_feature["b"].slope == pytest.approx(-1.0, abs=1e-9)
+
+
+def test_a_slow_pairwise_tree_explanation_is_split_over_the_workers_with_the_same_values(
+    monkeypatch,
+):
+    """SHAP's pairwise algorithm (trees too deep for the leaf tables) costs rows x background
+    rows x nodes; above ``PARALLEL_SECONDS`` its rows go to the workers in chunks, and each
+    row's values are exactly what one process computes."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(3000, 4))
+    model = HistGradientBoostingRegressor(max_iter=20, random_state=0).fit(
+        x, np.sin(2 * x[:, 0]) * x[:, 1] + x[:, 2] + 0.1 * rng.normal(size=3000)
+    )
+    rows, background = x[:300], x[300:500]
+    chunks: list[int] = []
+    run_parallel = _shap.run_parallel
+
+    def counting(function, items, **kwargs):
+        chunks.append(len(items))
+        return run_parallel(function, items, **kwargs)
+
+    monkeypatch.setattr(_shap, "run_parallel", counting)
+    serial, base, used = _shap._tree_shap(model, False, rows, background, use_leaf_tables=False)
+    assert chunks == []  # a fraction of a second: one process
+    monkeypatch.setattr(_shap, "PARALLEL_SECONDS", 0.0)
+    split, split_base, _ = _shap._tree_shap(
+        model, False, rows, background, use_leaf_tables=False, n_jobs=2, backend="loky"
+    )
+    assert chunks == [2]
+    assert np.array_equal(split, serial) and split_base == base and used == 100
+    assert np.allclose(base + split.sum(axis=1), model.predict(rows), atol=1e-6)

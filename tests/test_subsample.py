@@ -164,6 +164,41 @@ def test_the_dummy_outcomes_fits_follow_the_rule(monkeypatch):
     assert refutations.result("t", "dummy_outcome").passed
 
 
+def test_the_dummy_outcomes_systematic_part_takes_two_folds_when_half_the_rows_fill_the_cap(
+    monkeypatch,
+):
+    # With every fold capped at max_rows, a third fold only adds rows its learners do not
+    # see: two folds fit two models of max_rows rows each, and every row is still predicted
+    # by a model that did not see it.
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from causalinterp.refute.simulation import fit_outcome
+
+    seen: list[int] = []
+    fit = HistGradientBoostingRegressor.fit
+
+    def counting(self, X, y, *args, **kwargs):
+        seen.append(len(X))
+        return fit(self, X, y, *args, **kwargs)
+
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", counting)
+    rng = np.random.default_rng(4)
+    n = 6000
+    x = rng.normal(size=(n, 2))
+    systematic = np.sin(2 * x[:, 0]) + x[:, 1]
+    fitted = fit_outcome(systematic + 0.5 * rng.normal(size=n), x, seed=0, max_rows=3000)
+    assert seen == [3000, 3000]
+    assert np.corrcoef(fitted, systematic)[0, 1] > 0.95
+    seen.clear()
+    fit_outcome(systematic, x, seed=0, max_rows=3001)  # half the rows fall short: 3 folds
+    assert seen == [3001, 3001, 3001]
+    # Out of fold: on pure noise the fit does not follow the noise it was fitted to.
+    seen.clear()
+    noise = rng.normal(size=n)
+    assert abs(np.corrcoef(fit_outcome(noise, x, seed=0, max_rows=1000), noise)[0, 1]) < 0.08
+    assert seen == [1000, 1000]
+
+
 def test_capped_learners_keep_the_family_chosen_for_their_role():
     from causalinterp.estimate._learners import LearnerChoice, Selection
 

@@ -186,6 +186,8 @@ def compute_attributions(
     background_rows: int = 200,
     max_seconds: float | None = None,
     progress: bool | None = None,
+    n_jobs: int | None = _DEFAULTS["n_jobs"],
+    backend: str | None = _DEFAULTS["backend"],
 ) -> Attributions:
     """SHAP attributions of a fitted model on the outcome scale, per feature.
 
@@ -211,6 +213,10 @@ def compute_attributions(
         For a model-agnostic explanation: announce it on standard error and show a progress
         bar (True), announce it and show the bar only on a terminal (None), or stay silent
         (False; :attr:`Attributions.note` still says what ran).
+    n_jobs, backend : optional
+        Parallel workers and joblib backend for a slow tree explanation (SHAP's pairwise
+        algorithm, split over row chunks: the same values); None keeps the active
+        ``joblib.parallel_config``.
 
     Returns
     -------
@@ -256,6 +262,8 @@ def compute_attributions(
         seed=explain_seed,
         max_seconds=max_seconds,
         progress=progress,
+        n_jobs=n_jobs,
+        backend=backend,
     )
     if result.rows is not None:  # the time budget left room for only some rows
         rows = rows[result.rows]
@@ -333,6 +341,8 @@ def attribute_model(
     max_shap_rows: int = _DEFAULTS["max_shap_rows"],
     max_shap_seconds: float | None = _DEFAULTS["max_shap_seconds"],
     progress: bool | None = _DEFAULTS["progress"],
+    n_jobs: int | None = _DEFAULTS["n_jobs"],
+    backend: str | None = _DEFAULTS["backend"],
 ) -> Attributions:
     """Explain the user's model on the analysed rows, or fit the default model and explain it.
 
@@ -360,6 +370,8 @@ def attribute_model(
         always has a fast explainer).
     progress : bool, optional
         As in :func:`compute_attributions` (``analyze()`` passes its ``progress``).
+    n_jobs, backend : optional
+        As in :func:`compute_attributions` (``analyze()`` passes its own).
 
     Returns
     -------
@@ -404,6 +416,8 @@ def attribute_model(
         max_rows=max_rows,
         max_seconds=None if model is None else max_seconds,
         progress=None if model is None else progress,
+        n_jobs=n_jobs,
+        backend=backend,
     )
     attributions = _without_categorical_slopes(attributions, checked)
     if not any(checked.kinds.get(f) == "categorical" for f in checked.features):
