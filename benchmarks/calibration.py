@@ -10,6 +10,10 @@ Usage::
 
     python benchmarks/calibration.py                       # every scenario, 20 data sets
     python benchmarks/calibration.py --scenarios A,B --datasets 40 --depth standard
+    python benchmarks/calibration.py --scenarios A,B2 --rows 20000 --nuisance-rows 2000
+
+``--nuisance-rows`` sets the effects' ``nuisance_rows``: with it small against ``--rows``,
+the subsample rule engages and the refutation stage's fits follow it (``capped_folds``).
 
 Not part of the test suite (tests/test_performance_calibration.py is its quick version).
 """
@@ -85,7 +89,16 @@ SCENARIOS: dict[str, tuple[str, str, Callable[[np.random.Generator, int], pd.Dat
 }
 
 
-def run(name: str, *, datasets: int, rows: int, depth: str, nuisance: str, n_jobs: int) -> str:
+def run(
+    name: str,
+    *,
+    datasets: int,
+    rows: int,
+    depth: str,
+    nuisance: str,
+    n_jobs: int,
+    nuisance_rows: int | None = 200_000,
+) -> str:
     description, dag, simulate = SCENARIOS[name]
     graph = CausalGraph.parse(dag)
     p_values: dict[str, list[float]] = {r: [] for r in REFUTERS}
@@ -93,7 +106,9 @@ def run(name: str, *, datasets: int, rows: int, depth: str, nuisance: str, n_job
     for index in range(datasets):
         frame = simulate(np.random.default_rng(10_000 + index), rows)
         checked = check_data(frame, graph, "y", features=["t"])
-        effects = estimate_effects(checked, graph, seed=index, n_jobs=1, nuisance=nuisance)
+        effects = estimate_effects(
+            checked, graph, seed=index, n_jobs=1, nuisance=nuisance, nuisance_rows=nuisance_rows
+        )
         # The refuters re-fit with the nuisances recorded on the effects.
         refuted = refute_effects(checked, effects, refute=depth, seed=index, n_jobs=n_jobs)
         results = refuted.by_feature["t"]
@@ -119,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--depth", default="standard", choices=["quick", "standard", "thorough"])
     parser.add_argument("--nuisance", default="auto", choices=["auto", "linear"])
     parser.add_argument("--n-jobs", type=int, default=-1, dest="n_jobs")
+    parser.add_argument("--nuisance-rows", type=int, default=200_000, dest="nuisance_rows")
     args = parser.parse_args(argv)
     header = " | ".join(REFUTERS)
     print(f"| data (n = {args.rows}) | nuisance | depth | data sets | {header} | features failed |")
@@ -133,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             depth=args.depth,
             nuisance=args.nuisance,
             n_jobs=args.n_jobs,
+            nuisance_rows=args.nuisance_rows,
         )
         print(row + f"  ({time.perf_counter() - start:.0f} s)", flush=True)
     return 0

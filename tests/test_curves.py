@@ -338,8 +338,8 @@ def test_the_multiplier_bootstrap_draws_from_the_influence_covariance():
         xi = np.random.default_rng(1).standard_normal((8000, n))
         stats = np.abs(xi @ centred) / n / se
         direct.append(np.quantile(stats.max(axis=1), 0.95))
-    gram = _centred_gram(infl, infl_inc)
     stacked = np.column_stack([infl, infl_inc])
+    gram = _centred_gram(stacked)
     centred = stacked - stacked.mean(axis=0)
     np.testing.assert_allclose(gram, centred.T @ centred, rtol=1e-9, atol=1e-6)
     drawn = _sup_quantiles(np.random.default_rng(2), gram, n, ses, 0.95)

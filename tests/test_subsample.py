@@ -14,6 +14,7 @@ from causalinterp.estimate._subsample import (
     RowCap,
     SubsampledClassifier,
     SubsampledRegressor,
+    capped_folds,
     subsample_rows,
     subsampled_nuisance,
 )
@@ -161,6 +162,9 @@ def test_the_dummy_outcomes_fits_follow_the_rule(monkeypatch):
     refutations = refute_effects(checked, effects, refute="quick", refit=False, seed=0, n_jobs=1)
     assert refutations.fast == frozenset({"t"})
     assert seen and max(seen) <= cap, (cap, sorted(set(seen)))
+    # Half the rows fill the cap: the dummy's systematic part and the outcome model's
+    # cross-fit of it take 2 folds each (capped_folds), every learner on the cap's rows.
+    assert capped_folds(n, cap, 3) == 2 and seen == [cap] * 4, (cap, seen)
     assert refutations.result("t", "dummy_outcome").passed
 
 

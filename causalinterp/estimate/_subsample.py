@@ -36,6 +36,7 @@ __all__ = [
     "RowCap",
     "SubsampledClassifier",
     "SubsampledRegressor",
+    "capped_folds",
     "subsample_rows",
     "subsampled_nuisance",
 ]
@@ -62,6 +63,25 @@ def subsample_rows(n_rows: int, n_columns: int, nuisance_rows: int | None) -> in
         return None
     m = max(int(nuisance_rows), math.ceil(SAFETY * max(n_columns, 1) * math.sqrt(n_rows)))
     return m if m < n_rows else None
+
+
+def capped_folds(n_rows: int, max_rows: int | None, n_folds: int) -> int:
+    """Folds for out-of-fold predictions of ``n_rows`` by learners capped at ``max_rows``
+    training rows: 2 when half the rows are at least ``max_rows``, else ``n_folds``.
+
+    Every learner then sees ``max_rows`` rows drawn from rows it does not predict, as with
+    ``n_folds`` folds: the same learners in distribution, at 2 fits instead of ``n_folds``.
+    For the refutation stage's own fits (the dummy outcome's), never for an estimate's
+    nuisances, whose folds are the ``n_folds`` the user asked for.
+
+    Examples
+    --------
+    >>> capped_folds(1_000_000, 200_000, 3), capped_folds(300_000, 200_000, 3)
+    (2, 3)
+    >>> capped_folds(1_000_000, None, 5)
+    5
+    """
+    return 2 if max_rows is not None and n_rows // 2 >= max_rows else n_folds
 
 
 class _Subsampled(BaseEstimator):

@@ -28,7 +28,6 @@ SHAP values, kernel-smoothed) stands in.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -354,23 +353,20 @@ def _fit(task: _Task) -> _Fit:
         # Linear interpolation of every column at once: one search for the n rows.
         at = np.clip(np.searchsorted(m_grid, x_hat) - 1, 0, len(m_grid) - 2)
         share = np.clip((x_hat - m_grid[at]) / (m_grid[at + 1] - m_grid[at]), 0.0, 1.0)
-        b_hat = table[at] + share[:, None] * (table[at + 1] - table[at])
-    residuals = np.column_stack([y - y_hat, basis - b_hat])
-    y_res, b_res = residuals[:, 0], residuals[:, 1:]
+        below = table[at]
+        b_hat = below + share[:, None] * (table[at + 1] - below)
+    y_res, b_res = y - y_hat, basis - b_hat
 
     gram = b_res.T @ b_res / n
     gram_inv = np.linalg.pinv(gram)
     beta = gram_inv @ (b_res.T @ y_res) / n
     eps = y_res - b_res @ beta
-    infl_beta = (b_res * eps[:, None]) @ gram_inv  # n x K influence of beta
 
     # theta(x) = mean(y - B beta) + B(x) beta; its influence adds the mean's own term.
     fitted = y - basis @ beta
     level_term = fitted - fitted.mean()
     contrast = at_grid - basis.mean(axis=0)
     theta = fitted.mean() + at_grid @ beta
-    infl = level_term[:, None] + infl_beta @ contrast.T  # n x G
-    se = infl.std(axis=0) / math.sqrt(n)
 
     # Windows spanning WINDOW_SHARE of the range: their changes are the shape compared.
     step = max(1, round((task.points - 1) * WINDOW_SHARE))
@@ -378,24 +374,31 @@ def _fit(task: _Task) -> _Fit:
     ends = starts + step
     window = at_grid[ends] - at_grid[starts]
     inc = window @ beta
-    infl_inc = infl_beta @ window.T
-    inc_se = infl_inc.std(axis=0) / math.sqrt(n)
 
-    gram = _centred_gram(infl, infl_inc)  # sum of psi psi' over rows, psi centred
+    # Every influence function here, of the curve at each grid point and of each window's
+    # change, is [level term, (b_res * eps) gram_inv] times a fixed matrix: their centred
+    # gram is that matrix's sandwich of one (K + 1)-column gram, without the n x (G + W)
+    # influence matrices.
+    g = len(grid)
+    loadings = np.zeros((1 + gram_inv.shape[0], g + len(window)))
+    loadings[0, :g] = 1.0
+    loadings[1:] = gram_inv @ np.hstack([contrast.T, window.T])
+    gram = loadings.T @ _centred_gram(np.column_stack([level_term, b_res * eps[:, None]]))
+    gram = gram @ loadings  # sum of psi psi' over rows, psi centred
+    ses = np.sqrt(np.clip(np.diag(gram), 0.0, None)) / n
+    se, inc_se = ses[:g], ses[g:]
     crit, inc_crit = _sup_quantiles(rng, gram, n, [se, inc_se], task.level)
-    g = infl.shape[1]
     cov = gram[:g, :g] / (n * n)
     return _Fit(
         grid, theta, se, crit, starts, ends, inc, inc_se, inc_crit, knots, cov, task.level
     )
 
 
-def _centred_gram(*blocks: np.ndarray) -> np.ndarray:
-    """sum_i (psi_i - mean psi)(psi_i - mean psi)' of the columns of ``blocks`` side by side,
-    without a centred copy of the n-row matrices."""
-    gram = np.block([[a.T @ b for b in blocks] for a in blocks])
-    mean = np.concatenate([a.mean(axis=0) for a in blocks])
-    return gram - blocks[0].shape[0] * np.outer(mean, mean)
+def _centred_gram(psi: np.ndarray) -> np.ndarray:
+    """sum_i (psi_i - mean psi)(psi_i - mean psi)' of the rows of ``psi``, without a centred
+    copy of the n-row matrix."""
+    mean = psi.mean(axis=0)
+    return psi.T @ psi - psi.shape[0] * np.outer(mean, mean)
 
 
 def _sup_quantiles(

@@ -146,7 +146,7 @@ def blp(
         design = np.column_stack([np.ones(n), scale[:, None] * effect_design])
         keep = slice(1, design.shape[1])
     bread = np.linalg.pinv(design.T @ design)
-    coef = bread @ design.T @ target
+    coef = bread @ (design.T @ target)  # not (bread @ design.T): a columns x rows product
     resid = target - design @ coef
     meat = (design * resid[:, None] ** 2).T @ design
     cov = bread @ meat @ bread * n / max(n - design.shape[1], 1)

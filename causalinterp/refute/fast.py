@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from causalinterp._progress import Lazy
 from causalinterp.estimate import _econml
-from causalinterp.estimate._subsample import subsampled_nuisance
+from causalinterp.estimate._subsample import capped_folds, subsample_rows, subsampled_nuisance
 from causalinterp.refute.names import RefuterName
 from causalinterp.refute.refuters import REFUTERS, REGISTRY, DummyOutcome
 from causalinterp.refute.simulation import Plan, Simulated, columns, learners_of, parallel_map
@@ -308,11 +308,15 @@ def run_fast(
         p for p in plans if isinstance(nuisances[p.feature], _econml.DoublyRobustNuisances)
     ]
 
-    def capped(plan: Plan, learners: _econml.Nuisance) -> _econml.Nuisance:
+    def capped(plan: Plan, learners: _econml.Nuisance) -> tuple[int, _econml.Nuisance]:
         # The outcome model on as many rows as the effect's own (the rule counts the
-        # treatment among the columns the learners see).
-        columns_seen = 1 + len(plan.controls)
-        return subsampled_nuisance(learners, len(plan.frame), columns_seen, effects.nuisance_rows)
+        # treatment among the columns the learners see), and its folds: when those rows
+        # are a cap, two folds fit the same learners as the estimate's n_folds, fewer times.
+        n, columns_seen = len(plan.frame), 1 + len(plan.controls)
+        rows = subsample_rows(n, columns_seen, effects.nuisance_rows)
+        return capped_folds(n, rows, n_folds), subsampled_nuisance(
+            learners, n, columns_seen, effects.nuisance_rows
+        )
 
     # One batch of cross-fits: what the estimator's outcome model recovers of each dummy's
     # systematic part, and each binary treatment's E[y | w] for its placebo. The outcome
@@ -336,8 +340,7 @@ def run_fast(
             columns(plan.frame, plan.controls),
             kinds[outcome],
             int(plan.seeds[dummy_index].generate_state(2)[1] >> 1),
-            n_folds,
-            capped(plan, learners_of(plan.effect, nuisance)),
+            *capped(plan, learners_of(plan.effect, nuisance)),
         )
 
     def outcome_job(plan: Plan) -> tuple:
@@ -346,8 +349,7 @@ def run_fast(
             columns(plan.frame, plan.controls),
             kinds[outcome],
             int(plan.seeds[0].generate_state(3)[2] >> 1),
-            n_folds,
-            capped(plan, learners_of(plan.effect, nuisance)),
+            *capped(plan, learners_of(plan.effect, nuisance)),
         )
 
     # Built as the workers take them: each holds a dummy and the controls, n rows apiece.

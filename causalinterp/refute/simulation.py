@@ -21,6 +21,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from causalinterp._progress import run_parallel
+from causalinterp.estimate._subsample import capped_folds
 from causalinterp.estimate.effects import design_arrays, estimate_identified
 from causalinterp.refute.refuters import REGISTRY
 
@@ -170,8 +171,8 @@ def fit_outcome(
     has, and an estimator that cannot adjust for it shows a non-zero dummy effect. On large
     data each fold's learners see a seeded ``max_rows`` of its training rows (the effects'
     subsample rule, :func:`causalinterp.estimate._subsample.subsample_rows`) and predict on
-    every row; when half the rows are at least ``max_rows``, 2 folds: their learners see
-    ``max_rows`` rows as 3 folds' would, at two fits instead of three.
+    every row; when half the rows are at least ``max_rows``, on 2 folds
+    (:func:`~causalinterp.estimate._subsample.capped_folds`: the same learners, fewer fits).
     """
     fitted = np.full(len(target), target.mean())
     if x is None or len(target) < 20:
@@ -182,10 +183,7 @@ def fit_outcome(
 
     scale = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    # Cross-fitting needs two folds; a third only adds training rows, which a fold capped at
-    # max_rows does not use.
-    two = max_rows is not None and len(target) // 2 >= max_rows
-    folds = KFold(n_splits=2 if two else 3, shuffle=True, random_state=seed)
+    folds = KFold(n_splits=capped_folds(len(target), max_rows, 3), shuffle=True, random_state=seed)
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
         for train, test in folds.split(x):
