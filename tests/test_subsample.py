@@ -128,12 +128,26 @@ def test_iv_and_front_door_take_the_rule_too():
     assert abs(sub.estimate - full.estimate) < 0.25 * full.stderr, (sub, full)
 
 
+def _boosting_fit_rows(monkeypatch) -> list[int]:
+    """The rows of every gradient-boosting fit from now on (a list that fills up)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    seen: list[int] = []
+    fit = HistGradientBoostingRegressor.fit
+
+    def counting(self, X, y, *args, **kwargs):
+        seen.append(len(X))
+        return fit(self, X, y, *args, **kwargs)
+
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", counting)
+    return seen
+
+
 def test_the_dummy_outcomes_fits_follow_the_rule(monkeypatch):
     # On the fast path the refutation stage fits two more learners per feature (the dummy
     # outcome's systematic part, and the estimator's outcome model cross-fitted to it): on
     # large data both see the rule's subsample, as the effect's own nuisances did.
     import pandas as pd
-    from sklearn.ensemble import HistGradientBoostingRegressor
 
     from causalinterp.data import check_data
     from causalinterp.estimate import estimate_effects
@@ -151,14 +165,7 @@ def test_the_dummy_outcomes_fits_follow_the_rule(monkeypatch):
     assert cap is not None and cap < 2 * n // 3  # the rule engages on these folds
     effects = estimate_effects(checked, graph, seed=0, nuisance="flexible", nuisance_rows=100,
                                n_jobs=1)  # fmt: skip
-    seen: list[int] = []
-    fit = HistGradientBoostingRegressor.fit
-
-    def counting(self, X, y, *args, **kwargs):
-        seen.append(len(X))
-        return fit(self, X, y, *args, **kwargs)
-
-    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", counting)
+    seen = _boosting_fit_rows(monkeypatch)
     refutations = refute_effects(checked, effects, refute="quick", refit=False, seed=0, n_jobs=1)
     assert refutations.fast == frozenset({"t"})
     assert seen and max(seen) <= cap, (cap, sorted(set(seen)))
@@ -174,18 +181,9 @@ def test_the_dummy_outcomes_systematic_part_takes_two_folds_when_half_the_rows_f
     # With every fold capped at max_rows, a third fold only adds rows its learners do not
     # see: two folds fit two models of max_rows rows each, and every row is still predicted
     # by a model that did not see it.
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
     from causalinterp.refute.simulation import fit_outcome
 
-    seen: list[int] = []
-    fit = HistGradientBoostingRegressor.fit
-
-    def counting(self, X, y, *args, **kwargs):
-        seen.append(len(X))
-        return fit(self, X, y, *args, **kwargs)
-
-    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", counting)
+    seen = _boosting_fit_rows(monkeypatch)
     rng = np.random.default_rng(4)
     n = 6000
     x = rng.normal(size=(n, 2))
