@@ -110,3 +110,20 @@ def test_a_feature_whose_test_fails_is_skipped_with_the_reason_and_the_others_ar
     assert result.skipped["s"] == "heterogeneity not tested: singular matrix"
     assert set(result.heterogeneity) == {"t"}
     assert result.heterogeneity["t"].varies is True
+
+    # The same when the controls' column names cannot be had (a categorical control whose
+    # levels are unknown): that feature's skipped line, not the stage's failure.
+    monkeypatch.undo()
+    names, calls = curves_module._design_names, []
+
+    def unnamed_second(checked, adjustment):  # the tests are built in feature order: t, s
+        calls.append(adjustment)
+        if len(calls) == 2:
+            raise ValueError("categorical column 'w1' is not coded 0, 1, ...")
+        return names(checked, adjustment)
+
+    monkeypatch.setattr(curves_module, "_design_names", unnamed_second)
+    result = estimate_curves(checked, effects, seed=0, n_jobs=1)
+    message = "heterogeneity not tested: categorical column 'w1' is not coded 0, 1, ..."
+    assert result.skipped["s"] == message
+    assert set(result.heterogeneity) == {"t"}

@@ -641,9 +641,10 @@ def estimate_curves(
             feature, nuis, adjustment = spec
             try:
                 z = checked.design(adjustment, frame) if adjustment else None
+                names = _design_names(checked, adjustment)
             except Exception as exc:
                 return feature, _not_tested(exc)
-            return feature, (nuis, z, _design_names(checked, adjustment), 1 - level)
+            return feature, (nuis, z, names, 1 - level)
 
         # Features in parallel: on large data each test is a few passes over every row.
         for feature, result in run_parallel(
