@@ -279,9 +279,7 @@ def explain(
         # versions; none of it is actionable for the user, and the tree C code writes a
         # progress bar to stderr on long runs.
         warnings.simplefilter("ignore")
-        fast, note = _dispatch(
-            model, spec, xm, bm, pred, seed, parallel={"n_jobs": n_jobs, "backend": backend}
-        )
+        fast, note = _dispatch(model, spec, xm, bm, pred, seed, n_jobs=n_jobs, backend=backend)
     rows = None
     background_rows = len(bm)
     if fast is not None:
@@ -362,11 +360,13 @@ def _dispatch(
     bm: np.ndarray,
     pred: np.ndarray,
     seed: Any,
-    parallel: dict[str, Any] | None = None,
+    *,
+    n_jobs: int | None = None,
+    backend: str | None = None,
 ) -> tuple[tuple[np.ndarray, float, str, int] | None, str]:
     """The fastest exact explainer that applies: ``((values, base, explainer, background
     rows used), note)``, or ``(None, why none applied)`` for the caller's model-agnostic
-    explainer. ``parallel``: ``n_jobs`` and ``backend`` for the tree explainer."""
+    explainer. ``n_jobs`` and ``backend`` go to the tree explainer."""
     user, as_frame = _user_model(model, spec)
     estimator = _final_estimator_on_raw_input(user)
     tolerance = _additivity_tolerance(pred)
@@ -391,7 +391,7 @@ def _dispatch(
     if raw and estimator is not None and _is_tree_model(estimator):
         try:
             values, base, used = _tree_shap(
-                estimator, spec.classifier, xm, bm, **(parallel or {})
+                estimator, spec.classifier, xm, bm, n_jobs=n_jobs, backend=backend
             )
         except Exception as exc:  # unsupported structure inside SHAP: try the next paths
             notes.append(f"tree explainer unavailable ({type(exc).__name__}: {exc})")
